@@ -1,0 +1,3 @@
+#include "tempo/cli/main.hpp"
+
+int main(int argc, char** argv) { return tempo::cli::Main(argc, argv); }
