@@ -7,19 +7,18 @@
 
 namespace tempo::detail {
 
-void CheckFailed(std::string_view condition, std::string_view message,
-                 std::source_location where) {
-  TEMPO_LOG(base, critical, "check failed: {} ({}) at {}:{}", condition, message,
-            where.file_name(), where.line());
+void CheckFailed(std::string_view condition, std::string_view message, const char* file,
+                 int line) {
+  TEMPO_LOG(base, critical, "check failed: {} ({}) at {}:{}", condition, message, file, line);
   log::Get(log::Component::k_base).flush();
   std::abort();
 }
 
-void BugReported(std::string_view message, std::source_location where) {
+void BugReported(std::string_view message, const char* file, int line) {
   static auto& bugs = metrics::Registry::Global().AddCounter(
       "tempo_bugs_total", "Internal invariant violations survived in release builds");
   bugs.Inc();
-  TEMPO_LOG(base, error, "bug: {} at {}:{}", message, where.file_name(), where.line());
+  TEMPO_LOG(base, error, "bug: {} at {}:{}", message, file, line);
 #ifndef NDEBUG
   log::Get(log::Component::k_base).flush();
   std::abort();

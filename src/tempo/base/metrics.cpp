@@ -30,8 +30,9 @@ uint64_t Histogram::CumulativeCount(size_t i) const {
   return total;
 }
 
-std::vector<double> LatencyBucketsMs() {
-  return {0.1, 0.25, 0.5, 1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000};
+std::vector<double> LatencyBucketsSeconds() {
+  return {0.0001, 0.00025, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.025,
+          0.05,   0.1,     0.25,   0.5,   1,     2.5,   5,     10};
 }
 
 namespace {

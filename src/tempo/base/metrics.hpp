@@ -55,8 +55,9 @@ class Histogram {
   std::atomic<double> sum_{0};
 };
 
-/// Buckets for latencies in milliseconds, 0.1 ms .. 10 s.
-std::vector<double> LatencyBucketsMs();
+/// Buckets for latencies in seconds (Prometheus base unit), 0.1 ms .. 10 s. Metric names
+/// carry the unit in full (`_seconds`); promtool rejects abbreviations such as `_ms`.
+std::vector<double> LatencyBucketsSeconds();
 
 /// Holds every metric of the process and renders them as Prometheus text (format 0.0.4).
 /// Registration is idempotent: the same name and labels return the same object, so modules

@@ -21,19 +21,20 @@ inline Result<void> Ok() { return {}; }
 }  // namespace tempo
 
 /// Evaluates `expr` (a Result); returns its error from the enclosing function if it failed.
-#define TEMPO_TRY(expr)                                  \
-  do {                                                   \
-    if (auto tempo_try_r_ = (expr); !tempo_try_r_) {     \
-      return std::move(tempo_try_r_).error();            \
-    }                                                    \
-  } while (0)
-
 #define TEMPO_CONCAT_INNER_(a, b) a##b
 #define TEMPO_CONCAT_(a, b) TEMPO_CONCAT_INNER_(a, b)
 
+#define TEMPO_TRY(expr) TEMPO_TRY_IMPL_(TEMPO_CONCAT_(tempo_try_r_, __COUNTER__), expr)
+#define TEMPO_TRY_IMPL_(tmp, expr)             \
+  do {                                         \
+    if (auto tmp = (expr); !tmp) {             \
+      return std::move(tmp).error();           \
+    }                                          \
+  } while (0)
+
 /// TEMPO_ASSIGN_OR_RETURN(auto x, Parse(s)); declares x from a Result or returns its error.
 #define TEMPO_ASSIGN_OR_RETURN(decl, expr) \
-  TEMPO_ASSIGN_OR_RETURN_IMPL_(TEMPO_CONCAT_(tempo_r_, __LINE__), decl, expr)
+  TEMPO_ASSIGN_OR_RETURN_IMPL_(TEMPO_CONCAT_(tempo_r_, __COUNTER__), decl, expr)
 #define TEMPO_ASSIGN_OR_RETURN_IMPL_(tmp, decl, expr) \
   auto tmp = (expr);                                  \
   if (!tmp) return std::move(tmp).error();            \

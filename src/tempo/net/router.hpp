@@ -62,7 +62,9 @@ class Router {
   void AddWebSocket(std::string_view pattern, UpgradeHandler handler);
 
   struct Match {
-    enum class Kind { kNotFound, kMethodNotAllowed, kHandler, kWebSocket };
+    /// kUpgradeRequired: the path belongs to a WebSocket route but the request is a plain
+    /// GET without `Upgrade: websocket` (the server answers 426).
+    enum class Kind { kNotFound, kMethodNotAllowed, kUpgradeRequired, kHandler, kWebSocket };
     Kind kind = Kind::kNotFound;
     const SyncHandler* sync = nullptr;
     const AsyncHandler* async = nullptr;
@@ -72,6 +74,8 @@ class Router {
     std::vector<std::pair<std::string, std::string>> params;
   };
   /// Finds the route for a request. `websocket` is true for an Upgrade: websocket request.
+  /// Matching is exact (no trailing-slash folding, no percent-decoding). HEAD falls back to
+  /// GET routes. The first matching route in registration order wins. Thread-safe once built.
   [[nodiscard]] Match Find(Method method, std::string_view path, bool websocket) const;
 
  private:

@@ -1,0 +1,46 @@
+# The two commands a newcomer needs:
+#   make run    build (release) and start `tempovoice serve` on 127.0.0.1:3000
+#   make test   build with sanitizers and run every test (unit, fuzz corpora, integration)
+# Both install missing Debian packages first.
+.PHONY: run test deps test-deps build release dev check-format format check-headers bench fuzz clean
+
+ARGS ?=
+
+run: deps release
+	./build/release/tempovoice serve $(ARGS)
+
+test: test-deps dev
+	bash tools/run-tests.sh build/dev
+
+deps:
+	@bash tools/install-deps.sh
+
+test-deps:
+	@bash tools/install-deps.sh --test
+
+release: deps
+	@cmake --preset release >/dev/null
+	cmake --build --preset release
+
+dev: test-deps
+	@cmake --preset dev >/dev/null
+	cmake --build --preset dev
+
+check-format: test-deps
+	bash tools/check-format.sh
+
+format:
+	bash tools/check-format.sh --fix
+
+check-headers: dev
+	cmake --build --preset dev --target check_headers
+
+bench: test-deps release
+	bash bench/run-all.sh build/release
+
+fuzz: test-deps
+	cmake --preset fuzz >/dev/null
+	cmake --build --preset fuzz
+
+clean:
+	rm -rf build

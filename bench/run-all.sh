@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Runs every benchmark against a release build directory and prints the figures.
+set -euo pipefail
+build=${1:-build/release}
+cd "$(dirname "$0")/.."
+bash bench/startup.sh "$build/tempovoice"
+bash bench/http_load.sh "$build/tempovoice"
+for b in "$build"/bench/*_bench; do
+  [[ -x "$b" ]] || continue
+  echo "--- $(basename "$b")"
+  "$b" --benchmark_min_time=0.2
+done

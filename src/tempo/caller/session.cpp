@@ -1,0 +1,306 @@
+#include "tempo/caller/session.hpp"
+
+#include "tempo/audio/g711.hpp"
+#include "tempo/twilio/media_stream.hpp"
+
+#include <algorithm>
+#include <array>
+#include <utility>
+#include <variant>
+
+namespace tempo::caller {
+namespace {
+
+constexpr std::size_t kFrameBytes = 160;
+constexpr std::chrono::milliseconds kFrameDuration{20};
+/// After a stall (a suspended process, an overloaded machine) at most this many overdue frames
+/// go out at once; the rest of the gap is skipped, as a real network would lose it.
+constexpr uint64_t kMaxCatchUpFrames = 50;
+
+ViolationKind Classify(std::string_view message) {
+  if (message.find("not valid JSON") != std::string_view::npos) return ViolationKind::kNotJson;
+  if (message.find("unknown") != std::string_view::npos) return ViolationKind::kUnknownEvent;
+  if (message.find("base64") != std::string_view::npos) return ViolationKind::kBadBase64;
+  return ViolationKind::kInvalidMessage;
+}
+
+}  // namespace
+
+std::string_view ToString(ViolationKind kind) {
+  switch (kind) {
+    case ViolationKind::kNotJson:
+      return "not_json";
+    case ViolationKind::kUnknownEvent:
+      return "unknown_event";
+    case ViolationKind::kBadBase64:
+      return "bad_base64";
+    case ViolationKind::kInvalidMessage:
+      return "invalid_message";
+    case ViolationKind::kWrongStreamSid:
+      return "wrong_stream_sid";
+    case ViolationKind::kBinaryFrame:
+      return "binary_frame";
+    case ViolationKind::kBufferOverflow:
+      return "buffer_overflow";
+  }
+  return "invalid_message";
+}
+
+std::string_view ToString(HangupReason reason) {
+  switch (reason) {
+    case HangupReason::kScriptDone:
+      return "script_done";
+    case HangupReason::kHangupAfter:
+      return "hangup_after";
+    case HangupReason::kMaxDuration:
+      return "max_duration";
+    case HangupReason::kRequested:
+      return "requested";
+  }
+  return "requested";
+}
+
+class MediaStreamSession::RecorderSink final : public PlayedAudioSink {
+ public:
+  explicit RecorderSink(CallRecorder*& recorder) : recorder_(recorder) {}
+  void OnPlayed(Clock::Steady::time_point start, std::span<const uint8_t> mulaw) override {
+    if (recorder_ != nullptr) recorder_->AddAgent(start, mulaw);
+  }
+
+ private:
+  CallRecorder*& recorder_;
+};
+
+MediaStreamSession::MediaStreamSession(SessionOptions options)
+    : options_(std::move(options)), recorder_sink_(std::make_unique<RecorderSink>(recorder_)) {
+  std::stable_sort(options_.dtmf.begin(), options_.dtmf.end(),
+                   [](const DtmfPress& a, const DtmfPress& b) { return a.at < b.at; });
+}
+
+uint64_t MediaStreamSession::violation_count() const {
+  uint64_t total = 0;
+  for (const auto& v : violations_) total += v.count;
+  return total;
+}
+
+MediaStreamSession::TimePoint MediaStreamSession::FrameDue(uint64_t frame) const {
+  return start_ + kFrameDuration * static_cast<int64_t>(frame);
+}
+
+void MediaStreamSession::Start(TimePoint now) {
+  if (started_) return;
+  started_ = true;
+  start_ = now;
+  outgoing_.push_back(twilio::Serialize(twilio::ConnectedMessage{"Call", "1.0.0"}));
+  twilio::StartMessage start;
+  start.sequence_number = NextSequence();
+  start.stream_sid = options_.stream_sid;
+  start.account_sid = options_.account_sid;
+  start.call_sid = options_.call_sid;
+  start.tracks = {twilio::Track::kInbound};
+  start.media_format = {"audio/x-mulaw", 8000, 1};
+  start.custom_parameters = options_.custom_parameters;
+  outgoing_.push_back(twilio::Serialize(start));
+  BeginWait(now, options_.greeting_timeout);
+}
+
+void MediaStreamSession::BeginWait(TimePoint now, Duration timeout) {
+  mouth_ = Mouth::kWaitingForAgent;
+  wait_deadline_ = now + timeout;
+}
+
+void MediaStreamSession::UpdateMouth(TimePoint now) {
+  if (mouth_ != Mouth::kWaitingForAgent) return;
+  const bool agent_spoke =
+      playback_.played_bytes() > played_at_turn_start_ || playback_.playing();
+  const auto idle = playback_.idle_since();
+  const bool replied = agent_spoke && !playback_.playing() && idle &&
+                       now - *idle >= options_.reply_quiet;
+  if (!replied && now < wait_deadline_) return;
+  const auto& turns = options_.script.turns;
+  if (turn_index_ >= turns.size() && options_.script.repeat == CallerScript::Repeat::kLoop) {
+    turn_index_ = 0;
+  }
+  if (turn_index_ >= turns.size()) {
+    mouth_ = Mouth::kDone;
+    HangUp(now, HangupReason::kScriptDone);
+    return;
+  }
+  mouth_ = Mouth::kSpeaking;
+  turn_offset_ = 0;
+  played_at_turn_start_ = playback_.played_bytes();
+}
+
+void MediaStreamSession::SendFrame() {
+  std::array<uint8_t, kFrameBytes> frame;
+  frame.fill(audio::kMulawSilence);
+  if (mouth_ == Mouth::kSpeaking) {
+    const auto& clip = *options_.script.turns[turn_index_];
+    const std::size_t n = std::min(kFrameBytes, clip.size() - turn_offset_);
+    std::copy_n(clip.begin() + static_cast<std::ptrdiff_t>(turn_offset_), n, frame.begin());
+    turn_offset_ += n;
+    if (turn_offset_ >= clip.size()) {
+      ++stats_.turns_spoken;
+      ++turn_index_;
+      // The reply is measured from the end of this turn; played_at_turn_start_ stays, so audio
+      // the agent started while the caller was still speaking counts as its reply.
+      BeginWait(FrameDue(next_frame_ + 1), options_.reply_timeout);
+    }
+  }
+  const uint64_t index = next_frame_++;
+  if (recorder_ != nullptr) recorder_->AddCaller(FrameDue(index), frame);
+
+  twilio::MediaMessage media;
+  media.sequence_number = NextSequence();
+  media.stream_sid = options_.stream_sid;
+  media.track = twilio::Track::kInbound;
+  media.chunk = index + 1;
+  media.timestamp_ms = index * static_cast<uint64_t>(kFrameDuration.count());
+  media.payload.assign(frame.begin(), frame.end());
+  std::string text;
+  twilio::SerializeTo(media, text);
+  outgoing_.push_back(std::move(text));
+  ++stats_.frames_sent;
+}
+
+void MediaStreamSession::SendDueDtmf(TimePoint now) {
+  while (next_dtmf_ < options_.dtmf.size() && start_ + options_.dtmf[next_dtmf_].at <= now) {
+    twilio::DtmfMessage dtmf;
+    dtmf.sequence_number = NextSequence();
+    dtmf.stream_sid = options_.stream_sid;
+    dtmf.track = "inbound_track";
+    dtmf.digit = options_.dtmf[next_dtmf_].digit;
+    outgoing_.push_back(twilio::Serialize(dtmf));
+    ++stats_.dtmf_sent;
+    ++next_dtmf_;
+  }
+}
+
+void MediaStreamSession::EchoMarks(std::vector<std::string>& marks) {
+  for (auto& name : marks) {
+    if (hung_up()) break;  // after `stop` Twilio sends nothing more
+    twilio::MarkMessage mark;
+    mark.sequence_number = NextSequence();
+    mark.stream_sid = options_.stream_sid;
+    mark.name = std::move(name);
+    outgoing_.push_back(twilio::Serialize(mark));
+    ++stats_.marks_echoed;
+  }
+  marks.clear();
+}
+
+void MediaStreamSession::AdvancePlayback(TimePoint now) {
+  playback_.Advance(now, marks_scratch_, recorder_sink_.get());
+  EchoMarks(marks_scratch_);
+}
+
+void MediaStreamSession::Tick(TimePoint now) {
+  if (!started_ || hung_up()) return;
+  AdvancePlayback(now);
+  SendDueDtmf(now);
+  if (options_.hangup_after && now - start_ >= *options_.hangup_after) {
+    HangUp(now, HangupReason::kHangupAfter);
+    return;
+  }
+  if (now - start_ >= options_.max_duration) {
+    HangUp(now, HangupReason::kMaxDuration);
+    return;
+  }
+  if (now > FrameDue(next_frame_ + kMaxCatchUpFrames)) {
+    // A stall: skip the lost frames (their media time is gone) instead of bursting them.
+    const auto behind = static_cast<uint64_t>((now - start_) / kFrameDuration);
+    next_frame_ = std::max(next_frame_, behind - kMaxCatchUpFrames);
+  }
+  while (!hung_up()) {
+    UpdateMouth(now);
+    if (hung_up()) break;
+    const bool fast_speech = options_.pacing == Pacing::kFast && mouth_ == Mouth::kSpeaking;
+    if (!fast_speech && now < FrameDue(next_frame_)) break;
+    SendFrame();
+  }
+}
+
+void MediaStreamSession::HangUp(TimePoint now, HangupReason reason) {
+  if (!started_ || hung_up()) return;
+  AdvancePlayback(now);
+  twilio::StopMessage stop;
+  stop.sequence_number = NextSequence();
+  stop.stream_sid = options_.stream_sid;
+  stop.account_sid = options_.account_sid;
+  stop.call_sid = options_.call_sid;
+  outgoing_.push_back(twilio::Serialize(stop));
+  hangup_reason_ = reason;
+}
+
+MediaStreamSession::TimePoint MediaStreamSession::NextWakeup() const {
+  TimePoint next = FrameDue(next_frame_);
+  if (options_.pacing == Pacing::kFast && mouth_ == Mouth::kSpeaking) next = start_;
+  if (next_dtmf_ < options_.dtmf.size()) {
+    next = std::min(next, start_ + options_.dtmf[next_dtmf_].at);
+  }
+  if (auto mark = playback_.NextMarkDue()) next = std::min(next, *mark);
+  if (mouth_ == Mouth::kWaitingForAgent) next = std::min(next, wait_deadline_);
+  if (options_.hangup_after) next = std::min(next, start_ + *options_.hangup_after);
+  return std::min(next, start_ + options_.max_duration);
+}
+
+void MediaStreamSession::TakeOutgoing(std::vector<std::string>& out) {
+  out.clear();
+  out.swap(outgoing_);
+}
+
+void MediaStreamSession::AddViolation(ViolationKind kind, std::string_view detail) {
+  for (auto& v : violations_) {
+    if (v.kind == kind) {
+      ++v.count;
+      return;
+    }
+  }
+  violations_.push_back(ViolationRecord{kind, 1, std::string(detail.substr(0, 200))});
+}
+
+void MediaStreamSession::OnBinary(TimePoint /*now*/, std::string_view data) {
+  AddViolation(ViolationKind::kBinaryFrame,
+               "binary WebSocket frame of " + std::to_string(data.size()) + " bytes");
+}
+
+void MediaStreamSession::OnText(TimePoint now, std::string_view text) {
+  if (!started_ || hung_up()) return;
+  AdvancePlayback(now);
+  auto parsed = twilio::ParseOutbound(text);
+  if (!parsed) {
+    AddViolation(Classify(parsed.error().message), parsed.error().message);
+    return;
+  }
+  auto check_sid = [&](const StreamSid& sid) {
+    if (sid == options_.stream_sid) return true;
+    AddViolation(ViolationKind::kWrongStreamSid,
+                 "streamSid \"" + sid.str().substr(0, 64) + "\" is not this stream's");
+    return false;
+  };
+  if (auto* media = std::get_if<twilio::OutboundMedia>(&*parsed)) {
+    if (!check_sid(media->stream_sid)) return;
+    ++stats_.media_received;
+    stats_.media_bytes_received += media->payload.size();
+    const Duration added = latency_.OnFrame(now, media->payload.size());
+    if (added > kLateFrameThreshold) ++stats_.late_frames;
+    if (latency_observer_) latency_observer_(added);
+    if (!playback_.PushAudio(now, media->payload)) {
+      AddViolation(ViolationKind::kBufferOverflow,
+                   "more than 10 minutes of audio buffered (Twilio error 31931)");
+    }
+  } else if (auto* mark = std::get_if<twilio::OutboundMark>(&*parsed)) {
+    if (!check_sid(mark->stream_sid)) return;
+    ++stats_.marks_received;
+    playback_.PushMark(std::move(mark->name));
+  } else if (auto* clear = std::get_if<twilio::ClearMessage>(&*parsed)) {
+    if (!check_sid(clear->stream_sid)) return;
+    ++stats_.clears;
+    auto cleared = playback_.Clear(now, recorder_sink_.get());
+    stats_.cleared_bytes += cleared.dropped_bytes;
+    EchoMarks(cleared.marks);
+  }
+  AdvancePlayback(now);
+}
+
+}  // namespace tempo::caller

@@ -1,0 +1,164 @@
+#include "tempo/cli/serve.hpp"
+
+#include "tempo/base/clock.hpp"
+#include "tempo/base/log.hpp"
+#include "tempo/cli/demo_agent.hpp"
+#include "tempo/cli/ops_routes.hpp"
+#include "tempo/cli/settings.hpp"
+#include "tempo/engine/echo_engine.hpp"
+#include "tempo/net/server.hpp"
+#include "tempo/runtime/agent_directory.hpp"
+#include "tempo/runtime/runtime.hpp"
+#include "tempo/storage/object_store.hpp"
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <memory>
+
+namespace tempo::cli {
+namespace {
+
+enum class Mode {
+  kAll,        ///< serve: every agent of the agents folder (a demo agent on first run)
+  kOneAgent,   ///< agent: the one agent described by the seed's environment variables
+};
+
+/// Fills the directory; returns false (after printing why) when the agents cannot be loaded.
+bool LoadAgents(const ServeSettings& settings, Mode mode, runtime::MemoryAgentDirectory& agents) {
+  if (mode == Mode::kOneAgent) {
+    auto config = agent::FromEnvironment([](std::string_view name) -> std::optional<std::string> {
+      const char* v = std::getenv(std::string(name).c_str());  // NOLINT(concurrency-mt-unsafe)
+      return v == nullptr ? std::nullopt : std::optional<std::string>(v);
+    });
+    if (!config) {
+      fmt::print(stderr, "tempovoice agent: invalid agent environment: {}\n",
+                 config.error().message);
+      return false;
+    }
+    TEMPO_LOG(cli, info, "serving agent {} ({})", config->agent_id, config->agent_name);
+    agents.Put(std::move(*config));
+    return true;
+  }
+  const std::filesystem::path dir =
+      settings.agents_dir.empty() ? std::filesystem::path(settings.data_dir) / "agents"
+                                  : std::filesystem::path(settings.agents_dir);
+  auto loaded = runtime::LoadAgentFiles(dir, agents);
+  if (!loaded) {
+    fmt::print(stderr, "tempovoice serve: {}\n", loaded.error().message);
+    return false;
+  }
+  if (*loaded == 0) {
+    auto demo = MakeDemoAgent("echo");
+    if (auto saved = runtime::SaveAgentFile(dir, demo); !saved) {
+      fmt::print(stderr, "tempovoice serve: cannot create the demo agent: {}\n",
+                 saved.error().message);
+      return false;
+    }
+    TEMPO_LOG(cli, info,
+              "first run: created the demo agent '{}' ({}); its Twilio auth token is in {}",
+              demo.agent_id, demo.agent_name, (dir / "demo.json").string());
+    agents.Put(std::move(demo));
+    *loaded = 1;
+  }
+  TEMPO_LOG(cli, info, "{} agent(s) loaded from {}", *loaded, dir.string());
+  return true;
+}
+
+int Run(const ServeSettings& settings, Mode mode) {
+  const auto started = std::chrono::steady_clock::now();
+  const char* command = mode == Mode::kAll ? "serve" : "agent";
+  if (auto ok = ValidateServeSettings(settings); !ok) {
+    fmt::print(stderr, "tempovoice {}: invalid setting {}\n", command, ok.error().message);
+    return 2;
+  }
+  log::Init(LogOptions(settings));
+
+  const std::filesystem::path data(settings.data_dir);
+  auto store = storage::OpenFsStore(data / "objects");
+  if (!store) {
+    fmt::print(stderr, "tempovoice {}: {}\n", command, store.error().message);
+    return 1;
+  }
+  runtime::MemoryAgentDirectory agents;
+  if (!LoadAgents(settings, mode, agents)) return 2;
+
+  engine::EngineRegistry engines;
+  engines.Add(engine::MakeEchoEngine());
+
+  net::ServerOptions options;
+  options.host = settings.host;
+  options.port = settings.port;
+  options.threads = settings.threads;
+  options.max_header_bytes = settings.max_header_bytes;
+  options.max_body_bytes = settings.max_body_bytes;
+  options.request_timeout = std::chrono::milliseconds(settings.request_timeout_ms);
+  options.idle_timeout = std::chrono::milliseconds(settings.idle_timeout_ms);
+  options.shutdown_grace = std::chrono::milliseconds(settings.shutdown_grace_ms);
+
+  net::Router router;
+  net::Server server(options, router);
+  runtime::RuntimeOptions runtime_options;
+  runtime_options.data_dir = data;
+  runtime::Runtime calls(runtime_options, agents, engines, **store, SystemClock::Instance(),
+                         [&server](std::function<void()> fn) { server.RunBlocking(std::move(fn)); });
+  AddOpsRoutes(router, started);
+  calls.AddRoutes(router);
+
+  if (auto recovered = calls.RecoverSpool(); !recovered) {
+    TEMPO_LOG(cli, error, "could not recover interrupted calls: {}", recovered.error().message);
+  } else if (*recovered > 0) {
+    TEMPO_LOG(cli, info, "recovered {} call(s) interrupted by the last stop", *recovered);
+  }
+
+  if (auto ok = server.Listen(); !ok) {
+    TEMPO_LOG(cli, critical, "{}", ok.error().message);
+    return 1;
+  }
+  calls.SetPublicUrl(settings.public_url.empty()
+                         ? fmt::format("http://{}:{}", settings.host, server.port())
+                         : settings.public_url);
+  server.OnShutdown([&calls] { calls.Shutdown(); });
+
+  // Tests and scripts wait for this exact line on stdout (it carries the port when --port 0).
+  fmt::print("listening on http://{}:{}\n", settings.host, server.port());
+  std::fflush(stdout);
+  TEMPO_LOG(cli, info, "tempovoice {} {} on {}:{} (data in {})", TEMPO_VERSION, command,
+            settings.host, server.port(), settings.data_dir);
+
+  auto ran = server.Run();
+  if (!ran) {
+    TEMPO_LOG(cli, error, "server stopped with an error: {}", ran.error().message);
+    return 1;
+  }
+  TEMPO_LOG(cli, info, "shut down cleanly");
+  return 0;
+}
+
+}  // namespace
+
+void AddServeCommand(CLI::App& app) {
+  auto settings = std::make_shared<ServeSettings>();
+  auto* serve = app.add_subcommand(
+      "serve",
+      "Run everything on one machine: webhooks, media streams, API, dashboard. "
+      "Defaults: 127.0.0.1:3000, data under ./data");
+  AddServeOptions(*serve, *settings);
+  serve->callback([settings] { throw CLI::RuntimeError(Run(*settings, Mode::kAll)); });
+
+  auto agent_settings = std::make_shared<ServeSettings>();
+  agent_settings->host = "0.0.0.0";
+  auto* agent = app.add_subcommand(
+      "agent",
+      "Run ONE agent configured from the environment (AGENT_ID, AGENT_NAME, AGENT_PROMPT, "
+      "VOICE_ID, TWILIO_AUTH_TOKEN, ...): the container entrypoint on ECS. Listens on "
+      "0.0.0.0:3000 by default");
+  AddServeOptions(*agent, *agent_settings);
+  agent->callback(
+      [agent_settings] { throw CLI::RuntimeError(Run(*agent_settings, Mode::kOneAgent)); });
+}
+
+}  // namespace tempo::cli

@@ -1,0 +1,47 @@
+#pragma once
+
+#include "tempo/base/log.hpp"
+#include "tempo/base/result.hpp"
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+namespace CLI {
+class App;
+}
+
+namespace tempo::cli {
+
+/// Every setting of `tempovoice serve`. Each comes, in order of precedence, from its flag
+/// (--data-dir), its environment variable (TEMPO_DATA_DIR), the config file (data-dir = "...")
+/// or the default below. docs/configuration.md and the README list them all.
+struct ServeSettings {
+  std::string host = "127.0.0.1";
+  uint16_t port = 3000;
+  std::string data_dir = "./data";
+  /// Agent JSON files (one per agent). Empty: <data-dir>/agents.
+  std::string agents_dir;
+  /// The URL Twilio reaches us at; signatures are checked against it. Empty: http://host:port.
+  std::string public_url;
+  std::string log_level = "info";
+  std::string log_format = "auto";
+  unsigned threads = 0;
+  uint32_t request_timeout_ms = 10'000;
+  uint32_t idle_timeout_ms = 60'000;
+  uint32_t shutdown_grace_ms = 10'000;
+  size_t max_header_bytes = 16 * 1024;
+  size_t max_body_bytes = 1024 * 1024;
+};
+
+/// Registers the serve settings as options of `command` (flags with environment fallbacks and
+/// a --config file option). CLI11 applies precedence: flag > environment > file > default.
+void AddServeOptions(CLI::App& command, ServeSettings& settings);
+
+/// Checks what CLI11 cannot check alone. The error names the setting and what is wrong.
+Result<void> ValidateServeSettings(const ServeSettings& settings);
+
+/// The logging options the settings ask for (already validated).
+log::Options LogOptions(const ServeSettings& settings);
+
+}  // namespace tempo::cli

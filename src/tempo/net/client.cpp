@@ -1,0 +1,706 @@
+#include "tempo/net/client.hpp"
+
+#include "tempo/base/log.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/asio/ssl/host_name_verification.hpp>
+#include <boost/asio/ssl/stream.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/message.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <boost/beast/http/write.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
+#include <boost/beast/websocket/rfc6455.hpp>
+#include <boost/beast/websocket/ssl.hpp>
+#include <boost/beast/websocket/stream.hpp>
+
+// asio::ssl is compiled separately like the rest of Asio (see asio_impl.cpp); the client is
+// its only user, so its sources are compiled here.
+#include <boost/asio/ssl/impl/src.hpp>
+
+#include <algorithm>
+#include <atomic>
+#include <cctype>
+#include <charconv>
+#include <deque>
+#include <exception>
+#include <mutex>
+#include <optional>
+#include <thread>
+#include <type_traits>
+#include <vector>
+
+namespace tempo::net {
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = beast::http;
+namespace websocket = beast::websocket;
+namespace ssl = asio::ssl;
+using tcp = asio::ip::tcp;
+using Strand = asio::strand<asio::io_context::executor_type>;
+using boost::system::error_code;
+using SteadyClock = std::chrono::steady_clock;
+
+constexpr auto kUseTuple = asio::as_tuple(asio::use_awaitable);
+constexpr std::string_view kUserAgent = "tempovoice";
+
+auto LogFailure(std::string_view what) {
+  return [what](const std::exception_ptr& failure) {
+    if (!failure) return;
+    try {
+      std::rethrow_exception(failure);
+    } catch (const std::exception& e) {
+      TEMPO_LOG(net, error, "{} failed: {}", what, e.what());
+    } catch (...) {
+      TEMPO_LOG(net, error, "{} failed with a non-standard exception", what);
+    }
+  };
+}
+
+// ---- Executor over a strand ------------------------------------------------------------
+
+class ClientTimer final : public Timer {
+ public:
+  explicit ClientTimer(const Strand& strand) : timer_(strand), state_(std::make_shared<State>()) {}
+  ~ClientTimer() override { state_->alive = false; }
+
+  void ExpireAt(SteadyClock::time_point when, std::function<void(bool cancelled)> callback) override {
+    // A wait that completed but whose handler had not run when the timer was re-armed must
+    // report cancelled: the generation tells them apart.
+    uint64_t generation = ++state_->generation;
+    timer_.expires_at(when);
+    timer_.async_wait([state = std::weak_ptr<State>(state_), generation,
+                       callback = std::move(callback)](const error_code& ec) {
+      auto alive = state.lock();
+      if (!alive || !alive->alive) return;
+      callback(ec == asio::error::operation_aborted || generation != alive->generation);
+    });
+  }
+
+  void Cancel() override {
+    ++state_->generation;
+    timer_.cancel();
+  }
+
+ private:
+  struct State {
+    uint64_t generation = 0;
+    bool alive = true;
+  };
+  asio::steady_timer timer_;
+  std::shared_ptr<State> state_;
+};
+
+class ClientExecutor final : public Executor {
+ public:
+  explicit ClientExecutor(Strand strand) : strand_(std::move(strand)) {}
+  void Post(std::function<void()> fn) override {
+    asio::post(strand_, [fn = std::move(fn)]() {
+      try {
+        fn();
+      } catch (const std::exception& e) {
+        TEMPO_LOG(net, error, "posted task threw: {}", e.what());
+      }
+    });
+  }
+  std::unique_ptr<Timer> MakeTimer() override { return std::make_unique<ClientTimer>(strand_); }
+  [[nodiscard]] const Strand& strand() const { return strand_; }
+
+ private:
+  Strand strand_;
+};
+
+// ---- Helpers -----------------------------------------------------------------------------
+
+std::string HostHeader(const ClientUrl& url) {
+  const bool ipv6 = url.host.find(':') != std::string::npos;
+  std::string host = ipv6 ? "[" + url.host + "]" : url.host;
+  const uint16_t default_port = url.tls() ? 443 : 80;
+  if (url.port != default_port) host += ":" + std::to_string(url.port);
+  return host;
+}
+
+Error NetError(std::string_view what, const ClientUrl& url, const error_code& ec) {
+  std::string message = fmt::format("{} {}:{}: {}", what, url.host, url.port, ec.message());
+  if (ec == beast::error::timeout || ec == asio::error::timed_out) {
+    return Error{ErrorCode::kDeadlineExceeded, std::move(message)};
+  }
+  return Unavailable(std::move(message));
+}
+
+/// Resolves and connects `stream` (its expiry must be set by the caller).
+asio::awaitable<error_code> ConnectTcp(beast::tcp_stream& stream, const ClientUrl& url) {
+  tcp::resolver resolver(co_await asio::this_coro::executor);
+  auto [rec, endpoints] =
+      co_await resolver.async_resolve(url.host, std::to_string(url.port), kUseTuple);
+  if (rec) co_return rec;
+  auto [cec, endpoint] = co_await stream.async_connect(endpoints, kUseTuple);
+  if (!cec) stream.socket().set_option(tcp::no_delay(true));
+  co_return cec;
+}
+
+/// Sets SNI and host-name verification on a TLS stream before its handshake.
+template <class SslStream>
+Result<void> PrepareTls(SslStream& stream, const ClientUrl& url, TlsVerify verify) {
+  if (!SSL_set_tlsext_host_name(stream.native_handle(), url.host.c_str())) {
+    return Unavailable("cannot set TLS server name for " + url.host);
+  }
+  if (verify == TlsVerify::kVerifyPeer) {
+    stream.set_verify_mode(ssl::verify_peer);
+    stream.set_verify_callback(ssl::host_name_verification(url.host));
+  } else {
+    stream.set_verify_mode(ssl::verify_none);
+  }
+  return Ok();
+}
+
+bhttp::verb ToVerb(Method method) {
+  switch (method) {
+    case Method::kGet:
+      return bhttp::verb::get;
+    case Method::kHead:
+      return bhttp::verb::head;
+    case Method::kPost:
+      return bhttp::verb::post;
+    case Method::kPut:
+      return bhttp::verb::put;
+    case Method::kPatch:
+      return bhttp::verb::patch;
+    case Method::kDelete:
+      return bhttp::verb::delete_;
+    case Method::kOptions:
+      return bhttp::verb::options;
+    case Method::kOther:
+      break;
+  }
+  return bhttp::verb::unknown;
+}
+
+}  // namespace
+
+// ---- URL ---------------------------------------------------------------------------------
+
+Result<ClientUrl> ParseClientUrl(std::string_view url) {
+  ClientUrl out;
+  const size_t colon = url.find("://");
+  if (colon == std::string_view::npos) return InvalidArgument("URL has no scheme: missing '://'");
+  out.scheme.assign(url.substr(0, colon));
+  std::transform(out.scheme.begin(), out.scheme.end(), out.scheme.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  uint16_t default_port = 0;
+  if (out.scheme == "http" || out.scheme == "ws") {
+    default_port = 80;
+  } else if (out.scheme == "https" || out.scheme == "wss") {
+    default_port = 443;
+  } else {
+    return InvalidArgument("unsupported URL scheme '" + out.scheme + "'");
+  }
+  std::string_view rest = url.substr(colon + 3);
+  if (const size_t hash = rest.find('#'); hash != std::string_view::npos) {
+    rest = rest.substr(0, hash);
+  }
+  const size_t path_start = rest.find_first_of("/?");
+  std::string_view authority = rest.substr(0, path_start);
+  std::string_view target = path_start == std::string_view::npos ? "" : rest.substr(path_start);
+  if (authority.find('@') != std::string_view::npos) {
+    return InvalidArgument("URL user info is not supported");
+  }
+  std::string_view port_text;
+  if (!authority.empty() && authority.front() == '[') {
+    const size_t close = authority.find(']');
+    if (close == std::string_view::npos) return InvalidArgument("URL has an unclosed '['");
+    out.host.assign(authority.substr(1, close - 1));
+    std::string_view after = authority.substr(close + 1);
+    if (!after.empty()) {
+      if (after.front() != ':') return InvalidArgument("URL has junk after the IPv6 host");
+      port_text = after.substr(1);
+    }
+  } else {
+    const size_t port_colon = authority.rfind(':');
+    out.host.assign(authority.substr(0, port_colon));
+    if (port_colon != std::string_view::npos) port_text = authority.substr(port_colon + 1);
+  }
+  if (out.host.empty()) return InvalidArgument("URL has an empty host");
+  out.port = default_port;
+  if (!port_text.empty()) {
+    unsigned value = 0;
+    auto [end, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), value);
+    if (ec != std::errc{} || end != port_text.data() + port_text.size() || value == 0 ||
+        value > 65535) {
+      return InvalidArgument("URL has a bad port '" + std::string(port_text) + "'");
+    }
+    out.port = static_cast<uint16_t>(value);
+  }
+  out.target = target.empty() ? "/" : std::string(target);
+  if (out.target.front() == '?') out.target.insert(0, "/");
+  return out;
+}
+
+// ---- Context -----------------------------------------------------------------------------
+
+struct ClientContext::Impl {
+  explicit Impl(unsigned thread_count)
+      : threads(std::max(1U, thread_count)),
+        tls_verify(ssl::context::tls_client),
+        tls_insecure(ssl::context::tls_client),
+        ioc(static_cast<int>(threads)),
+        work(asio::make_work_guard(ioc)) {
+    error_code ec;
+    tls_verify.set_default_verify_paths(ec);
+    if (ec) TEMPO_LOG(net, warn, "cannot load the system CA store: {}", ec.message());
+    tls_verify.set_verify_mode(ssl::verify_peer);
+    tls_insecure.set_verify_mode(ssl::verify_none);
+  }
+
+  ssl::context& TlsContext(TlsVerify verify) {
+    return verify == TlsVerify::kVerifyPeer ? tls_verify : tls_insecure;
+  }
+
+  /// The strand of `executor` (which must be one of ours), or a new strand.
+  Strand StrandFor(Executor* executor) {
+    if (executor != nullptr) {
+      if (auto* ours = dynamic_cast<ClientExecutor*>(executor)) return ours->strand();
+      TEMPO_LOG(net, warn, "executor from another context ignored; using a new strand");
+    }
+    return asio::make_strand(ioc);
+  }
+
+  unsigned threads;
+  // The TLS contexts outlive the io_context, whose destructor destroys pending connections.
+  ssl::context tls_verify;
+  ssl::context tls_insecure;
+  asio::io_context ioc;
+  std::mutex work_mutex;
+  std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work;
+};
+
+ClientContext::ClientContext(unsigned threads) : impl_(std::make_unique<Impl>(threads)) {}
+
+ClientContext::~ClientContext() { Abort(); }
+
+void ClientContext::Run() {
+  auto run = [this]() {
+    try {
+      impl_->ioc.run();
+    } catch (const std::exception& e) {
+      TEMPO_LOG(net, error, "client I/O thread stopped: {}", e.what());
+    }
+  };
+  std::vector<std::thread> extra;
+  extra.reserve(impl_->threads - 1);
+  for (unsigned i = 1; i < impl_->threads; ++i) extra.emplace_back(run);
+  run();
+  for (auto& t : extra) t.join();
+}
+
+void ClientContext::Stop() {
+  std::lock_guard lock(impl_->work_mutex);
+  impl_->work.reset();
+}
+
+void ClientContext::Abort() {
+  Stop();
+  impl_->ioc.stop();
+}
+
+std::unique_ptr<Executor> ClientContext::MakeExecutor() {
+  return std::make_unique<ClientExecutor>(asio::make_strand(impl_->ioc));
+}
+
+// ---- HTTP --------------------------------------------------------------------------------
+
+namespace {
+
+struct FetchJob {
+  ClientRequest request;
+  ClientContext::FetchCallback done;
+  ssl::context* tls = nullptr;
+};
+
+template <class Stream>
+asio::awaitable<Result<Response>> Exchange(Stream& stream, beast::tcp_stream& tcp,
+                                           const ClientUrl& url, FetchJob& job) {
+  if (job.request.method == Method::kOther) {
+    co_return InvalidArgument("client cannot send method kOther");
+  }
+  bhttp::request<bhttp::string_body> req{ToVerb(job.request.method), url.target, 11};
+  for (const auto& field : job.request.headers.fields()) req.insert(field.name, field.value);
+  if (!job.request.headers.Find("Host")) req.set(bhttp::field::host, HostHeader(url));
+  if (!job.request.headers.Find("User-Agent")) req.set(bhttp::field::user_agent, kUserAgent);
+  req.set(bhttp::field::connection, "close");
+  req.body() = std::move(job.request.body);
+  req.prepare_payload();
+
+  tcp.expires_after(job.request.response_timeout);
+  auto [wec, written] = co_await bhttp::async_write(stream, req, kUseTuple);
+  if (wec) co_return NetError("cannot send request to", url, wec);
+
+  beast::flat_buffer buffer;
+  bhttp::response_parser<bhttp::string_body> parser;
+  parser.body_limit(job.request.max_response_bytes);
+  parser.header_limit(64 * 1024);
+  auto [rec, read] = co_await bhttp::async_read(stream, buffer, parser, kUseTuple);
+  if (rec == bhttp::error::body_limit) {
+    co_return ResourceExhausted(fmt::format("response from {} is larger than {} bytes", url.host,
+                                            job.request.max_response_bytes));
+  }
+  if (rec && rec.category() == bhttp::make_error_code(bhttp::error::bad_version).category() &&
+      rec != bhttp::error::end_of_stream && rec != bhttp::error::partial_message) {
+    co_return ProtocolError(fmt::format("malformed response from {}: {}", url.host, rec.message()));
+  }
+  if (rec) co_return NetError("cannot read response from", url, rec);
+
+  auto& res = parser.get();
+  Response out;
+  out.status = static_cast<int>(res.result_int());
+  for (const auto& field : res) {
+    out.headers.Add(std::string(field.name_string()), std::string(field.value()));
+  }
+  out.body = std::move(res.body());
+  co_return out;
+}
+
+asio::awaitable<Result<Response>> DoFetch(FetchJob& job) {
+  auto url = ParseClientUrl(job.request.url);
+  if (!url) co_return url.error();
+  if (url->scheme != "http" && url->scheme != "https") {
+    co_return InvalidArgument("Fetch needs an http:// or https:// URL, got " + url->scheme);
+  }
+  auto executor = co_await asio::this_coro::executor;
+  if (url->tls()) {
+    beast::ssl_stream<beast::tcp_stream> stream(executor, *job.tls);
+    auto& tcp = beast::get_lowest_layer(stream);
+    tcp.expires_after(job.request.connect_timeout);
+    if (auto ec = co_await ConnectTcp(tcp, *url)) co_return NetError("cannot connect to", *url, ec);
+    if (auto prepared = PrepareTls(stream, *url, job.request.tls_verify); !prepared) {
+      co_return prepared.error();
+    }
+    auto [hec] = co_await stream.async_handshake(ssl::stream_base::client, kUseTuple);
+    if (hec) co_return NetError("TLS handshake failed with", *url, hec);
+    auto result = co_await Exchange(stream, tcp, *url, job);
+    tcp.expires_after(std::chrono::seconds(2));
+    auto [sec] = co_await stream.async_shutdown(kUseTuple);
+    (void)sec;  // peers often skip close_notify; the response is already complete
+    co_return result;
+  }
+  beast::tcp_stream stream(executor);
+  stream.expires_after(job.request.connect_timeout);
+  if (auto ec = co_await ConnectTcp(stream, *url)) co_return NetError("cannot connect to", *url, ec);
+  auto result = co_await Exchange(stream, stream, *url, job);
+  error_code ignored;
+  stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
+  co_return result;
+}
+
+asio::awaitable<void> RunFetch(FetchJob job) {
+  Result<Response> result = co_await DoFetch(job);
+  job.done(std::move(result));
+}
+
+}  // namespace
+
+void ClientContext::Fetch(ClientRequest request, FetchCallback done, Executor* executor) {
+  ssl::context* tls = &impl_->TlsContext(request.tls_verify);
+  FetchJob job{std::move(request), std::move(done), tls};
+  asio::co_spawn(impl_->StrandFor(executor), RunFetch(std::move(job)), LogFailure("http fetch"));
+}
+
+// ---- WebSocket ---------------------------------------------------------------------------
+
+namespace {
+
+using PlainWs = websocket::stream<beast::tcp_stream>;
+using TlsWs = websocket::stream<beast::ssl_stream<beast::tcp_stream>>;
+
+template <class Ws>
+class ClientWebSocket final : public WebSocket,
+                              public std::enable_shared_from_this<ClientWebSocket<Ws>> {
+ public:
+  ClientWebSocket(Strand strand, Executor* external, WebSocketConnectOptions options,
+                  ClientUrl url, ssl::context* tls)
+      : strand_(strand),
+        own_executor_(external == nullptr ? std::make_unique<ClientExecutor>(strand) : nullptr),
+        executor_(external != nullptr ? *external : *own_executor_),
+        options_(std::move(options)),
+        url_(std::move(url)),
+        tls_(tls) {}
+
+  void SendText(std::string message) override { Send(std::move(message), Kind::kText); }
+  void SendBinary(std::string message) override { Send(std::move(message), Kind::kBinary); }
+
+  void Close(uint16_t code, std::string reason) override {
+    asio::post(strand_, [self = this->shared_from_this(), code, reason = std::move(reason)]() mutable {
+      self->RequestClose(code, std::move(reason));
+    });
+  }
+
+  Executor& executor() override { return executor_; }
+  [[nodiscard]] size_t QueuedBytes() const override {
+    return queued_bytes_.load(std::memory_order_relaxed);
+  }
+
+  static asio::awaitable<void> Run(std::shared_ptr<ClientWebSocket> self,
+                                   ClientContext::OpenCallback on_open,
+                                   ClientContext::ConnectErrorCallback on_error) {
+    co_await self->Serve(std::move(on_open), std::move(on_error));
+  }
+
+ private:
+  enum class Kind { kText, kBinary };
+  enum class State { kConnecting, kOpen, kClosed };
+  struct Outgoing {
+    std::string data;
+    Kind kind;
+  };
+
+  void Send(std::string message, Kind kind) {
+    queued_bytes_.fetch_add(message.size(), std::memory_order_relaxed);
+    asio::post(strand_, [self = this->shared_from_this(), message = std::move(message),
+                         kind]() mutable { self->Enqueue(std::move(message), kind); });
+  }
+
+  void Enqueue(std::string message, Kind kind) {
+    if (state_ == State::kClosed || close_request_) {
+      queued_bytes_.fetch_sub(message.size(), std::memory_order_relaxed);
+      return;
+    }
+    queue_.push_back(Outgoing{std::move(message), kind});
+    MaybeStartWriter();
+  }
+
+  void RequestClose(uint16_t code, std::string reason) {
+    if (state_ == State::kClosed || close_request_) return;
+    if (reason.size() > 123) reason.resize(123);  // RFC 6455 limit
+    close_request_.emplace(static_cast<websocket::close_code>(code), reason);
+    MaybeStartWriter();
+  }
+
+  void MaybeStartWriter() {
+    if (writing_ || state_ != State::kOpen) return;
+    if (queue_.empty() && !(close_request_ && !close_sent_)) return;
+    writing_ = true;
+    asio::co_spawn(strand_, WriteLoop(this->shared_from_this()), LogFailure("websocket writer"));
+  }
+
+  void DropQueue() {
+    for (const auto& m : queue_) queued_bytes_.fetch_sub(m.data.size(), std::memory_order_relaxed);
+    queue_.clear();
+  }
+
+  static asio::awaitable<void> WriteLoop(std::shared_ptr<ClientWebSocket> self) {
+    co_await self->DoWrites();
+  }
+
+  asio::awaitable<void> DoWrites() {
+    while (!queue_.empty() && state_ == State::kOpen) {
+      Outgoing& front = queue_.front();  // deque references survive push_back
+      ws_->binary(front.kind == Kind::kBinary);
+      auto [ec, n] = co_await ws_->async_write(asio::buffer(front.data), kUseTuple);
+      queued_bytes_.fetch_sub(front.data.size(), std::memory_order_relaxed);
+      queue_.pop_front();
+      if (ec) {
+        DropQueue();  // the read loop sees the same failure and reports the close
+        writing_ = false;
+        co_return;
+      }
+    }
+    if (close_request_ && !close_sent_ && state_ == State::kOpen) {
+      close_sent_ = true;
+      auto [ec] = co_await ws_->async_close(*close_request_, kUseTuple);
+      if (ec) TEMPO_LOG(net, debug, "websocket close failed: {}", ec.message());
+    }
+    writing_ = false;
+  }
+
+  /// TCP connect, TLS handshake (wss) and the upgrade. On failure returns the error.
+  asio::awaitable<Result<void>> Handshake() {
+    auto executor = co_await asio::this_coro::executor;
+    if constexpr (std::is_same_v<Ws, TlsWs>) {
+      ws_.emplace(executor, *tls_);
+    } else {
+      ws_.emplace(executor);
+    }
+    auto& tcp = beast::get_lowest_layer(*ws_);
+    tcp.expires_after(options_.connect_timeout);
+    if (auto ec = co_await ConnectTcp(tcp, url_)) co_return NetError("cannot connect to", url_, ec);
+    if constexpr (std::is_same_v<Ws, TlsWs>) {
+      auto& tls_stream = ws_->next_layer();
+      if (auto prepared = PrepareTls(tls_stream, url_, options_.tls_verify); !prepared) {
+        co_return prepared.error();
+      }
+      auto [hec] = co_await tls_stream.async_handshake(ssl::stream_base::client, kUseTuple);
+      if (hec) co_return NetError("TLS handshake failed with", url_, hec);
+    }
+    tcp.expires_never();
+    websocket::stream_base::timeout timeouts{};
+    timeouts.handshake_timeout = options_.connect_timeout;
+    timeouts.idle_timeout = websocket::stream_base::none();
+    timeouts.keep_alive_pings = false;
+    ws_->set_option(timeouts);
+    ws_->read_message_max(options_.max_message_bytes);
+    ws_->set_option(websocket::stream_base::decorator(
+        [headers = options_.headers](websocket::request_type& req) {
+          req.set(bhttp::field::user_agent, kUserAgent);
+          for (const auto& field : headers.fields()) req.set(field.name, field.value);
+        }));
+    websocket::response_type response;
+    auto [ec] = co_await ws_->async_handshake(response, HostHeader(url_), url_.target, kUseTuple);
+    if (ec) {
+      const int status = static_cast<int>(response.result_int());
+      if (status != 0 && status != 101) {
+        std::string message = fmt::format("WebSocket upgrade to {} refused with HTTP {}",
+                                          url_.host, status);
+        if (status == 401 || status == 403) co_return Unauthenticated(std::move(message));
+        co_return Unavailable(std::move(message));
+      }
+      co_return NetError("WebSocket handshake failed with", url_, ec);
+    }
+    co_return Ok();
+  }
+
+  asio::awaitable<void> Serve(ClientContext::OpenCallback on_open,
+                              ClientContext::ConnectErrorCallback on_error) {
+    auto handshake = co_await Handshake();
+    if (!handshake) {
+      state_ = State::kClosed;
+      DropQueue();
+      on_error(std::move(handshake).error());
+      co_return;
+    }
+    state_ = State::kOpen;
+    try {
+      listener_ = on_open(this->shared_from_this());
+    } catch (const std::exception& e) {
+      TEMPO_LOG(net, error, "websocket open callback threw: {}", e.what());
+    }
+    if (!listener_) RequestClose(1000, "");
+    MaybeStartWriter();
+
+    beast::flat_buffer buffer;
+    CloseInfo info;
+    while (true) {
+      auto [ec, n] = co_await ws_->async_read(buffer, kUseTuple);
+      if (ec) {
+        info = CloseInfoFor(ec);
+        break;
+      }
+      if (listener_) {
+        std::string_view message(static_cast<const char*>(buffer.data().data()), buffer.size());
+        try {
+          if (ws_->got_text()) {
+            listener_->OnText(message);
+          } else {
+            listener_->OnBinary(message);
+          }
+        } catch (const std::exception& e) {
+          TEMPO_LOG(net, error, "websocket listener threw: {}", e.what());
+          RequestClose(1011, "internal error");
+        }
+      }
+      buffer.consume(buffer.size());
+      // A big message must not pin its buffer for the rest of a long call.
+      if (buffer.capacity() > 64 * 1024) buffer.shrink_to_fit();
+    }
+    state_ = State::kClosed;
+    DropQueue();
+    error_code ignored;
+    beast::get_lowest_layer(*ws_).socket().close(ignored);
+    if (listener_) {
+      auto listener = std::move(listener_);
+      try {
+        listener->OnClose(info);
+      } catch (const std::exception& e) {
+        TEMPO_LOG(net, error, "websocket OnClose threw: {}", e.what());
+      }
+    }
+  }
+
+  CloseInfo CloseInfoFor(const error_code& ec) {
+    if (ec == websocket::error::message_too_big) return CloseInfo{1009, "message too big", false};
+    if (ec == websocket::error::closed) {
+      if (close_sent_ && close_request_) {
+        return CloseInfo{static_cast<uint16_t>(close_request_->code),
+                         std::string(close_request_->reason.c_str()), false};
+      }
+      const auto& reason = ws_->reason();
+      const uint16_t code = reason.code == websocket::close_code::none
+                                ? uint16_t{1005}
+                                : static_cast<uint16_t>(reason.code);
+      return CloseInfo{code, std::string(reason.reason.c_str()), true};
+    }
+    return CloseInfo{1006, ec.message(), true};
+  }
+
+  Strand strand_;
+  std::unique_ptr<Executor> own_executor_;
+  Executor& executor_;
+  WebSocketConnectOptions options_;
+  ClientUrl url_;
+  ssl::context* tls_;
+  std::optional<Ws> ws_;
+  std::shared_ptr<WebSocketListener> listener_;
+  State state_ = State::kConnecting;
+  std::deque<Outgoing> queue_;
+  std::atomic<size_t> queued_bytes_{0};
+  bool writing_ = false;
+  bool close_sent_ = false;
+  std::optional<websocket::close_reason> close_request_;
+};
+
+}  // namespace
+
+void ClientContext::ConnectWebSocket(WebSocketConnectOptions options, OpenCallback on_open,
+                                     ConnectErrorCallback on_error) {
+  Strand strand = impl_->StrandFor(options.executor);
+  auto url = ParseClientUrl(options.url);
+  if (url && url->scheme != "ws" && url->scheme != "wss") {
+    url = InvalidArgument("ConnectWebSocket needs a ws:// or wss:// URL, got " + url->scheme);
+  }
+  if (!url) {
+    asio::post(strand, [on_error = std::move(on_error), error = url.error()]() { on_error(error); });
+    return;
+  }
+  Executor* external = options.executor;
+  if (url->tls()) {
+    ssl::context* tls = &impl_->TlsContext(options.tls_verify);
+    auto ws = std::make_shared<ClientWebSocket<TlsWs>>(strand, external, std::move(options),
+                                                       std::move(*url), tls);
+    asio::co_spawn(strand, ClientWebSocket<TlsWs>::Run(ws, std::move(on_open), std::move(on_error)),
+                   LogFailure("websocket client"));
+    return;
+  }
+  auto ws = std::make_shared<ClientWebSocket<PlainWs>>(strand, external, std::move(options),
+                                                       std::move(*url), nullptr);
+  asio::co_spawn(strand, ClientWebSocket<PlainWs>::Run(ws, std::move(on_open), std::move(on_error)),
+                 LogFailure("websocket client"));
+}
+
+// ---- Blocking ----------------------------------------------------------------------------
+
+Result<Response> FetchBlocking(ClientRequest request) {
+  ClientContext context(1);
+  std::optional<Result<Response>> out;
+  context.Fetch(std::move(request), [&out, &context](Result<Response> result) {
+    out.emplace(std::move(result));
+    context.Stop();
+  });
+  context.Run();
+  if (!out) return Internal("fetch finished without an answer");
+  return std::move(*out);
+}
+
+}  // namespace tempo::net

@@ -1,0 +1,1027 @@
+#include "tempo/net/server.hpp"
+
+#include "tempo/base/log.hpp"
+#include "tempo/base/metrics.hpp"
+#include "tempo/net/beast_request.hpp"
+#include "tempo/net/http_parse.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/string.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/write.hpp>
+#include <boost/beast/websocket/rfc6455.hpp>
+#include <boost/beast/websocket/stream.hpp>
+
+#include <array>
+#include <atomic>
+#include <csignal>
+#include <deque>
+#include <exception>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <shared_mutex>
+#include <thread>
+#include <unordered_map>
+#include <variant>
+#include <vector>
+
+namespace tempo::net {
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace websocket = beast::websocket;
+using tcp = asio::ip::tcp;
+using Strand = asio::strand<asio::io_context::executor_type>;
+using boost::system::error_code;
+using Clock = std::chrono::steady_clock;
+
+constexpr auto kUseTuple = asio::as_tuple(asio::use_awaitable);
+constexpr size_t kFirstReadBytes = 4096;
+/// A connection keeps a read buffer at most this large between requests.
+constexpr size_t kKeepBufferBytes = 64 * 1024;
+/// After an error response, how long (and how much) we keep reading so that the client sees
+/// the response instead of a reset caused by unread request bytes.
+constexpr std::chrono::milliseconds kLingerTime{1000};
+constexpr size_t kLingerMaxBytes = 8 * 1024 * 1024;
+constexpr std::chrono::milliseconds kShutdownPoll{10};
+constexpr std::chrono::milliseconds kForceCloseWait{1000};
+constexpr std::string_view kServerName = "tempovoice";
+
+/// Completion handler for co_spawn: session work must never fail silently.
+auto LogFailure(std::string_view what) {
+  return [what](const std::exception_ptr& failure) {
+    if (!failure) return;
+    try {
+      std::rethrow_exception(failure);
+    } catch (const std::exception& e) {
+      TEMPO_LOG(net, error, "{} failed: {}", what, e.what());
+    } catch (...) {
+      TEMPO_LOG(net, error, "{} failed with a non-standard exception", what);
+    }
+  };
+}
+
+// ---- Metrics (R12: one list, bounded labels) --------------------------------------------
+
+#define TEMPO_NET_REJECT_REASONS(X) \
+  X(malformed) X(header_too_large) X(body_too_large) X(timeout)
+
+constexpr std::array<std::string_view, 5> kCodeClasses = {"1xx", "2xx", "3xx", "4xx", "5xx"};
+
+struct NetMetrics {
+  metrics::Gauge& connections_active;
+  metrics::Gauge& websockets_active;
+  metrics::Histogram& request_duration_seconds;
+#define TEMPO_NET_REJECT_MEMBER_(name) metrics::Counter& rejected_##name;
+  TEMPO_NET_REJECT_REASONS(TEMPO_NET_REJECT_MEMBER_)
+#undef TEMPO_NET_REJECT_MEMBER_
+
+  using ClassCounters = std::array<metrics::Counter*, kCodeClasses.size()>;
+
+  /// Counters of tempo_http_requests_total for one route label, registered on first use.
+  const ClassCounters& RequestCounters(std::string_view route) {
+    {
+      std::shared_lock lock(mutex_);
+      auto it = by_route_.find(route);
+      if (it != by_route_.end()) return it->second;
+    }
+    std::unique_lock lock(mutex_);
+    auto [it, inserted] = by_route_.try_emplace(std::string(route));
+    if (inserted) {
+      for (size_t i = 0; i < kCodeClasses.size(); ++i) {
+        it->second[i] = &metrics::Registry::Global().AddCounter(
+            "tempo_http_requests_total", "HTTP requests answered, by route pattern and status class",
+            {{"route", std::string(route)}, {"code_class", std::string(kCodeClasses[i])}});
+      }
+    }
+    return it->second;
+  }
+
+  void CountRequest(std::string_view route, int status, Clock::time_point started) {
+    size_t cls = status >= 100 && status < 600 ? static_cast<size_t>(status / 100 - 1) : 4;
+    RequestCounters(route.empty() ? "unmatched" : route)[cls]->Inc();
+    std::chrono::duration<double> elapsed = Clock::now() - started;
+    request_duration_seconds.Observe(elapsed.count());
+  }
+
+  void CountRejection(ParseOutcome outcome) {
+    switch (outcome) {
+      case ParseOutcome::kMalformed:
+        rejected_malformed.Inc();
+        break;
+      case ParseOutcome::kHeaderTooLarge:
+        rejected_header_too_large.Inc();
+        break;
+      case ParseOutcome::kBodyTooLarge:
+        rejected_body_too_large.Inc();
+        break;
+      case ParseOutcome::kComplete:
+      case ParseOutcome::kIncomplete:
+        break;
+    }
+  }
+
+  static NetMetrics& Get() {
+    auto& r = metrics::Registry::Global();
+    static NetMetrics m{
+        r.AddGauge("tempo_http_connections_active", "Open HTTP connections"),
+        r.AddGauge("tempo_websockets_active", "Open WebSocket connections"),
+        r.AddHistogram("tempo_http_request_duration_seconds",
+                       "Time from request head received to response written",
+                       metrics::LatencyBucketsSeconds()),
+#define TEMPO_NET_REJECT_INIT_(name)                                                  \
+  r.AddCounter("tempo_http_rejected_total", "Requests rejected before routing", \
+               {{"reason", #name}}),
+        TEMPO_NET_REJECT_REASONS(TEMPO_NET_REJECT_INIT_)
+#undef TEMPO_NET_REJECT_INIT_
+        {},
+        {},
+    };
+    return m;
+  }
+
+  std::shared_mutex mutex_;
+  std::map<std::string, ClassCounters, std::less<>> by_route_;
+};
+
+// ---- Executor over a strand ------------------------------------------------------------
+
+class AsioTimer final : public Timer {
+ public:
+  explicit AsioTimer(const Strand& strand) : timer_(strand), state_(std::make_shared<State>()) {}
+  ~AsioTimer() override { state_->alive = false; }
+
+  void ExpireAt(Clock::time_point when, std::function<void(bool cancelled)> callback) override {
+    // The generation guards against a wait that completed (successfully) but whose handler
+    // had not run yet when the timer was re-armed: it must report cancelled.
+    uint64_t generation = ++state_->generation;
+    timer_.expires_at(when);
+    timer_.async_wait([state = std::weak_ptr<State>(state_), generation,
+                       callback = std::move(callback)](const error_code& ec) {
+      auto alive = state.lock();
+      if (!alive || !alive->alive) return;  // the Timer is gone: its owner no longer cares
+      bool cancelled = ec == asio::error::operation_aborted || generation != alive->generation;
+      callback(cancelled);
+    });
+  }
+
+  void Cancel() override {
+    ++state_->generation;
+    timer_.cancel();
+  }
+
+ private:
+  struct State {
+    uint64_t generation = 0;
+    bool alive = true;
+  };
+  asio::steady_timer timer_;
+  std::shared_ptr<State> state_;
+};
+
+class StrandExecutor final : public Executor {
+ public:
+  explicit StrandExecutor(Strand strand) : strand_(std::move(strand)) {}
+  void Post(std::function<void()> fn) override {
+    asio::post(strand_, [fn = std::move(fn)]() {
+      try {
+        fn();
+      } catch (const std::exception& e) {
+        TEMPO_LOG(net, error, "posted task threw: {}", e.what());
+      }
+    });
+  }
+  std::unique_ptr<Timer> MakeTimer() override { return std::make_unique<AsioTimer>(strand_); }
+
+ private:
+  Strand strand_;
+};
+
+}  // namespace
+
+// ---- Connections -----------------------------------------------------------------------
+
+namespace detail {
+
+/// Something the server must reach at shutdown. Its methods run on its strand.
+class Connection : public std::enable_shared_from_this<Connection> {
+ public:
+  explicit Connection(Strand strand) : strand_(std::move(strand)) {}
+  virtual ~Connection() = default;
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  /// Shutdown has begun: finish what is in flight, then close.
+  virtual void NotifyShutdown() = 0;
+  /// The grace period is over: close the socket now.
+  virtual void ForceClose() = 0;
+  [[nodiscard]] const Strand& strand() const { return strand_; }
+
+ protected:
+  Strand strand_;
+};
+
+/// Server state shared by the sessions (Server::Impl is this; the name is private to Server).
+struct ServerCore {
+  ServerCore(ServerOptions opts, const Router& r)
+      : options(std::move(opts)),
+        router(r),
+        limits{options.max_header_bytes, options.max_body_bytes},
+        metrics(NetMetrics::Get()),
+        ioc(static_cast<int>(ThreadCount())),
+        control(asio::make_strand(ioc)),
+        acceptor(control),
+        signals(control) {}
+
+  ~ServerCore() { blocking.join(); }
+  ServerCore(const ServerCore&) = delete;
+  ServerCore& operator=(const ServerCore&) = delete;
+
+  [[nodiscard]] unsigned ThreadCount() const {
+    if (options.threads != 0) return options.threads;
+    return std::max(1U, std::thread::hardware_concurrency());
+  }
+
+  void Register(const std::shared_ptr<Connection>& connection) {
+    bool notify = false;
+    {
+      std::lock_guard lock(mutex);
+      connections.emplace(connection.get(), connection);
+      notify = shutdown_notified;
+    }
+    if (notify) {
+      asio::post(connection->strand(), [c = connection]() { c->NotifyShutdown(); });
+    }
+  }
+
+  void Unregister(Connection* connection) {
+    std::lock_guard lock(mutex);
+    connections.erase(connection);
+  }
+
+  size_t ConnectionCount() {
+    std::lock_guard lock(mutex);
+    return connections.size();
+  }
+
+  /// Posts fn(connection) onto every live connection's strand.
+  template <class Fn>
+  void ForEachConnection(Fn fn) {
+    std::vector<std::shared_ptr<Connection>> live;
+    {
+      std::lock_guard lock(mutex);
+      for (auto& [raw, weak] : connections) {
+        if (auto strong = weak.lock()) live.push_back(std::move(strong));
+      }
+    }
+    for (auto& c : live) {
+      asio::post(c->strand(), [c, fn]() { fn(*c); });
+    }
+  }
+
+  asio::awaitable<void> AcceptLoop();
+  asio::awaitable<void> Shutdown();
+  void WaitForSignal();
+
+  ServerOptions options;
+  const Router& router;
+  RequestLimits limits;
+  NetMetrics& metrics;
+
+  std::atomic<bool> stopping{false};
+  std::atomic<bool> stop_requested{false};
+
+  std::mutex mutex;  // guards the members below
+  std::unordered_map<Connection*, std::weak_ptr<Connection>> connections;
+  std::vector<std::function<void()>> shutdown_callbacks;
+  bool shutdown_notified = false;
+  bool callbacks_ran = false;
+
+  // Declared after everything sessions touch, so that pending handlers (and the sessions
+  // they own) are destroyed while the members above are still alive.
+  asio::io_context ioc;
+  Strand control;  // acceptor, signals and the shutdown sequence
+  tcp::acceptor acceptor;
+  asio::signal_set signals;
+  std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work;
+  uint16_t bound_port = 0;
+  asio::thread_pool blocking{2};
+};
+
+}  // namespace detail
+
+namespace {
+
+using detail::Connection;
+using detail::ServerCore;
+
+// ---- WebSocket ---------------------------------------------------------------------------
+
+class WsConnection final : public Connection, public WebSocket {
+ public:
+  WsConnection(ServerCore& impl, Strand strand)
+      : Connection(strand), impl_(impl), executor_(strand) {}
+  ~WsConnection() override { impl_.Unregister(this); }
+
+  void SendText(std::string message) override { Send(std::move(message), Kind::kText); }
+  void SendBinary(std::string message) override { Send(std::move(message), Kind::kBinary); }
+
+  void Close(uint16_t code, std::string reason) override {
+    asio::post(strand_, [self = Self(), code, reason = std::move(reason)]() mutable {
+      self->RequestClose(code, std::move(reason));
+    });
+  }
+
+  Executor& executor() override { return executor_; }
+  [[nodiscard]] size_t QueuedBytes() const override {
+    return queued_bytes_.load(std::memory_order_relaxed);
+  }
+
+  void NotifyShutdown() override { RequestClose(1001, "going away"); }
+
+  void ForceClose() override {
+    force_closed_ = true;
+    if (stream_) beast::get_lowest_layer(*stream_).close();
+  }
+
+  /// The upgrade was refused: the socket never opens. On the strand.
+  void Abandon() {
+    state_ = State::kClosed;
+    DropQueue();
+    impl_.Unregister(this);
+  }
+
+  /// Takes over the HTTP connection and completes the handshake. On the strand.
+  void Start(beast::tcp_stream stream, detail::BeastRequest request,
+             std::shared_ptr<WebSocketListener> listener) {
+    stream_.emplace(std::move(stream));
+    listener_ = std::move(listener);
+    asio::co_spawn(strand_, Run(Self(), std::move(request)), LogFailure("websocket session"));
+  }
+
+ private:
+  enum class Kind { kText, kBinary };
+  enum class State { kHandshake, kOpen, kClosed };
+  struct Outgoing {
+    std::string data;
+    Kind kind;
+  };
+
+  std::shared_ptr<WsConnection> Self() {
+    return std::static_pointer_cast<WsConnection>(shared_from_this());
+  }
+
+  void Send(std::string message, Kind kind) {
+    queued_bytes_.fetch_add(message.size(), std::memory_order_relaxed);
+    asio::post(strand_, [self = Self(), message = std::move(message), kind]() mutable {
+      self->Enqueue(std::move(message), kind);
+    });
+  }
+
+  void Enqueue(std::string message, Kind kind) {
+    if (state_ == State::kClosed || close_request_) {
+      queued_bytes_.fetch_sub(message.size(), std::memory_order_relaxed);
+      return;
+    }
+    queue_.push_back(Outgoing{std::move(message), kind});
+    MaybeStartWriter();
+  }
+
+  void RequestClose(uint16_t code, std::string reason) {
+    if (state_ == State::kClosed || close_request_) return;
+    // RFC 6455 limits a close reason to 123 bytes.
+    if (reason.size() > 123) reason.resize(123);
+    close_request_.emplace(static_cast<websocket::close_code>(code), reason);
+    MaybeStartWriter();
+  }
+
+  void MaybeStartWriter() {
+    if (writing_ || state_ != State::kOpen) return;
+    if (queue_.empty() && !(close_request_ && !close_sent_)) return;
+    writing_ = true;
+    asio::co_spawn(strand_, WriteLoop(Self()), LogFailure("websocket writer"));
+  }
+
+  void DropQueue() {
+    for (const auto& m : queue_) queued_bytes_.fetch_sub(m.data.size(), std::memory_order_relaxed);
+    queue_.clear();
+  }
+
+  static asio::awaitable<void> WriteLoop(std::shared_ptr<WsConnection> self) {
+    co_await self->DoWrites();
+  }
+
+  asio::awaitable<void> DoWrites() {
+    while (!queue_.empty() && state_ == State::kOpen) {
+      // References into a deque survive push_back, so the message stays put while written.
+      Outgoing& front = queue_.front();
+      stream_->binary(front.kind == Kind::kBinary);
+      auto [ec, n] = co_await stream_->async_write(asio::buffer(front.data), kUseTuple);
+      queued_bytes_.fetch_sub(front.data.size(), std::memory_order_relaxed);
+      queue_.pop_front();
+      if (ec) {
+        // The read loop sees the same failure and reports the close.
+        DropQueue();
+        writing_ = false;
+        co_return;
+      }
+    }
+    if (close_request_ && !close_sent_ && state_ == State::kOpen) {
+      close_sent_ = true;
+      auto [ec] = co_await stream_->async_close(*close_request_, kUseTuple);
+      if (ec) TEMPO_LOG(net, debug, "websocket close failed: {}", ec.message());
+    }
+    writing_ = false;
+  }
+
+  static asio::awaitable<void> Run(std::shared_ptr<WsConnection> self,
+                                   detail::BeastRequest request) {
+    co_await self->Serve(std::move(request));
+  }
+
+  asio::awaitable<void> Serve(detail::BeastRequest request) {
+    auto& ws = *stream_;
+    beast::get_lowest_layer(ws).expires_never();
+    ws.set_option(websocket::stream_base::timeout::suggested(beast::role_type::server));
+    ws.set_option(websocket::stream_base::decorator([](websocket::response_type& res) {
+      res.set(http::field::server, kServerName);
+    }));
+    ws.read_message_max(impl_.options.max_ws_message_bytes);
+
+    auto [accept_ec] = co_await ws.async_accept(request, kUseTuple);
+    if (accept_ec) {
+      Finish(CloseInfo{1006, "handshake failed", true});
+      co_return;
+    }
+    impl_.metrics.websockets_active.Add(1);
+    state_ = State::kOpen;
+    MaybeStartWriter();
+
+    beast::flat_buffer buffer;
+    CloseInfo info;
+    while (true) {
+      auto [ec, n] = co_await ws.async_read(buffer, kUseTuple);
+      if (ec) {
+        info = CloseInfoFor(ec);
+        break;
+      }
+      std::string_view message(static_cast<const char*>(buffer.data().data()), buffer.size());
+      try {
+        if (ws.got_text()) {
+          listener_->OnText(message);
+        } else {
+          listener_->OnBinary(message);
+        }
+      } catch (const std::exception& e) {
+        TEMPO_LOG(net, error, "websocket listener threw: {}", e.what());
+        RequestClose(1011, "internal error");
+      }
+      buffer.consume(buffer.size());
+    }
+    impl_.metrics.websockets_active.Add(-1);
+    Finish(std::move(info));
+  }
+
+  CloseInfo CloseInfoFor(const error_code& ec) {
+    if (force_closed_) return CloseInfo{1006, "server shutdown", false};
+    if (ec == websocket::error::message_too_big) {
+      return CloseInfo{1009, "message too big", false};
+    }
+    if (ec == websocket::error::closed) {
+      if (close_sent_ && close_request_) {
+        return CloseInfo{static_cast<uint16_t>(close_request_->code),
+                         std::string(close_request_->reason.c_str()), false};
+      }
+      const auto& reason = stream_->reason();
+      uint16_t code = reason.code == websocket::close_code::none
+                          ? uint16_t{1005}
+                          : static_cast<uint16_t>(reason.code);
+      return CloseInfo{code, std::string(reason.reason.c_str()), true};
+    }
+    return CloseInfo{1006, ec.message(), true};
+  }
+
+  void Finish(CloseInfo info) {
+    state_ = State::kClosed;
+    DropQueue();
+    if (auto listener = std::move(listener_)) {
+      try {
+        listener->OnClose(info);
+      } catch (const std::exception& e) {
+        TEMPO_LOG(net, error, "websocket OnClose threw: {}", e.what());
+      }
+    }
+    if (stream_) beast::get_lowest_layer(*stream_).close();
+    impl_.Unregister(this);
+  }
+
+  ServerCore& impl_;
+  StrandExecutor executor_;
+  std::optional<websocket::stream<beast::tcp_stream>> stream_;
+  std::shared_ptr<WebSocketListener> listener_;
+  State state_ = State::kHandshake;
+  std::deque<Outgoing> queue_;
+  std::atomic<size_t> queued_bytes_{0};
+  bool writing_ = false;
+  std::optional<websocket::close_reason> close_request_;
+  bool close_sent_ = false;
+  bool force_closed_ = false;
+};
+
+// ---- HTTP ------------------------------------------------------------------------------
+
+enum class KeepAlive { kNo, kYes };
+enum class BodyMode { kFull, kHeadOnly };
+
+class HttpSession final : public Connection {
+ public:
+  HttpSession(ServerCore& impl, Strand strand, tcp::socket socket)
+      : Connection(strand), impl_(impl), stream_(std::move(socket)), response_timer_(strand) {
+    error_code ec;
+    auto endpoint = stream_.socket().remote_endpoint(ec);
+    if (!ec) remote_ = endpoint.address().to_string();
+    impl_.metrics.connections_active.Add(1);
+  }
+  ~HttpSession() override {
+    impl_.metrics.connections_active.Add(-1);
+    impl_.Unregister(this);
+  }
+
+  static asio::awaitable<void> Run(std::shared_ptr<HttpSession> self) {
+    co_await self->Serve();
+    self->CloseSocket();
+  }
+
+  void NotifyShutdown() override {
+    // An idle keep-alive connection closes at once; a busy one closes after its response.
+    if (idle_) stream_.cancel();
+  }
+
+  void ForceClose() override {
+    stream_.close();
+    response_timer_.cancel();
+  }
+
+  /// Delivers an async handler's answer (posted onto the strand by the sink).
+  void OnAsyncResponse(uint64_t generation, Response response) {
+    if (generation != generation_ || async_response_) return;  // late answer: dropped
+    async_response_.emplace(std::move(response));
+    response_timer_.cancel();
+  }
+
+ private:
+  class Sink final : public Responder::Sink {
+   public:
+    Sink(std::weak_ptr<Connection> session, Strand strand, uint64_t generation)
+        : session_(std::move(session)), strand_(std::move(strand)), generation_(generation) {}
+    void Send(Response response) override {
+      asio::post(strand_, [session = session_, generation = generation_,
+                           response = std::move(response)]() mutable {
+        if (auto s = session.lock()) {
+          static_cast<HttpSession&>(*s).OnAsyncResponse(generation, std::move(response));
+        }
+      });
+    }
+
+   private:
+    std::weak_ptr<Connection> session_;
+    Strand strand_;
+    uint64_t generation_;
+  };
+
+  asio::awaitable<void> Serve() {
+    const auto& options = impl_.options;
+    while (true) {
+      if (buffer_.size() == 0) {
+        if (impl_.stopping.load()) co_return;
+        if (buffer_.capacity() > kKeepBufferBytes) buffer_.shrink_to_fit();
+        // Wait for the first byte under the idle timeout; the request timeout starts then.
+        idle_ = true;
+        stream_.expires_after(options.idle_timeout);
+        auto [ec, n] = co_await stream_.async_read_some(buffer_.prepare(kFirstReadBytes), kUseTuple);
+        idle_ = false;
+        if (ec) co_return;
+        buffer_.commit(n);
+      }
+
+      parser_.emplace();
+      detail::ConfigureParser(*parser_, impl_.limits);
+      stream_.expires_after(options.request_timeout);
+      auto [ec, n] = co_await http::async_read_header(stream_, buffer_, *parser_, kUseTuple);
+      Clock::time_point started = Clock::now();
+      if (!ec && !parser_->is_done()) {
+        if (beast::iequals(parser_->get()[http::field::expect], "100-continue")) {
+          static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+          auto [wec, wn] =
+              co_await asio::async_write(stream_, asio::buffer(kContinue), kUseTuple);
+          ec = wec;
+        }
+        if (!ec) std::tie(ec, n) = co_await http::async_read(stream_, buffer_, *parser_, kUseTuple);
+      }
+      if (ec) {
+        co_await OnReadError(ec, started);
+        co_return;
+      }
+      auto next = co_await HandleRequest(started);
+      if (next == KeepAlive::kNo) co_return;
+    }
+  }
+
+  asio::awaitable<void> OnReadError(error_code ec, Clock::time_point started) {
+    if (ec == beast::error::timeout) {
+      impl_.metrics.rejected_timeout.Inc();
+      TEMPO_LOG_LIMITED(net, info, "closing {}: request not received in time", remote_);
+      co_return;
+    }
+    auto rejection = detail::RejectionFor(ec);
+    if (!rejection) co_return;  // the peer went away
+    impl_.metrics.CountRejection(*rejection);
+    TEMPO_LOG_LIMITED(net, info, "rejecting request from {}: {}", remote_, ec.message());
+    Response response = RejectionResponse(*rejection);
+    int status = response.status;
+    if (co_await WriteResponse(std::move(response), 11, KeepAlive::kNo, BodyMode::kFull)) {
+      impl_.metrics.CountRequest({}, status, started);
+      co_await LingeringClose();
+    }
+  }
+
+  /// Answers one complete request; returns whether the connection stays open.
+  asio::awaitable<KeepAlive> HandleRequest(Clock::time_point started) {
+    auto& beast_req = parser_->get();
+    Method method = ParseMethod(beast_req.method_string());
+    std::string_view target = beast_req.target();
+    std::string_view path = target.substr(0, target.find('?'));
+    bool upgrade = websocket::is_upgrade(beast_req);
+    Router::Match match = impl_.router.Find(method, path, upgrade);
+    unsigned version = beast_req.version();
+    KeepAlive keep_alive = beast_req.keep_alive() ? KeepAlive::kYes : KeepAlive::kNo;
+    BodyMode body_mode = method == Method::kHead ? BodyMode::kHeadOnly : BodyMode::kFull;
+
+    if (match.kind == Router::Match::Kind::kWebSocket) {
+      co_await Upgrade(std::move(match), started);
+      co_return KeepAlive::kNo;
+    }
+
+    Response response;
+    if (auto routed = RoutingResponse(match)) {
+      response = std::move(*routed);
+    } else {
+      Request request = detail::ToRequest(beast_req, remote_);
+      request.path_params = std::move(match.params);
+      if (match.sync != nullptr) {
+        response = CallSync(*match.sync, request);
+      } else {
+        response = co_await CallAsync(*match.async, std::move(request));
+      }
+    }
+    parser_.reset();  // the request is no longer needed; free it before the write
+
+    if (impl_.stopping.load()) keep_alive = KeepAlive::kNo;
+    int status = response.status;
+    if (!co_await WriteResponse(std::move(response), version, keep_alive, body_mode)) {
+      co_return KeepAlive::kNo;
+    }
+    impl_.metrics.CountRequest(match.route, status, started);
+    if (impl_.stopping.load()) co_return KeepAlive::kNo;
+    co_return keep_alive;
+  }
+
+  static Response CallSync(const SyncHandler& handler, const Request& request) {
+    try {
+      return handler(request);
+    } catch (const std::exception& e) {
+      TEMPO_LOG(net, error, "handler for {} threw: {}", request.path, e.what());
+    } catch (...) {
+      TEMPO_LOG(net, error, "handler for {} threw", request.path);
+    }
+    return Response::Error(500, "internal", "internal error");
+  }
+
+  asio::awaitable<Response> CallAsync(const AsyncHandler& handler, Request request) {
+    uint64_t generation = ++generation_;
+    async_response_.reset();
+    std::string path = request.path;
+    try {
+      handler(std::move(request),
+              Responder(std::make_shared<Sink>(weak_from_this(), strand_, generation)));
+    } catch (const std::exception& e) {
+      // The responder was destroyed during unwinding and will answer 500.
+      TEMPO_LOG(net, error, "async handler for {} threw: {}", path, e.what());
+    }
+    if (!async_response_) {
+      response_timer_.expires_after(impl_.options.request_timeout);
+      co_await response_timer_.async_wait(kUseTuple);
+    }
+    ++generation_;  // answers arriving from now on belong to nobody
+    if (async_response_) {
+      Response response = std::move(*async_response_);
+      async_response_.reset();
+      co_return response;
+    }
+    TEMPO_LOG_LIMITED(net, warn, "handler for {} did not answer in time", path);
+    co_return Response::Error(503, "handler_timeout", "the handler did not answer in time");
+  }
+
+  asio::awaitable<void> Upgrade(Router::Match match, Clock::time_point started) {
+    auto& beast_req = parser_->get();
+    Request request = detail::ToRequest(beast_req, remote_);
+    request.path_params = std::move(match.params);
+    auto socket = std::make_shared<WsConnection>(impl_, strand_);
+    impl_.Register(socket);
+    UpgradeDecision decision = Response::Error(500, "internal", "upgrade handler failed");
+    try {
+      decision = (*match.upgrade)(request, socket);
+    } catch (const std::exception& e) {
+      TEMPO_LOG(net, error, "upgrade handler for {} threw: {}", request.path, e.what());
+    }
+    auto* listener = std::get_if<std::shared_ptr<WebSocketListener>>(&decision);
+    if (listener == nullptr || *listener == nullptr) {
+      socket->Abandon();
+      Response response = listener == nullptr
+                              ? std::get<Response>(std::move(decision))
+                              : Response::Error(500, "internal", "upgrade handler gave no listener");
+      int status = response.status;
+      if (co_await WriteResponse(std::move(response), beast_req.version(), KeepAlive::kNo,
+                                 BodyMode::kFull)) {
+        impl_.metrics.CountRequest(match.route, status, started);
+      }
+      co_return;
+    }
+    impl_.metrics.CountRequest(match.route, 101, started);
+    detail::BeastRequest handshake = parser_->release();
+    socket->Start(std::move(stream_), std::move(handshake), std::move(*listener));
+    upgraded_ = true;
+  }
+
+  /// Writes a response; returns false if the connection failed.
+  asio::awaitable<bool> WriteResponse(Response response, unsigned version, KeepAlive keep_alive,
+                                      BodyMode body_mode) {
+    http::response<http::string_body> res;
+    res.version(version);
+    res.result(static_cast<unsigned>(response.status));
+    res.reason(StatusReason(response.status));
+    for (auto& field : response.headers.fields()) {
+      // Framing headers are ours to set.
+      if (beast::iequals(field.name, "content-length") ||
+          beast::iequals(field.name, "transfer-encoding") ||
+          beast::iequals(field.name, "connection")) {
+        continue;
+      }
+      res.insert(field.name, field.value);
+    }
+    res.set(http::field::server, kServerName);
+    if (response.status != 204 && response.status != 304 && response.status >= 200) {
+      res.content_length(response.body.size());
+    }
+    if (body_mode == BodyMode::kFull) res.body() = std::move(response.body);
+    res.keep_alive(keep_alive == KeepAlive::kYes);
+    stream_.expires_after(impl_.options.request_timeout);
+    auto [ec, n] = co_await http::async_write(stream_, res, kUseTuple);
+    co_return !ec;
+  }
+
+  /// Half-closes, then drains what the client still sends so it reads our error response.
+  asio::awaitable<void> LingeringClose() {
+    error_code ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    if (ec) co_return;
+    stream_.expires_after(kLingerTime);
+    size_t drained = 0;
+    while (drained < kLingerMaxBytes) {
+      buffer_.clear();
+      auto [rec, n] = co_await stream_.async_read_some(buffer_.prepare(16 * 1024), kUseTuple);
+      if (rec) break;
+      drained += n;
+    }
+  }
+
+  void CloseSocket() {
+    if (upgraded_) return;
+    error_code ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
+    stream_.close();
+  }
+
+  ServerCore& impl_;
+  beast::tcp_stream stream_;
+  beast::flat_buffer buffer_;  // reused across the connection's requests
+  std::optional<detail::BeastRequestParser> parser_;
+  std::string remote_;
+  bool idle_ = false;
+  bool upgraded_ = false;
+  asio::steady_timer response_timer_;
+  uint64_t generation_ = 0;
+  std::optional<Response> async_response_;
+};
+
+}  // namespace
+
+// ---- Accept + shutdown -----------------------------------------------------------------
+
+namespace detail {
+
+asio::awaitable<void> ServerCore::AcceptLoop() {
+  while (!stopping.load()) {
+    Strand strand = asio::make_strand(ioc);
+    auto [ec, socket] = co_await acceptor.async_accept(strand, kUseTuple);
+    if (ec) {
+      if (ec == asio::error::operation_aborted || !acceptor.is_open()) break;
+      TEMPO_LOG_LIMITED(net, warn, "accept failed: {}", ec.message());
+      // Typically out of file descriptors: back off instead of spinning.
+      asio::steady_timer pause(control, std::chrono::milliseconds(50));
+      co_await pause.async_wait(kUseTuple);
+      continue;
+    }
+    error_code opt_ec;
+    socket.set_option(tcp::no_delay(true), opt_ec);
+    auto session = std::make_shared<HttpSession>(*this, strand, tcp::socket(std::move(socket)));
+    Register(session);
+    asio::co_spawn(strand, HttpSession::Run(session), LogFailure("http session"));
+  }
+}
+
+void ServerCore::WaitForSignal() {
+  signals.async_wait([this](const error_code& ec, int signal_number) {
+    if (ec) return;
+    TEMPO_LOG(net, info, "signal {} received: shutting down", signal_number);
+    if (!stop_requested.exchange(true)) {
+      asio::co_spawn(control, Shutdown(), LogFailure("shutdown"));
+    }
+    WaitForSignal();
+  });
+}
+
+asio::awaitable<void> ServerCore::Shutdown() {
+  stopping.store(true);
+  error_code ec;
+  acceptor.close(ec);
+  TEMPO_LOG(net, info, "shutting down: {} connection(s) open", ConnectionCount());
+
+  std::vector<std::function<void()>> callbacks;
+  {
+    std::lock_guard lock(mutex);
+    callbacks = std::move(shutdown_callbacks);
+    callbacks_ran = true;
+  }
+  for (auto& fn : callbacks) {
+    try {
+      fn();
+    } catch (const std::exception& e) {
+      TEMPO_LOG(net, error, "shutdown callback threw: {}", e.what());
+    }
+  }
+  // Posted after the callbacks ran, so anything they posted to a connection's strand (a
+  // goodbye message, say) runs before that connection hears about the shutdown.
+  {
+    std::lock_guard lock(mutex);
+    shutdown_notified = true;
+  }
+  ForEachConnection([](Connection& c) { c.NotifyShutdown(); });
+
+  asio::steady_timer timer(control);
+  auto deadline = Clock::now() + options.shutdown_grace;
+  while (ConnectionCount() > 0 && Clock::now() < deadline) {
+    timer.expires_after(kShutdownPoll);
+    co_await timer.async_wait(kUseTuple);
+  }
+  if (size_t left = ConnectionCount(); left > 0) {
+    TEMPO_LOG(net, warn, "shutdown grace over: force-closing {} connection(s)", left);
+    ForEachConnection([](Connection& c) { c.ForceClose(); });
+    auto force_deadline = Clock::now() + kForceCloseWait;
+    while (ConnectionCount() > 0 && Clock::now() < force_deadline) {
+      timer.expires_after(kShutdownPoll);
+      co_await timer.async_wait(kUseTuple);
+    }
+  }
+  signals.cancel(ec);
+  work.reset();
+  ioc.stop();
+}
+
+}  // namespace detail
+
+struct Server::Impl : detail::ServerCore {
+  using ServerCore::ServerCore;
+};
+
+// ---- Server ------------------------------------------------------------------------------
+
+Server::Server(ServerOptions options, const Router& router)
+    : impl_(std::make_unique<Impl>(std::move(options), router)) {}
+
+Server::~Server() = default;
+
+Result<void> Server::Listen() {
+  auto& impl = *impl_;
+  std::string where = fmt::format("{}:{}", impl.options.host, impl.options.port);
+  error_code ec;
+  tcp::resolver resolver(impl.ioc);
+  auto endpoints = resolver.resolve(impl.options.host, std::to_string(impl.options.port),
+                                    tcp::resolver::passive | tcp::resolver::numeric_service, ec);
+  if (ec || endpoints.empty()) {
+    return Unavailable(fmt::format("cannot listen on {}: {}", where,
+                                   ec ? ec.message() : "host not found"));
+  }
+  tcp::endpoint endpoint = endpoints.begin()->endpoint();
+  auto fail = [&](std::string_view step) {
+    error_code ignored;
+    impl.acceptor.close(ignored);
+    return Unavailable(fmt::format("cannot listen on {}: {} ({})", where, ec.message(), step));
+  };
+  impl.acceptor.open(endpoint.protocol(), ec);
+  if (ec) return fail("open");
+  impl.acceptor.set_option(tcp::acceptor::reuse_address(true), ec);
+  if (ec) return fail("option");
+  impl.acceptor.bind(endpoint, ec);
+  if (ec) return fail("bind");
+  impl.acceptor.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) return fail("listen");
+  impl.bound_port = impl.acceptor.local_endpoint(ec).port();
+  return Ok();
+}
+
+uint16_t Server::port() const { return impl_->bound_port; }
+
+Result<void> Server::Run() {
+  auto& impl = *impl_;
+  if (!impl.acceptor.is_open()) {
+    return Error(ErrorCode::kFailedPrecondition, "Server::Run called without a successful Listen");
+  }
+  impl.work.emplace(impl.ioc.get_executor());
+  asio::co_spawn(impl.control, impl.AcceptLoop(), LogFailure("accept loop"));
+  if (impl.options.handle_signals) {
+    impl.signals.add(SIGTERM);
+    impl.signals.add(SIGINT);
+    impl.WaitForSignal();
+  }
+  auto run = [&impl]() {
+    while (true) {
+      try {
+        impl.ioc.run();
+        return;
+      } catch (const std::exception& e) {
+        TEMPO_LOG(net, error, "I/O handler threw: {}", e.what());
+      }
+    }
+  };
+  std::vector<std::thread> threads;
+  unsigned count = impl.ThreadCount();
+  threads.reserve(count - 1);
+  for (unsigned i = 1; i < count; ++i) threads.emplace_back(run);
+  TEMPO_LOG(net, info, "serving on {}:{} with {} I/O thread(s)", impl.options.host,
+            impl.bound_port, count);
+  run();
+  for (auto& t : threads) t.join();
+  TEMPO_LOG(net, info, "server stopped");
+  return Ok();
+}
+
+void Server::Stop() {
+  auto& impl = *impl_;
+  if (impl.stop_requested.exchange(true)) return;
+  asio::co_spawn(impl.control, impl.Shutdown(), LogFailure("shutdown"));
+}
+
+std::unique_ptr<Executor> Server::MakeExecutor() {
+  return std::make_unique<StrandExecutor>(asio::make_strand(impl_->ioc));
+}
+
+void Server::RunBlocking(std::function<void()> fn) {
+  asio::post(impl_->blocking, [fn = std::move(fn)]() {
+    try {
+      fn();
+    } catch (const std::exception& e) {
+      TEMPO_LOG(net, error, "blocking task threw: {}", e.what());
+    }
+  });
+}
+
+void Server::OnShutdown(std::function<void()> fn) {
+  auto& impl = *impl_;
+  std::unique_lock lock(impl.mutex);
+  if (!impl.callbacks_ran) {
+    impl.shutdown_callbacks.push_back(std::move(fn));
+    return;
+  }
+  lock.unlock();
+  // Shutdown already began: run it now, in the same place the others ran.
+  asio::post(impl.control, std::move(fn));
+}
+
+}  // namespace tempo::net

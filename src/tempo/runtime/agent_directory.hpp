@@ -1,0 +1,44 @@
+#pragma once
+
+#include "tempo/agent/agent_config.hpp"
+#include "tempo/base/result.hpp"
+
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <shared_mutex>
+#include <vector>
+
+namespace tempo::runtime {
+
+/// Where the runtime finds the agent a call is for. Implementations are thread-safe and
+/// cheap to query (called on every webhook).
+class AgentDirectory {
+ public:
+  virtual ~AgentDirectory() = default;
+  /// The agent, or null if unknown. The returned config is immutable.
+  [[nodiscard]] virtual std::shared_ptr<const agent::AgentConfig> Find(
+      const AgentId& id) const = 0;
+};
+
+/// Agents held in memory: loaded from files at start-up or pushed by the control plane.
+class MemoryAgentDirectory final : public AgentDirectory {
+ public:
+  [[nodiscard]] std::shared_ptr<const agent::AgentConfig> Find(const AgentId& id) const override;
+  void Put(agent::AgentConfig config);
+  void Remove(const AgentId& id);
+  [[nodiscard]] std::vector<std::shared_ptr<const agent::AgentConfig>> List() const;
+
+ private:
+  mutable std::shared_mutex mutex_;
+  std::map<AgentId, std::shared_ptr<const agent::AgentConfig>> agents_;
+};
+
+/// Loads every `*.json` in `dir` (one agent each, the seed's field names, secrets included).
+/// An invalid file is an error naming the file and its bad fields. Returns how many loaded.
+Result<size_t> LoadAgentFiles(const std::filesystem::path& dir, MemoryAgentDirectory& into);
+
+/// Writes `config` (with secrets) as `<dir>/<agentId>.json`, readable by the owner only.
+Result<void> SaveAgentFile(const std::filesystem::path& dir, const agent::AgentConfig& config);
+
+}  // namespace tempo::runtime

@@ -1,0 +1,134 @@
+#pragma once
+
+#include "tempo/base/clock.hpp"
+#include "tempo/base/result.hpp"
+#include "tempo/base/strong_id.hpp"
+#include "tempo/engine/speech_engine.hpp"
+#include "tempo/net/router.hpp"
+#include "tempo/runtime/agent_directory.hpp"
+#include "tempo/runtime/call_record.hpp"
+#include "tempo/storage/object_store.hpp"
+
+#include <chrono>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+
+namespace tempo::runtime {
+
+class CallSession;
+
+struct RuntimeOptions {
+  /// Public base URL Twilio uses (https://voice.example.com, no trailing slash). Signatures
+  /// are checked against it, never against the Host header.
+  std::string public_url = "http://127.0.0.1:3000";
+  /// Running calls keep their write-ahead transcript and partial recording in <data>/spool.
+  std::filesystem::path data_dir = "./data";
+  /// Agent audio is sent this far ahead of real time (Twilio buffers it) to absorb jitter.
+  std::chrono::milliseconds playback_lead{60};
+  /// A call whose peer sends more bad messages than this is ended (close 1008).
+  uint32_t max_bad_messages = 50;
+  /// After end_call/transfer, how long to wait for the goodbye to finish playing.
+  std::chrono::milliseconds drain_timeout{10'000};
+  /// An answered call whose media stream does not start within this is forgotten.
+  std::chrono::milliseconds answer_ttl{60'000};
+};
+
+/// What Twilio should do once the media stream has closed (answered on call-ended).
+struct NextStep {
+  enum class Kind { kHangup, kSayHangup, kDial, kVoicemail };
+  Kind kind = Kind::kHangup;
+  std::string say;     ///< spoken first (kSayHangup, kDial, kVoicemail)
+  std::string target;  ///< kDial: E.164 number or sip: URI
+};
+
+/// The call side of the server: Twilio webhooks, media streams and call sessions.
+///
+///   POST /agent/{agentId}/incoming-call  -> TwiML <Connect><Stream> (signature checked)
+///   WS   /agent/{agentId}/media-stream   -> a CallSession (signature checked before 101)
+///   POST /agent/{agentId}/call-ended     -> the next TwiML (hang up, dial, voicemail)
+///
+/// Thread-safe. Must outlive the server that routes to it.
+class Runtime {
+ public:
+  using RunBlocking = std::function<void(std::function<void()>)>;
+  using CallFinishedHook = std::function<void(const CallRecord&)>;
+
+  Runtime(RuntimeOptions options, const AgentDirectory& agents, engine::EngineRegistry& engines,
+          storage::ObjectStore& store, const Clock& clock, RunBlocking run_blocking);
+  ~Runtime();
+  Runtime(const Runtime&) = delete;
+  Runtime& operator=(const Runtime&) = delete;
+
+  void AddRoutes(net::Router& router);
+  /// Sets the public URL once it is known (e.g. after binding port 0). Call before serving.
+  void SetPublicUrl(std::string url) { options_.public_url = std::move(url); }
+
+  /// Turns the write-ahead files of calls cut short by a crash into transcript.json and
+  /// metadata.json (status "recovered"), with whatever recording was written. Blocking; run
+  /// at start-up before serving. Returns how many calls were recovered.
+  Result<size_t> RecoverSpool();
+
+  /// Ends every active call (server shutdown). Thread-safe.
+  void Shutdown();
+  [[nodiscard]] size_t active_calls() const;
+
+  /// Called (on the blocking pool) after a call's artefacts are stored.
+  void SetCallFinishedHook(CallFinishedHook hook);
+
+  /// Registers a call answered outside the webhook (e.g. the dashboard's browser call), so
+  /// that its media stream's `start` is accepted.
+  void ExpectCall(const AgentId& agent, const CallSid& call, std::string from, std::string to);
+
+  // ---- used by CallSession ----
+  struct AnsweredCall {
+    AgentId agent_id;
+    std::string from;
+    std::string to;
+    std::chrono::steady_clock::time_point answered_at;
+  };
+  std::optional<AnsweredCall> ClaimCall(const AgentId& agent, const CallSid& call);
+  void SetNextStep(const CallSid& call, NextStep step);
+  void Register(const std::shared_ptr<CallSession>& session);
+  void Unregister(const CallSession* session);
+  void CallFinished(const CallRecord& record);
+  [[nodiscard]] const RuntimeOptions& options() const { return options_; }
+  [[nodiscard]] engine::EngineRegistry& engines() { return engines_; }
+  [[nodiscard]] storage::ObjectStore& store() { return store_; }
+  [[nodiscard]] const Clock& clock() const { return clock_; }
+  void Blocking(std::function<void()> fn) { run_blocking_(std::move(fn)); }
+  [[nodiscard]] std::filesystem::path SpoolDir() const { return options_.data_dir / "spool"; }
+
+ private:
+  net::Response IncomingCall(const net::Request& request);
+  net::Response CallEnded(const net::Request& request);
+  net::UpgradeDecision MediaStream(const net::Request& request,
+                                   std::shared_ptr<net::WebSocket> socket);
+  /// Checks X-Twilio-Signature of a form webhook; nullopt when valid, else the response.
+  std::optional<net::Response> CheckSignature(const agent::AgentConfig& agent,
+                                              const net::Request& request,
+                                              const std::string& url,
+                                              const std::vector<std::pair<std::string, std::string>>& params);
+  std::string WsBase() const;
+  void ForgetExpired(std::chrono::steady_clock::time_point now);
+
+  RuntimeOptions options_;
+  const AgentDirectory& agents_;
+  engine::EngineRegistry& engines_;
+  storage::ObjectStore& store_;
+  const Clock& clock_;
+  RunBlocking run_blocking_;
+
+  mutable std::mutex mutex_;
+  std::map<CallSid, AnsweredCall> answered_;
+  std::map<CallSid, std::pair<NextStep, std::chrono::steady_clock::time_point>> next_steps_;
+  std::map<const CallSession*, std::weak_ptr<CallSession>> sessions_;
+  CallFinishedHook finished_hook_;
+  bool shutting_down_ = false;
+};
+
+}  // namespace tempo::runtime

@@ -1,0 +1,372 @@
+#include "tempo/runtime/call_session.hpp"
+
+#include "tempo/audio/g711.hpp"
+#include "tempo/audio/wav.hpp"
+#include "tempo/base/base64.hpp"
+#include "tempo/engine/echo_engine.hpp"
+#include "tempo/runtime/runtime.hpp"
+#include "tempo/storage/append_log.hpp"
+#include "tempo/twilio/media_stream.hpp"
+
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <cmath>
+#include <deque>
+#include <map>
+
+namespace tempo::runtime {
+namespace {
+
+using nlohmann::json;
+using std::chrono::milliseconds;
+
+/// Runs posted work and timers when the test says so, against a FakeClock.
+class FakeExecutor final : public net::Executor {
+ public:
+  explicit FakeExecutor(FakeClock& clock) : clock_(clock) {}
+
+  class FakeTimer final : public net::Timer {
+   public:
+    explicit FakeTimer(FakeExecutor& ex) : ex_(ex) {}
+    ~FakeTimer() override { Cancel(); }
+    void ExpireAt(Clock::Steady::time_point when, std::function<void(bool)> cb) override {
+      Cancel();
+      id_ = ++ex_.next_timer_;
+      ex_.timers_[id_] = {when, std::move(cb)};
+    }
+    void Cancel() override {
+      if (auto it = ex_.timers_.find(id_); it != ex_.timers_.end()) {
+        auto cb = std::move(it->second.second);
+        ex_.timers_.erase(it);
+        ex_.Post([cb = std::move(cb)] { cb(true); });
+      }
+    }
+
+   private:
+    FakeExecutor& ex_;
+    uint64_t id_ = 0;
+  };
+
+  void Post(std::function<void()> fn) override { posted_.push_back(std::move(fn)); }
+  std::unique_ptr<net::Timer> MakeTimer() override { return std::make_unique<FakeTimer>(*this); }
+
+  /// Runs everything posted and every timer due at the clock's current time.
+  void RunReady() {
+    for (int guard = 0; guard < 100000; ++guard) {
+      if (!posted_.empty()) {
+        auto fn = std::move(posted_.front());
+        posted_.pop_front();
+        fn();
+        continue;
+      }
+      auto due = timers_.end();
+      for (auto it = timers_.begin(); it != timers_.end(); ++it) {
+        if (it->second.first <= clock_.Now() &&
+            (due == timers_.end() || it->second.first < due->second.first)) {
+          due = it;
+        }
+      }
+      if (due == timers_.end()) return;
+      auto cb = std::move(due->second.second);
+      timers_.erase(due);
+      cb(false);
+    }
+    FAIL() << "executor did not settle";
+  }
+
+ private:
+  FakeClock& clock_;
+  std::deque<std::function<void()>> posted_;
+  std::map<uint64_t, std::pair<Clock::Steady::time_point, std::function<void(bool)>>> timers_;
+  uint64_t next_timer_ = 0;
+};
+
+/// Records what the server sends and delivers OnClose through the executor, like the server.
+class FakeSocket final : public net::WebSocket {
+ public:
+  explicit FakeSocket(FakeExecutor& ex) : ex_(ex) {}
+  void SendText(std::string message) override {
+    if (!closed_) sent.push_back(std::move(message));
+  }
+  void SendBinary(std::string) override { ADD_FAILURE() << "the server must not send binary"; }
+  void Close(uint16_t code, std::string reason) override {
+    if (closed_) return;
+    closed_ = true;
+    close_code = code;
+    close_reason = reason;
+    ex_.Post([this, code] {
+      if (auto l = listener.lock()) l->OnClose({code, close_reason, false});
+    });
+  }
+  net::Executor& executor() override { return ex_; }
+  size_t QueuedBytes() const override { return 0; }
+  /// The peer drops the connection.
+  void Drop() {
+    closed_ = true;
+    ex_.Post([this] {
+      if (auto l = listener.lock()) l->OnClose({1006, "", true});
+    });
+  }
+
+  std::vector<std::string> sent;
+  std::weak_ptr<net::WebSocketListener> listener;
+  std::optional<uint16_t> close_code;
+  std::string close_reason;
+  bool closed() const { return closed_; }
+
+ private:
+  FakeExecutor& ex_;
+  bool closed_ = false;
+};
+
+class CallSessionTest : public ::testing::Test {
+ protected:
+  CallSessionTest()
+      : data_(std::filesystem::temp_directory_path() /
+              fmt::format("tempo-call-{}-{}", getpid(),
+                          ::testing::UnitTest::GetInstance()->current_test_info()->name())),
+        executor_(clock_),
+        socket_(std::make_shared<FakeSocket>(executor_)) {
+    std::filesystem::remove_all(data_);
+    store_ = std::move(*storage::OpenFsStore(data_ / "objects"));
+    agent::AgentConfig a;
+    a.agent_id = AgentId("echo-line");
+    a.agent_name = "Echo Line";
+    a.engine = "echo";
+    a.twilio_auth_token = TwilioAuthToken("token");
+    a.transfer_phone_number = "+14155550101";
+    agents_.Put(a);
+    engines_.Add(engine::MakeEchoEngine());
+    RuntimeOptions options;
+    options.data_dir = data_;
+    runtime_ = std::make_unique<Runtime>(options, agents_, engines_, *store_, clock_,
+                                         [](std::function<void()> fn) { fn(); });
+    session_ = CallSession::Create(*runtime_, agents_.Find(AgentId("echo-line")), socket_);
+    socket_->listener = session_;
+  }
+  ~CallSessionTest() override { std::filesystem::remove_all(data_); }
+
+  void Text(const std::string& s) {
+    session_->OnText(s);
+    executor_.RunReady();
+  }
+  void Start() {
+    runtime_->ExpectCall(AgentId("echo-line"), CallSid(kCall), "+14155550100", "+14155550199");
+    Text(R"({"event":"connected","protocol":"Call","version":"1.0.0"})");
+    Text(fmt::format(
+        R"({{"event":"start","sequenceNumber":"1","start":{{"accountSid":"AC1","streamSid":"{}","callSid":"{}","tracks":["inbound"],"mediaFormat":{{"encoding":"audio/x-mulaw","sampleRate":8000,"channels":1}},"customParameters":{{"from":"+14155550100"}}}},"streamSid":"{}"}})",
+        kStream, kCall, kStream));
+  }
+  std::string Media(bool speech) {
+    std::vector<uint8_t> mulaw(160);
+    for (auto& b : mulaw) {
+      const double v = speech ? 8000 * std::sin(2 * M_PI * 300 * double(sample_++) / 8000) : 0;
+      b = audio::LinearToMulaw(static_cast<int16_t>(v));
+    }
+    ++chunk_;
+    return fmt::format(
+        R"({{"event":"media","sequenceNumber":"{}","media":{{"track":"inbound","chunk":"{}","timestamp":"{}","payload":"{}"}},"streamSid":"{}"}})",
+        chunk_ + 1, chunk_, (chunk_ - 1) * 20, base64::Encode(mulaw), kStream);
+  }
+  /// Plays `ms` of caller audio in real time; Twilio echoes our marks at once.
+  void Speak(int ms, bool speech) {
+    for (int t = 0; t < ms; t += 20) {
+      clock_.Advance(milliseconds(20));
+      executor_.RunReady();
+      Text(Media(speech));
+      EchoMarks();
+    }
+  }
+  void EchoMarks() {
+    for (; seen_ < socket_->sent.size(); ++seen_) {
+      const auto j = json::parse(socket_->sent[seen_]);
+      if (j["event"] == "mark") {
+        Text(fmt::format(R"({{"event":"mark","sequenceNumber":"9","streamSid":"{}","mark":{{"name":"{}"}}}})",
+                         kStream, j["mark"]["name"].get<std::string>()));
+      }
+    }
+  }
+  int Count(std::string_view event) const {
+    int n = 0;
+    for (const auto& s : socket_->sent) n += json::parse(s)["event"] == event;
+    return n;
+  }
+  json Object(const std::string& name) {
+    auto text = store_->Get("tempo-agent-transcripts-echo-line",
+                            fmt::format("calls/{}/{}", kCall, name));
+    EXPECT_TRUE(text) << name;
+    return text ? json::parse(*text) : json();
+  }
+
+  static constexpr const char* kCall = "CA00000000000000000000000000000001";
+  static constexpr const char* kStream = "MZ00000000000000000000000000000001";
+  std::filesystem::path data_;
+  FakeClock clock_;
+  FakeExecutor executor_;
+  std::shared_ptr<FakeSocket> socket_;
+  std::unique_ptr<storage::ObjectStore> store_;
+  MemoryAgentDirectory agents_;
+  engine::EngineRegistry engines_;
+  std::unique_ptr<Runtime> runtime_;
+  std::shared_ptr<CallSession> session_;
+  size_t sample_ = 0;
+  int chunk_ = 0;
+  size_t seen_ = 0;
+};
+
+TEST_F(CallSessionTest, FullCallLeavesTranscriptRecordingAndMetadata) {
+  Start();
+  Speak(600, false);  // the greeting tone plays
+  Speak(1000, true);  // caller speaks for a second
+  Speak(2000, false); // echo comes back after the pause and plays out
+  // Greeting 300 ms + echo 1 s, in 20 ms frames, each turn followed by a mark.
+  EXPECT_EQ(Count("media"), 15 + 50);
+  EXPECT_EQ(Count("mark"), 2);
+  for (const auto& s : socket_->sent) {
+    const auto j = json::parse(s);
+    EXPECT_EQ(j["streamSid"], kStream);
+    if (j["event"] == "media") EXPECT_EQ(base64::Decode(j["media"]["payload"].get<std::string>())->size(), 160u);
+  }
+  Text(fmt::format(R"({{"event":"stop","sequenceNumber":"200","stop":{{"accountSid":"AC1","callSid":"{}"}},"streamSid":"{}"}})",
+                   kCall, kStream));
+  EXPECT_EQ(socket_->close_code, 1000);
+
+  const auto transcript = Object("transcript.json");
+  EXPECT_EQ(transcript["status"], "complete");
+  ASSERT_EQ(transcript["turns"].size(), 3u);
+  EXPECT_EQ(transcript["turns"][0]["role"], "agent");
+  EXPECT_EQ(transcript["turns"][1]["role"], "caller");
+  EXPECT_EQ(transcript["turns"][2]["text"], "[echo 1.00 s]");
+  EXPECT_FALSE(transcript["turns"][2]["interrupted"].get<bool>());
+
+  const auto meta = Object("metadata.json");
+  EXPECT_EQ(meta["outcome"], "completed");
+  EXPECT_EQ(meta["from"], "+14155550100");
+  EXPECT_EQ(meta["frames"]["in"], 180);
+  EXPECT_EQ(meta["frames"]["out"], 65);
+  EXPECT_EQ(meta["marks"]["played"], 2);
+  EXPECT_EQ(meta["turnLatenciesMs"].size(), 1u);
+
+  auto wav = audio::ReadWavFile(*store_->LocalPath("tempo-agent-transcripts-echo-line",
+                                                   fmt::format("calls/{}/recording.wav", kCall)));
+  ASSERT_TRUE(wav) << wav.error().message;
+  EXPECT_EQ(wav->channels, 2);
+  EXPECT_EQ(wav->sample_rate, 8000);
+  // The right channel holds the echo: the caller's tone, a pause later.
+  double left = 0, right = 0;
+  for (size_t i = 0; i + 1 < wav->samples.size(); i += 2) {
+    left += std::abs(wav->samples[i]);
+    right += std::abs(wav->samples[i + 1]);
+  }
+  EXPECT_GT(left, 0);
+  EXPECT_GT(right, left * 0.8);  // greeting + echo of the same second of speech
+  EXPECT_FALSE(std::filesystem::exists(data_ / "spool" / (std::string(kCall) + ".wal")));
+}
+
+TEST_F(CallSessionTest, BadInputIsCountedAndTheCallEndsCleanly) {
+  Text(Media(true));  // media before start
+  Start();
+  Text("this is not json");
+  session_->OnBinary("\x01\x02");
+  Text(R"({"event":"dance","streamSid":"x"})");
+  Text(R"({"event":"media","sequenceNumber":"3","media":{"track":"inbound","chunk":"1","timestamp":"0","payload":"AAAA"},"streamSid":"MZwrong"})");
+  Text(fmt::format(R"({{"event":"media","sequenceNumber":"3","media":{{"track":"inbound","chunk":"1","timestamp":"0","payload":"@@@"}},"streamSid":"{}"}})", kStream));
+  Text(fmt::format(R"({{"event":"media","sequenceNumber":"3","media":{{"track":"inbound","chunk":"1","timestamp":"0","payload":"{}"}},"streamSid":"{}"}})",
+                   base64::Encode(std::string(20000, '\x7f')), kStream));
+  // Any length is valid audio (Twilio allows it): an odd-sized payload is played, not refused.
+  Text(fmt::format(R"({{"event":"media","sequenceNumber":"3","media":{{"track":"inbound","chunk":"1","timestamp":"0","payload":"{}"}},"streamSid":"{}"}})",
+                   base64::Encode(std::string(77, '\xff')), kStream));
+  Start();  // duplicate start
+  EXPECT_FALSE(socket_->closed()) << "a few bad messages do not end the call";
+  Speak(200, false);
+  socket_->Drop();
+  executor_.RunReady();
+
+  const auto meta = Object("metadata.json");
+  EXPECT_EQ(meta["outcome"], "dropped");
+  const auto& bad = meta["badInput"];
+  for (const char* reason : {"not_json", "binary_frame", "unknown_event", "wrong_stream_sid",
+                             "bad_base64", "payload_too_large", "duplicate_start"}) {
+    EXPECT_EQ(bad.value(reason, 0), 1) << reason << " in " << bad.dump();
+  }
+  EXPECT_EQ(meta["frames"]["in"], 11);  // the odd-sized frame and 10 of silence
+  EXPECT_TRUE(Object("transcript.json").contains("turns"));
+}
+
+TEST_F(CallSessionTest, AFloodOfBadMessagesEndsTheCall) {
+  Start();
+  for (int i = 0; i < 60; ++i) Text("{");
+  EXPECT_EQ(socket_->close_code, 1008);
+  EXPECT_EQ(Object("metadata.json")["outcome"], "error");
+}
+
+TEST_F(CallSessionTest, BargeInClearsQueuedAudioAndCutsTheTurn) {
+  Start();
+  Speak(600, false);
+  Speak(2000, true);
+  Speak(700, false);  // the echo of 2 s has started
+  const int frames_before = Count("media");
+  Speak(200, true);  // caller talks over it
+  EXPECT_EQ(Count("clear"), 1);
+  Speak(2000, false);
+  // Far fewer than the 100 echo frames went out.
+  EXPECT_LT(Count("media") - frames_before, 40);
+  Text(fmt::format(R"({{"event":"stop","sequenceNumber":"200","stop":{{"accountSid":"AC1","callSid":"{}"}},"streamSid":"{}"}})",
+                   kCall, kStream));
+  const auto transcript = Object("transcript.json");
+  bool cut = false;
+  for (const auto& t : transcript["turns"]) cut = cut || t["interrupted"].get<bool>();
+  EXPECT_TRUE(cut) << transcript.dump();
+  EXPECT_EQ(Object("metadata.json")["interruptions"], 1);
+}
+
+TEST_F(CallSessionTest, EndCallToolClosesTheStreamAndAnswersHangup) {
+  Start();
+  Speak(600, false);
+  Text(fmt::format(R"({{"event":"dtmf","streamSid":"{}","sequenceNumber":"5","dtmf":{{"track":"inbound_track","digit":"#"}}}})", kStream));
+  Speak(100, false);
+  EXPECT_EQ(socket_->close_code, 1000);
+  EXPECT_EQ(Object("metadata.json")["outcome"], "ended_by_agent");
+  EXPECT_EQ(Object("transcript.json")["toolCalls"][0]["name"], "end_call");
+}
+
+TEST_F(CallSessionTest, StartForACallNotAnsweredIsRejected) {
+  Text(fmt::format(
+      R"({{"event":"start","sequenceNumber":"1","start":{{"accountSid":"AC1","streamSid":"{}","callSid":"CAforged","tracks":["inbound"],"mediaFormat":{{"encoding":"audio/x-mulaw","sampleRate":8000,"channels":1}},"customParameters":{{}}}},"streamSid":"{}"}})",
+      kStream, kStream));
+  EXPECT_EQ(socket_->close_code, 1008);
+  EXPECT_FALSE(std::filesystem::exists(data_ / "objects" / "tempo-agent-transcripts-echo-line"));
+}
+
+TEST_F(CallSessionTest, FinishedTurnsOfACrashedCallAreRecovered) {
+  Start();
+  Speak(600, false);
+  Speak(800, true);
+  Speak(700, false);
+  // The process dies here: no stop, no close. Only the spool remains.
+  const auto wal = data_ / "spool" / (std::string(kCall) + ".wal");
+  ASSERT_TRUE(std::filesystem::exists(wal));
+  auto lines = storage::AppendLog::ReadLines(wal);
+  ASSERT_TRUE(lines);
+  EXPECT_GE(lines->size(), 3u);  // header, greeting turn, caller turn
+
+  MemoryAgentDirectory agents;
+  RuntimeOptions options;
+  options.data_dir = data_;
+  Runtime restarted(options, agents, engines_, *store_, clock_, [](auto fn) { fn(); });
+  auto recovered = restarted.RecoverSpool();
+  ASSERT_TRUE(recovered) << recovered.error().message;
+  EXPECT_EQ(*recovered, 1u);
+  const auto transcript = Object("transcript.json");
+  EXPECT_EQ(transcript["status"], "recovered");
+  ASSERT_GE(transcript["turns"].size(), 2u);
+  EXPECT_EQ(transcript["turns"][1]["role"], "caller");
+  EXPECT_EQ(Object("metadata.json")["outcome"], "interrupted");
+  EXPECT_FALSE(std::filesystem::exists(wal));
+  session_.reset();
+}
+
+}  // namespace
+}  // namespace tempo::runtime

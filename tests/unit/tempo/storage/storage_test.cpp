@@ -1,0 +1,101 @@
+#include "tempo/storage/append_log.hpp"
+#include "tempo/storage/object_store.hpp"
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+namespace tempo::storage {
+namespace {
+namespace fs = std::filesystem;
+
+class StorageTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    root_ = fs::temp_directory_path() /
+            ("tempo-storage-" + std::to_string(::testing::UnitTest::GetInstance()->random_seed()) +
+             "-" + ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(root_);
+  }
+  void TearDown() override { fs::remove_all(root_); }
+  fs::path root_;
+};
+
+TEST_F(StorageTest, PutGetListExists) {
+  auto store = OpenFsStore(root_);
+  ASSERT_TRUE(store);
+  auto& s = **store;
+  ASSERT_TRUE(s.EnsureBucket("tempo-agent-transcripts-a1"));
+  ASSERT_TRUE(s.Put("tempo-agent-transcripts-a1", "calls/CA1/transcript.json", "{}"));
+  ASSERT_TRUE(s.Put("tempo-agent-transcripts-a1", "calls/CA2/metadata.json", "{\"x\":1}"));
+  EXPECT_EQ(*s.Get("tempo-agent-transcripts-a1", "calls/CA2/metadata.json"), "{\"x\":1}");
+  EXPECT_TRUE(*s.Exists("tempo-agent-transcripts-a1", "calls/CA1/transcript.json"));
+  EXPECT_FALSE(*s.Exists("tempo-agent-transcripts-a1", "calls/CA3/transcript.json"));
+  auto keys = s.List("tempo-agent-transcripts-a1", "calls/");
+  ASSERT_TRUE(keys);
+  EXPECT_EQ(*keys, (std::vector<std::string>{"calls/CA1/transcript.json",
+                                             "calls/CA2/metadata.json"}));
+  auto missing = s.Get("tempo-agent-transcripts-a1", "calls/none");
+  ASSERT_FALSE(missing);
+  EXPECT_EQ(missing.error().code, ErrorCode::kNotFound);
+}
+
+TEST_F(StorageTest, PutFileMovesTheFile) {
+  auto store = OpenFsStore(root_);
+  ASSERT_TRUE(store);
+  fs::create_directories(root_ / "spool");
+  const auto spooled = root_ / "spool" / "rec.wav";
+  std::ofstream(spooled) << "RIFF....";
+  ASSERT_TRUE((*store)->PutFile("bucket-a", "calls/CA1/recording.wav", spooled));
+  EXPECT_FALSE(fs::exists(spooled));
+  EXPECT_EQ(*(*store)->Get("bucket-a", "calls/CA1/recording.wav"), "RIFF....");
+}
+
+TEST_F(StorageTest, RejectsKeysAndBucketsThatEscape) {
+  auto store = OpenFsStore(root_);
+  ASSERT_TRUE(store);
+  EXPECT_FALSE((*store)->Put("bucket-a", "../../etc/passwd", "x"));
+  EXPECT_FALSE((*store)->Put("bucket-a", "/abs", "x"));
+  EXPECT_FALSE((*store)->Put("bucket-a", "a//b", "x"));
+  EXPECT_FALSE((*store)->Put("../x", "k", "x"));
+  EXPECT_FALSE((*store)->Put("Bucket", "k", "x"));
+  EXPECT_FALSE(fs::exists(root_.parent_path() / "etc"));
+}
+
+TEST_F(StorageTest, AppendLogSurvivesATornLastLine) {
+  const auto path = root_ / "spool" / "CA1.wal";
+  {
+    auto log = AppendLog::Create(path);
+    ASSERT_TRUE(log);
+    ASSERT_TRUE(log->Append(R"({"type":"call"})"));
+    ASSERT_TRUE(log->Append(R"({"type":"turn","text":"hello"})"));
+    EXPECT_FALSE(log->Append("two\nlines"));
+  }
+  {
+    // A crash in the middle of a write leaves a partial line behind.
+    std::ofstream out(path, std::ios::app);
+    out << R"({"type":"turn","te)";
+  }
+  auto lines = AppendLog::ReadLines(path);
+  ASSERT_TRUE(lines);
+  EXPECT_EQ(*lines, (std::vector<std::string>{R"({"type":"call"})",
+                                              R"({"type":"turn","text":"hello"})"}));
+  auto log = AppendLog::Create(path);
+  ASSERT_TRUE(log);
+  log->Remove();
+  EXPECT_FALSE(fs::exists(path));
+}
+
+TEST_F(StorageTest, WriteFileAtomicReplaces) {
+  fs::create_directories(root_);
+  ASSERT_TRUE(WriteFileAtomic(root_ / "f", "one"));
+  ASSERT_TRUE(WriteFileAtomic(root_ / "f", "two"));
+  std::ifstream in(root_ / "f");
+  std::string s;
+  in >> s;
+  EXPECT_EQ(s, "two");
+  EXPECT_EQ(std::distance(fs::directory_iterator(root_), fs::directory_iterator()), 1);
+}
+
+}  // namespace
+}  // namespace tempo::storage

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Runs every test of a build directory: unit tests, fuzz-corpus replays and integration
+# tests (the real binary, driven by node's test runner). A throw-away PostgreSQL cluster is
+# started for the database tests and stopped afterwards.
+set -euo pipefail
+build=${1:-build/dev}
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+
+started_pg=0
+cleanup() { if (( started_pg )); then bash tools/pg-test-cluster.sh stop >/dev/null 2>&1 || true; fi; }
+trap cleanup EXIT
+if [[ -z "${TEMPO_TEST_POSTGRES_URL:-}" ]]; then
+  # Prints exactly one line: TEMPO_TEST_POSTGRES_URL=postgres://...
+  line=$(bash tools/pg-test-cluster.sh)
+  export "$line"
+  started_pg=1
+fi
+
+# ASan/UBSan: fail on the first report; LeakSanitizer stays on.
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1:strict_string_checks=1}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+ctest --test-dir "$build" --output-on-failure -j2 --timeout 900
