@@ -17,6 +17,11 @@ if [[ -z "${TEMPO_TEST_POSTGRES_URL:-}" ]]; then
   started_pg=1
 fi
 
+# The integration tests play Twilio with the official twilio and ws npm packages.
+if [[ ! -d tests/integration/node_modules ]]; then
+  (cd tests/integration && npm ci --no-audit --no-fund --silent)
+fi
+
 # ASan/UBSan: fail on the first report; LeakSanitizer stays on.
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1:strict_string_checks=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}

@@ -77,6 +77,8 @@ MediaStreamSession::MediaStreamSession(SessionOptions options)
                    [](const DtmfPress& a, const DtmfPress& b) { return a.at < b.at; });
 }
 
+MediaStreamSession::~MediaStreamSession() = default;
+
 uint64_t MediaStreamSession::violation_count() const {
   uint64_t total = 0;
   for (const auto& v : violations_) total += v.count;

@@ -107,6 +107,9 @@ class MediaStreamSession {
   using Duration = Clock::Steady::duration;
 
   explicit MediaStreamSession(SessionOptions options);
+  ~MediaStreamSession();
+  MediaStreamSession(const MediaStreamSession&) = delete;
+  MediaStreamSession& operator=(const MediaStreamSession&) = delete;
 
   /// Optional sinks (not owned; must outlive the session).
   void set_recorder(CallRecorder* recorder) { recorder_ = recorder; }

@@ -55,6 +55,8 @@ constexpr auto kUseTuple = asio::as_tuple(asio::use_awaitable);
 constexpr size_t kFirstReadBytes = 4096;
 /// A connection keeps a read buffer at most this large between requests.
 constexpr size_t kKeepBufferBytes = 64 * 1024;
+/// Read size while skipping the rest of a WebSocket message we refused.
+constexpr size_t kDiscardChunk = 16 * 1024;
 /// After an error response, how long (and how much) we keep reading so that the client sees
 /// the response instead of a reset caused by unread request bytes.
 constexpr std::chrono::milliseconds kLingerTime{1000};
@@ -444,8 +446,18 @@ class WsConnection final : public Connection, public WebSocket {
     }
     if (close_request_ && !close_sent_ && state_ == State::kOpen) {
       close_sent_ = true;
+      close_in_flight_ = true;
       auto [ec] = co_await stream_->async_close(*close_request_, kUseTuple);
+      close_in_flight_ = false;
       if (ec) TEMPO_LOG(net, debug, "websocket close failed: {}", ec.message());
+      // A read pending when the close started completes early (operation_aborted); the
+      // close operation then owns the connection and its result is how the socket ended.
+      close_result_ = ec && ec != websocket::error::closed ? CloseInfoFor(ec) : OurCloseInfo();
+      if (read_ended_) {
+        writing_ = false;
+        Finish(std::move(*close_result_));
+        co_return;
+      }
     }
     writing_ = false;
   }
@@ -462,7 +474,7 @@ class WsConnection final : public Connection, public WebSocket {
     ws.set_option(websocket::stream_base::decorator([](websocket::response_type& res) {
       res.set(http::field::server, kServerName);
     }));
-    ws.read_message_max(impl_.options.max_ws_message_bytes);
+    ws.read_message_max(0);  // enforced by Serve's read loop
 
     auto [accept_ec] = co_await ws.async_accept(request, kUseTuple);
     if (accept_ec) {
@@ -470,17 +482,37 @@ class WsConnection final : public Connection, public WebSocket {
       co_return;
     }
     impl_.metrics.websockets_active.Add(1);
+    opened_ = true;
     state_ = State::kOpen;
     MaybeStartWriter();
 
+    // The size limit is enforced here rather than with read_message_max: on an oversized
+    // message Beast 1.81 tears the TCP connection down with the rest of the message unread,
+    // which resets the connection before the peer sees the 1009 close frame. A regular
+    // closing handshake (async_close while this loop keeps reading and discarding) does not.
+    const size_t max_message = impl_.options.max_ws_message_bytes;
     beast::flat_buffer buffer;
+    bool discarding = false;
     CloseInfo info;
     while (true) {
-      auto [ec, n] = co_await ws.async_read(buffer, kUseTuple);
+      size_t room = discarding ? kDiscardChunk : max_message + 1 - buffer.size();
+      auto [ec, n] = co_await ws.async_read_some(buffer, room, kUseTuple);
       if (ec) {
         info = CloseInfoFor(ec);
         break;
       }
+      if (discarding) {
+        buffer.clear();
+        continue;
+      }
+      if (buffer.size() > max_message) {
+        TEMPO_LOG_LIMITED(net, info, "websocket message over {} bytes: closing", max_message);
+        discarding = true;
+        buffer.clear();
+        RequestClose(1009, "message too big");
+        continue;
+      }
+      if (!ws.is_message_done()) continue;
       std::string_view message(static_cast<const char*>(buffer.data().data()), buffer.size());
       try {
         if (ws.got_text()) {
@@ -491,11 +523,15 @@ class WsConnection final : public Connection, public WebSocket {
       } catch (const std::exception& e) {
         TEMPO_LOG(net, error, "websocket listener threw: {}", e.what());
         RequestClose(1011, "internal error");
+        discarding = true;
       }
       buffer.consume(buffer.size());
     }
-    impl_.metrics.websockets_active.Add(-1);
-    Finish(std::move(info));
+    if (close_in_flight_) {
+      read_ended_ = true;  // DoWrites finishes once the closing handshake completes
+      co_return;
+    }
+    Finish(close_result_ ? std::move(*close_result_) : std::move(info));
   }
 
   CloseInfo CloseInfoFor(const error_code& ec) {
@@ -504,10 +540,7 @@ class WsConnection final : public Connection, public WebSocket {
       return CloseInfo{1009, "message too big", false};
     }
     if (ec == websocket::error::closed) {
-      if (close_sent_ && close_request_) {
-        return CloseInfo{static_cast<uint16_t>(close_request_->code),
-                         std::string(close_request_->reason.c_str()), false};
-      }
+      if (close_sent_ && close_request_) return OurCloseInfo();
       const auto& reason = stream_->reason();
       uint16_t code = reason.code == websocket::close_code::none
                           ? uint16_t{1005}
@@ -517,7 +550,14 @@ class WsConnection final : public Connection, public WebSocket {
     return CloseInfo{1006, ec.message(), true};
   }
 
+  CloseInfo OurCloseInfo() const {
+    return CloseInfo{static_cast<uint16_t>(close_request_->code),
+                     std::string(close_request_->reason.c_str()), false};
+  }
+
   void Finish(CloseInfo info) {
+    if (opened_) impl_.metrics.websockets_active.Add(-1);
+    opened_ = false;
     state_ = State::kClosed;
     DropQueue();
     if (auto listener = std::move(listener_)) {
@@ -542,6 +582,10 @@ class WsConnection final : public Connection, public WebSocket {
   std::optional<websocket::close_reason> close_request_;
   bool close_sent_ = false;
   bool force_closed_ = false;
+  bool close_in_flight_ = false;
+  bool read_ended_ = false;
+  std::optional<CloseInfo> close_result_;
+  bool opened_ = false;
 };
 
 // ---- HTTP ------------------------------------------------------------------------------

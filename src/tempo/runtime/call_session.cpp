@@ -329,10 +329,14 @@ struct CallSession::Impl {
   void OnBinary() { Bad("binary_frame", "binary WebSocket frame (Twilio sends text only)"); }
 
   void Bad(std::string_view reason, std::string_view detail) {
-    GetStats().BadMessage(reason).Inc();
+    auto& counter = GetStats().BadMessage(reason);
+    counter.Inc();
     ++record.stats.bad_input[std::string(reason)];
-    TEMPO_LOG_LIMITED(runtime, warn, "[call={} agent={}] invalid media-stream message ({}): {}",
-                      record.info.call_sid, agent->agent_id, reason, detail);
+    // Rate-limited per reason across the process: the 1st, 2nd, 4th, 8th, ... occurrence.
+    if (const uint64_t n = counter.Value(); (n & (n - 1)) == 0) {
+      TEMPO_LOG(runtime, warn, "[call={} agent={}] invalid media-stream message ({}): {} "
+                "(occurrence {})", record.info.call_sid, agent->agent_id, reason, detail, n);
+    }
     if (++bad_messages > rt.options().max_bad_messages && state == State::kActive) {
       EndNow("error", "too many invalid messages", 1008);
     }
@@ -340,6 +344,8 @@ struct CallSession::Impl {
 
   // ---------------------------------------------------------------- recording
   void OpenRecording(std::filesystem::path path) {
+    std::error_code ec;
+    std::filesystem::create_directories(path.parent_path(), ec);  // normally made at start-up
     auto writer = audio::WavWriter::Open(path, 8000, 2);
     if (!writer) {
       TEMPO_LOG(runtime, error, "[call={}] recording disabled: {}", record.info.call_sid,

@@ -334,7 +334,9 @@ void Runtime::CallFinished(const CallRecord& record) {
 Result<size_t> Runtime::RecoverSpool() {
   const auto spool = SpoolDir();
   std::error_code ec;
-  if (!std::filesystem::is_directory(spool, ec)) return size_t{0};
+  // Calls open their recording here as soon as they start.
+  std::filesystem::create_directories(spool, ec);
+  if (ec) return Unavailable(fmt::format("cannot create {}: {}", spool.string(), ec.message()));
   size_t recovered = 0;
   for (const auto& entry : std::filesystem::directory_iterator(spool, ec)) {
     if (entry.path().extension() != ".wal") continue;
