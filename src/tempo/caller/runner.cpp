@@ -509,6 +509,7 @@ LoadReport RunLoad(LoadConfig config) {
 
   context.Run();
   std::lock_guard lock(shared->mutex);
+  shared->handles.clear();  // the calls' latency observers hold `shared`: break the cycle
   LoadReport report = shared->report;
   report.duration_s = Seconds(SteadyClock::now() - t0);
   report.latency = LatencySummary::From(shared->histogram, shared->late_frames);

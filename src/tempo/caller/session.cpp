@@ -118,7 +118,9 @@ void MediaStreamSession::UpdateMouth(TimePoint now) {
   const auto idle = playback_.idle_since();
   const bool replied = agent_spoke && !playback_.playing() && idle &&
                        now - *idle >= options_.reply_quiet;
-  if (!replied && now < wait_deadline_) return;
+  // The timeout is for an agent that does not answer; one that is still talking is let finish
+  // (bounded by the call's max duration).
+  if (!replied && (now < wait_deadline_ || agent_spoke)) return;
   const auto& turns = options_.script.turns;
   if (turn_index_ >= turns.size() && options_.script.repeat == CallerScript::Repeat::kLoop) {
     turn_index_ = 0;

@@ -147,7 +147,13 @@ void AddServeCommand(CLI::App& app) {
       "Run everything on one machine: webhooks, media streams, API, dashboard. "
       "Defaults: 127.0.0.1:3000, data under ./data");
   AddServeOptions(*serve, *settings);
-  serve->callback([settings] { throw CLI::RuntimeError(Run(*settings, Mode::kAll)); });
+  serve->callback([serve, settings] {
+    if (auto ok = ApplyConfigFile(*serve, *settings); !ok) {
+      fmt::print(stderr, "tempovoice serve: invalid setting {}\n", ok.error().message);
+      throw CLI::RuntimeError(2);
+    }
+    throw CLI::RuntimeError(Run(*settings, Mode::kAll));
+  });
 
   auto agent_settings = std::make_shared<ServeSettings>();
   agent_settings->host = "0.0.0.0";
@@ -157,8 +163,13 @@ void AddServeCommand(CLI::App& app) {
       "VOICE_ID, TWILIO_AUTH_TOKEN, ...): the container entrypoint on ECS. Listens on "
       "0.0.0.0:3000 by default");
   AddServeOptions(*agent, *agent_settings);
-  agent->callback(
-      [agent_settings] { throw CLI::RuntimeError(Run(*agent_settings, Mode::kOneAgent)); });
+  agent->callback([agent, agent_settings] {
+    if (auto ok = ApplyConfigFile(*agent, *agent_settings); !ok) {
+      fmt::print(stderr, "tempovoice agent: invalid setting {}\n", ok.error().message);
+      throw CLI::RuntimeError(2);
+    }
+    throw CLI::RuntimeError(Run(*agent_settings, Mode::kOneAgent));
+  });
 }
 
 }  // namespace tempo::cli

@@ -3,12 +3,16 @@
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <filesystem>
+#include <fstream>
 
 namespace tempo::cli {
 
 void AddServeOptions(CLI::App& command, ServeSettings& s) {
-  command.set_config("--config", "", "Config file (key = value lines, keys as the long flags)")
+  command
+      .add_option("--config", s.config_file,
+                  "Config file: 'key = value' lines, keys named as the long flags (data-dir = ...)")
       ->envname("TEMPO_CONFIG");
   command.add_option("--host", s.host, "Address to listen on")
       ->envname("TEMPO_HOST")
@@ -70,6 +74,43 @@ void AddServeOptions(CLI::App& command, ServeSettings& s) {
       ->envname("TEMPO_MAX_BODY_BYTES")
       ->check(CLI::Range(1024, 256 * 1024 * 1024))
       ->capture_default_str();
+}
+
+Result<void> ApplyConfigFile(CLI::App& command, const ServeSettings& settings) {
+  if (settings.config_file.empty()) return Ok();
+  std::ifstream in(settings.config_file);
+  if (!in) return InvalidArgument(fmt::format("config: cannot read '{}'", settings.config_file));
+  std::string line;
+  for (int number = 1; std::getline(in, line); ++number) {
+    auto trim = [](std::string v) {
+      const auto b = v.find_first_not_of(" \t\r");
+      const auto e = v.find_last_not_of(" \t\r");
+      return b == std::string::npos ? std::string() : v.substr(b, e - b + 1);
+    };
+    if (const auto hash = line.find('#'); hash != std::string::npos) line.erase(hash);
+    line = trim(line);
+    if (line.empty()) continue;
+    const auto eq = line.find('=');
+    const auto where = fmt::format("config {} line {}", settings.config_file, number);
+    if (eq == std::string::npos) return InvalidArgument(where + ": expected 'key = value'");
+    std::string key = trim(line.substr(0, eq));
+    std::string value = trim(line.substr(eq + 1));
+    std::replace(key.begin(), key.end(), '_', '-');
+    if (value.size() >= 2 && (value.front() == '"' || value.front() == '\'') &&
+        value.back() == value.front()) {
+      value = value.substr(1, value.size() - 2);
+    }
+    CLI::Option* option = key == "config" ? nullptr : command.get_option_no_throw("--" + key);
+    if (option == nullptr) return InvalidArgument(fmt::format("{}: unknown setting '{}'", where, key));
+    if (option->count() > 0) continue;  // a flag or the environment already set it
+    try {
+      option->add_result(value);
+      option->run_callback();
+    } catch (const CLI::Error& e) {
+      return InvalidArgument(fmt::format("{}: {}: {}", where, key, e.what()));
+    }
+  }
+  return Ok();
 }
 
 Result<void> ValidateServeSettings(const ServeSettings& s) {

@@ -17,6 +17,7 @@ namespace tempo::cli {
 /// (--data-dir), its environment variable (TEMPO_DATA_DIR), the config file (data-dir = "...")
 /// or the default below. docs/configuration.md and the README list them all.
 struct ServeSettings {
+  std::string config_file;
   std::string host = "127.0.0.1";
   uint16_t port = 3000;
   std::string data_dir = "./data";
@@ -37,6 +38,12 @@ struct ServeSettings {
 /// Registers the serve settings as options of `command` (flags with environment fallbacks and
 /// a --config file option). CLI11 applies precedence: flag > environment > file > default.
 void AddServeOptions(CLI::App& command, ServeSettings& settings);
+
+/// Applies `settings.config_file` (if set) to every option of `command` that neither a flag
+/// nor the environment set. Format: `key = value` lines (key = the flag without "--"; '#'
+/// starts a comment; values may be quoted). Unknown keys and bad values are errors naming the
+/// file, line and key.
+Result<void> ApplyConfigFile(CLI::App& command, const ServeSettings& settings);
 
 /// Checks what CLI11 cannot check alone. The error names the setting and what is wrong.
 Result<void> ValidateServeSettings(const ServeSettings& settings);

@@ -631,7 +631,8 @@ class ClientWebSocket final : public WebSocket,
 
   CloseInfo CloseInfoFor(const error_code& ec) {
     if (ec == websocket::error::message_too_big) return CloseInfo{1009, "message too big", false};
-    if (ec == websocket::error::closed) {
+    // While our close handshake runs, Beast ends the pending read with operation_aborted.
+    if (ec == websocket::error::closed || (ec == asio::error::operation_aborted && close_sent_)) {
       if (close_sent_ && close_request_) {
         return CloseInfo{static_cast<uint16_t>(close_request_->code),
                          std::string(close_request_->reason.c_str()), false};

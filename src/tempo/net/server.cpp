@@ -81,8 +81,7 @@ auto LogFailure(std::string_view what) {
 
 // ---- Metrics (R12: one list, bounded labels) --------------------------------------------
 
-#define TEMPO_NET_REJECT_REASONS(X) \
-  X(malformed) X(header_too_large) X(body_too_large) X(timeout)
+#define TEMPO_NET_REJECT_REASONS(X) X(malformed) X(header_too_large) X(body_too_large) X(timeout)
 
 constexpr std::array<std::string_view, 5> kCodeClasses = {"1xx", "2xx", "3xx", "4xx", "5xx"};
 
@@ -108,7 +107,8 @@ struct NetMetrics {
     if (inserted) {
       for (size_t i = 0; i < kCodeClasses.size(); ++i) {
         it->second[i] = &metrics::Registry::Global().AddCounter(
-            "tempo_http_requests_total", "HTTP requests answered, by route pattern and status class",
+            "tempo_http_requests_total",
+            "HTTP requests answered, by route pattern and status class",
             {{"route", std::string(route)}, {"code_class", std::string(kCodeClasses[i])}});
       }
     }
@@ -147,12 +147,12 @@ struct NetMetrics {
         r.AddHistogram("tempo_http_request_duration_seconds",
                        "Time from request head received to response written",
                        metrics::LatencyBucketsSeconds()),
-#define TEMPO_NET_REJECT_INIT_(name)                                                  \
+#define TEMPO_NET_REJECT_INIT_(name)                                            \
   r.AddCounter("tempo_http_rejected_total", "Requests rejected before routing", \
                {{"reason", #name}}),
         TEMPO_NET_REJECT_REASONS(TEMPO_NET_REJECT_INIT_)
 #undef TEMPO_NET_REJECT_INIT_
-        {},
+            {},
         {},
     };
     return m;
@@ -431,12 +431,12 @@ class WsConnection final : public Connection, public WebSocket {
 
   asio::awaitable<void> DoWrites() {
     while (!queue_.empty() && state_ == State::kOpen) {
-      // References into a deque survive push_back, so the message stays put while written.
-      Outgoing& front = queue_.front();
-      stream_->binary(front.kind == Kind::kBinary);
-      auto [ec, n] = co_await stream_->async_write(asio::buffer(front.data), kUseTuple);
-      queued_bytes_.fetch_sub(front.data.size(), std::memory_order_relaxed);
+      // Owned by this frame while written: Finish may clear the queue meanwhile.
+      Outgoing message = std::move(queue_.front());
       queue_.pop_front();
+      stream_->binary(message.kind == Kind::kBinary);
+      auto [ec, n] = co_await stream_->async_write(asio::buffer(message.data), kUseTuple);
+      queued_bytes_.fetch_sub(message.data.size(), std::memory_order_relaxed);
       if (ec) {
         // The read loop sees the same failure and reports the close.
         DropQueue();
@@ -471,9 +471,8 @@ class WsConnection final : public Connection, public WebSocket {
     auto& ws = *stream_;
     beast::get_lowest_layer(ws).expires_never();
     ws.set_option(websocket::stream_base::timeout::suggested(beast::role_type::server));
-    ws.set_option(websocket::stream_base::decorator([](websocket::response_type& res) {
-      res.set(http::field::server, kServerName);
-    }));
+    ws.set_option(websocket::stream_base::decorator(
+        [](websocket::response_type& res) { res.set(http::field::server, kServerName); }));
     ws.read_message_max(0);  // enforced by Serve's read loop
 
     auto [accept_ec] = co_await ws.async_accept(request, kUseTuple);
@@ -658,7 +657,8 @@ class HttpSession final : public Connection {
         // Wait for the first byte under the idle timeout; the request timeout starts then.
         idle_ = true;
         stream_.expires_after(options.idle_timeout);
-        auto [ec, n] = co_await stream_.async_read_some(buffer_.prepare(kFirstReadBytes), kUseTuple);
+        auto [ec, n] =
+            co_await stream_.async_read_some(buffer_.prepare(kFirstReadBytes), kUseTuple);
         idle_ = false;
         if (ec) co_return;
         buffer_.commit(n);
@@ -672,8 +672,7 @@ class HttpSession final : public Connection {
       if (!ec && !parser_->is_done()) {
         if (beast::iequals(parser_->get()[http::field::expect], "100-continue")) {
           static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
-          auto [wec, wn] =
-              co_await asio::async_write(stream_, asio::buffer(kContinue), kUseTuple);
+          auto [wec, wn] = co_await asio::async_write(stream_, asio::buffer(kContinue), kUseTuple);
           ec = wec;
         }
         if (!ec) std::tie(ec, n) = co_await http::async_read(stream_, buffer_, *parser_, kUseTuple);
@@ -797,9 +796,9 @@ class HttpSession final : public Connection {
     auto* listener = std::get_if<std::shared_ptr<WebSocketListener>>(&decision);
     if (listener == nullptr || *listener == nullptr) {
       socket->Abandon();
-      Response response = listener == nullptr
-                              ? std::get<Response>(std::move(decision))
-                              : Response::Error(500, "internal", "upgrade handler gave no listener");
+      Response response = listener == nullptr ? std::get<Response>(std::move(decision))
+                                              : Response::Error(500, "internal",
+                                                                "upgrade handler gave no listener");
       int status = response.status;
       if (co_await WriteResponse(std::move(response), beast_req.version(), KeepAlive::kNo,
                                  BodyMode::kFull)) {
@@ -979,8 +978,8 @@ Result<void> Server::Listen() {
   auto endpoints = resolver.resolve(impl.options.host, std::to_string(impl.options.port),
                                     tcp::resolver::passive | tcp::resolver::numeric_service, ec);
   if (ec || endpoints.empty()) {
-    return Unavailable(fmt::format("cannot listen on {}: {}", where,
-                                   ec ? ec.message() : "host not found"));
+    return Unavailable(
+        fmt::format("cannot listen on {}: {}", where, ec ? ec.message() : "host not found"));
   }
   tcp::endpoint endpoint = endpoints.begin()->endpoint();
   auto fail = [&](std::string_view step) {
@@ -1028,8 +1027,8 @@ Result<void> Server::Run() {
   unsigned count = impl.ThreadCount();
   threads.reserve(count - 1);
   for (unsigned i = 1; i < count; ++i) threads.emplace_back(run);
-  TEMPO_LOG(net, info, "serving on {}:{} with {} I/O thread(s)", impl.options.host,
-            impl.bound_port, count);
+  TEMPO_LOG(net, info, "serving on {}:{} with {} I/O thread(s)", impl.options.host, impl.bound_port,
+            count);
   run();
   for (auto& t : threads) t.join();
   TEMPO_LOG(net, info, "server stopped");

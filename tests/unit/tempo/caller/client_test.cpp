@@ -143,7 +143,9 @@ TEST_F(ClientTest, FetchFailsCleanlyWhenNothingListens) {
   auto response = FetchBlocking(request);
   ASSERT_FALSE(response.has_value());
   EXPECT_EQ(response.error().code, ErrorCode::kUnavailable);
-  EXPECT_FALSE(FetchBlocking(ClientRequest{.url = "gopher://x/"}).has_value());
+  ClientRequest gopher;
+  gopher.url = "gopher://x/";
+  EXPECT_FALSE(FetchBlocking(gopher).has_value());
 }
 
 class RecordingListener : public WebSocketListener {
@@ -195,7 +197,7 @@ TEST_F(ClientTest, WebSocketEchoesAndClosesOnBothSides) {
   runner.join();
   EXPECT_THAT(listener->texts, ElementsAre("echo:one", "echo:two"));
   EXPECT_THAT(listener->binaries, ElementsAre(std::string("\x00\x01", 2)));
-  EXPECT_EQ(info.code, 1000);
+  EXPECT_EQ(info.code, 1000) << info.reason;
   EXPECT_FALSE(info.by_peer);
 }
 

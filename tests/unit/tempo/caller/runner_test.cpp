@@ -166,7 +166,9 @@ CallConfig Config(const FakeAgent& agent) {
 
 TEST(RunCallTest, FollowsTheServerCloseToTheConnectActionAndTheTransfer) {
   FakeAgent agent(AgentBehaviour::kGreetThenEndCall);
-  CallReport report = RunCall(Config(agent));
+  auto config = Config(agent);
+  config.session.reply_quiet = std::chrono::seconds(5);  // the agent ends the call first
+  CallReport report = RunCall(config);
   EXPECT_EQ(report.outcome, CallOutcome::kTransferred) << report.error;
   EXPECT_EQ(report.transfer_target, "+15550199");
   ASSERT_EQ(report.verbs.size(), 3U);
@@ -193,6 +195,7 @@ TEST(RunCallTest, CallerHangsUpWithStopAndRecords) {
   FakeAgent agent(AgentBehaviour::kListen);
   auto config = Config(agent);
   config.session.hangup_after = std::chrono::milliseconds(300);
+  config.session.greeting_timeout = std::chrono::seconds(10);
   const auto path = std::filesystem::temp_directory_path() /
                     ("caller_test_" + std::to_string(::getpid()) + ".wav");
   config.record_stereo = path;

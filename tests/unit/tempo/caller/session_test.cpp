@@ -106,7 +106,9 @@ TEST(MediaStreamSessionTest, OpensWithConnectedThenStart) {
 }
 
 TEST(MediaStreamSessionTest, SendsOneFrameEvery20MsWithTwilioCounters) {
-  Harness h(Options());
+  auto options = Options();
+  options.greeting_timeout = std::chrono::seconds(10);  // with no script it would then hang up
+  Harness h(std::move(options));
   h.session.Start(kT0);
   h.Drain();
   h.session.Tick(kT0);

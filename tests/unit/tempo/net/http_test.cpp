@@ -1,4 +1,5 @@
 #include "tempo/net/http.hpp"
+
 #include "tempo/net/http_parse.hpp"
 
 #include <gtest/gtest.h>
@@ -42,9 +43,14 @@ TEST(ResponseTest, ErrorHasTheOneErrorShape) {
 }
 
 TEST(ResponseTest, ErrorEscapesControlCharacters) {
-  Response r = Response::Error(400, "bad", std::string("a\x01" "b", 3));
+  Response r = Response::Error(400, "bad",
+                               std::string("a\x01"
+                                           "b",
+                                           3));
   auto json = nlohmann::json::parse(r.body);
-  EXPECT_EQ(json["error"]["message"], std::string("a\x01" "b", 3));
+  EXPECT_EQ(json["error"]["message"], std::string("a\x01"
+                                                  "b",
+                                                  3));
 }
 
 TEST(ResponseTest, TextAndJsonSetContentType) {
@@ -91,9 +97,8 @@ TEST(ParseRequestTest, CompleteGet) {
 }
 
 TEST(ParseRequestTest, PostWithBodyAndChunked) {
-  ParsedRequest p =
-      ParseRequest("POST /e HTTP/1.1\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello",
-                   SmallLimits());
+  ParsedRequest p = ParseRequest(
+      "POST /e HTTP/1.1\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello", SmallLimits());
   ASSERT_EQ(p.outcome, ParseOutcome::kComplete);
   EXPECT_EQ(p.request.body, "hello");
   EXPECT_FALSE(p.keep_alive);

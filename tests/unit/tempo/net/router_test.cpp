@@ -1,5 +1,6 @@
-#include "tempo/net/http_parse.hpp"
 #include "tempo/net/router.hpp"
+
+#include "tempo/net/http_parse.hpp"
 
 #include <gtest/gtest.h>
 
@@ -15,8 +16,9 @@ class RouterTest : public ::testing::Test {
  protected:
   RouterTest() {
     router_.Add(Method::kGet, "/health", [](const Request&) { return Response::Text(200, "h"); });
-    router_.Add(Method::kPost, "/agent/{agentId}/incoming-call",
-                [](const Request& r) { return Response::Text(200, std::string(r.PathParam("agentId"))); });
+    router_.Add(Method::kPost, "/agent/{agentId}/incoming-call", [](const Request& r) {
+      return Response::Text(200, std::string(r.PathParam("agentId")));
+    });
     router_.Add(Method::kGet, "/agent/{agentId}/calls/{callSid}",
                 [](const Request&) { return Response::Text(200, "call"); });
     router_.Add(Method::kDelete, "/agent/{agentId}/calls/{callSid}",
@@ -127,7 +129,10 @@ TEST(ResponderTest, DroppedResponderAnswers500) {
   };
   auto sink = std::make_shared<Capture>();
   { Responder r(sink); }
-  { Responder r(sink); r.Send(Response::Text(200, "ok")); }
+  {
+    Responder r(sink);
+    r.Send(Response::Text(200, "ok"));
+  }
   {
     Responder a(sink);
     Responder b = std::move(a);

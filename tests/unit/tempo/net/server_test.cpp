@@ -7,25 +7,24 @@
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
-#include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/buffers_to_string.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/websocket/stream.hpp>
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
 #include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <sys/time.h>
-#include <unistd.h>
-
 #include <chrono>
 #include <future>
 #include <map>
 #include <mutex>
+#include <netinet/in.h>
 #include <optional>
 #include <string>
+#include <sys/socket.h>
+#include <sys/time.h>
 #include <thread>
+#include <unistd.h>
 
 namespace tempo::net {
 namespace {
@@ -181,18 +180,19 @@ class ServerTest : public ::testing::Test {
       std::lock_guard lock(mutex_);
       parked_.push_back(std::move(responder));
     });
-    router_.AddWebSocket("/ws/{room}", [this](const Request& request,
-                                              std::shared_ptr<WebSocket> socket) -> UpgradeDecision {
-      if (request.PathParam("room") == "forbidden") {
-        return Response::Error(403, "forbidden", "not this room");
-      }
-      // Sent before the handshake completes: must be queued and delivered first.
-      socket->SendText("welcome " + std::string(request.PathParam("room")));
-      auto listener = std::make_shared<EchoListener>(socket);
-      std::lock_guard lock(mutex_);
-      listeners_.push_back(listener);
-      return listener;
-    });
+    router_.AddWebSocket(
+        "/ws/{room}",
+        [this](const Request& request, std::shared_ptr<WebSocket> socket) -> UpgradeDecision {
+          if (request.PathParam("room") == "forbidden") {
+            return Response::Error(403, "forbidden", "not this room");
+          }
+          // Sent before the handshake completes: must be queued and delivered first.
+          socket->SendText("welcome " + std::string(request.PathParam("room")));
+          auto listener = std::make_shared<EchoListener>(socket);
+          std::lock_guard lock(mutex_);
+          listeners_.push_back(listener);
+          return listener;
+        });
   }
 
   void Start(ServerOptions options = {}) {
