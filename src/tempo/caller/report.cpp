@@ -11,15 +11,16 @@ using nlohmann::json;
 double Ms(int64_t micros) { return static_cast<double>(micros) / 1000.0; }
 
 json LatencyJson(const LatencySummary& l) {
-  return json{{"frames", l.frames},   {"p50_ms", l.p50_ms}, {"p90_ms", l.p90_ms},
-              {"p99_ms", l.p99_ms},   {"max_ms", l.max_ms}, {"late_frames", l.late_frames}};
+  return json{{"frames", l.frames}, {"p50_ms", l.p50_ms}, {"p90_ms", l.p90_ms},
+              {"p99_ms", l.p99_ms}, {"max_ms", l.max_ms}, {"late_frames", l.late_frames}};
 }
 
 std::string LatencyText(const LatencySummary& l) {
   if (l.frames == 0) return "no agent frames";
-  return fmt::format("p50 {:.2f} ms, p90 {:.2f} ms, p99 {:.2f} ms, max {:.2f} ms; {} late (> 20 ms) "
-                     "of {}",
-                     l.p50_ms, l.p90_ms, l.p99_ms, l.max_ms, l.late_frames, l.frames);
+  return fmt::format(
+      "p50 {:.2f} ms, p90 {:.2f} ms, p99 {:.2f} ms, max {:.2f} ms; {} late (> 20 ms) "
+      "of {}",
+      l.p50_ms, l.p90_ms, l.p99_ms, l.max_ms, l.late_frames, l.frames);
 }
 
 std::string OutcomeText(const CallReport& r) {
@@ -129,9 +130,10 @@ std::string ToText(const CallReport& r) {
                        r.stream_closed_by_server ? "the server" : "the caller", *r.close_code);
   }
   out += "\n";
-  out += fmt::format("Media: {} frames sent ({} turns, {} DTMF), {} received; agent audio {:.2f} s\n",
-                     r.stats.frames_sent, r.stats.turns_spoken, r.stats.dtmf_sent,
-                     r.stats.media_received, r.agent_audio_s);
+  out +=
+      fmt::format("Media: {} frames sent ({} turns, {} DTMF), {} received; agent audio {:.2f} s\n",
+                  r.stats.frames_sent, r.stats.turns_spoken, r.stats.dtmf_sent,
+                  r.stats.media_received, r.agent_audio_s);
   out += fmt::format("Marks: {} received, {} echoed; clears: {}\n", r.stats.marks_received,
                      r.stats.marks_echoed, r.stats.clears);
   out += "Agent frame latency: " + LatencyText(r.latency) + "\n";
@@ -173,9 +175,10 @@ std::string ToText(const LoadReport& r) {
       "Load: {} calls requested, {} started, {} streamed, {} completed, {} failed in {:.1f} s\n",
       r.calls_requested, r.calls_started, r.calls_streamed, r.calls_completed, r.calls_failed,
       r.duration_s);
-  out += fmt::format("Media: {} frames sent, {} received; agent audio {:.1f} s; {} marks echoed, "
-                     "{} clears\n",
-                     r.frames_sent, r.frames_received, r.agent_audio_s, r.marks_echoed, r.clears);
+  out += fmt::format(
+      "Media: {} frames sent, {} received; agent audio {:.1f} s; {} marks echoed, "
+      "{} clears\n",
+      r.frames_sent, r.frames_received, r.agent_audio_s, r.marks_echoed, r.clears);
   out += "Agent frame latency: " + LatencyText(r.latency) + "\n";
   for (const auto& [outcome, n] : r.outcomes) out += fmt::format("  ended {}: {}\n", outcome, n);
   out += fmt::format("Protocol violations: {}\n", r.violations);

@@ -37,12 +37,12 @@ struct LatencySummary {
 struct CallReport {
   std::string call_sid;
   std::string stream_sid;
-  std::vector<std::string> verbs;          ///< every TwiML verb followed, described
+  std::vector<std::string> verbs;  ///< every TwiML verb followed, described
   std::vector<std::string> twiml_warnings;
   CallOutcome outcome = CallOutcome::kFailed;
-  std::string hangup_reason;    ///< for kCallerHungUp: script_done, hangup_after, ...
-  std::string transfer_target;  ///< for kTransferred: the first <Dial> target
-  std::string error;            ///< for kFailed
+  std::string hangup_reason;           ///< for kCallerHungUp: script_done, hangup_after, ...
+  std::string transfer_target;         ///< for kTransferred: the first <Dial> target
+  std::string error;                   ///< for kFailed
   bool stream_opened = false;          ///< a media stream WebSocket was established
   std::optional<uint16_t> close_code;  ///< of the media stream WebSocket
   bool stream_closed_by_server = false;

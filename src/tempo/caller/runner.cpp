@@ -101,8 +101,7 @@ class CallDriver final : public CallHandle,
     // The server ended the stream: Twilio requests the <Connect action> or goes on with the
     // next verb.
     if (!connect_action_.empty()) {
-      Request(connect_action_, connect_method_,
-              CallbackParams(config_.identity, "in-progress"));
+      Request(connect_action_, connect_method_, CallbackParams(config_.identity, "in-progress"));
       return;
     }
     RunVerbs();
@@ -235,9 +234,7 @@ class CallDriver final : public CallHandle,
         [self = shared_from_this()](std::shared_ptr<net::WebSocket> socket) {
           return self->OnOpen(std::move(socket));
         },
-        [self = shared_from_this()](Error error) {
-          self->Fail("media stream: " + error.message);
-        });
+        [self = shared_from_this()](Error error) { self->Fail("media stream: " + error.message); });
   }
 
   std::shared_ptr<net::WebSocketListener> OnOpen(std::shared_ptr<net::WebSocket> socket) {
@@ -262,11 +259,10 @@ class CallDriver final : public CallHandle,
 
   void ArmTimer() {
     if (!timer_) timer_ = executor_->MakeTimer();
-    timer_->ExpireAt(session_->NextWakeup(),
-                     [weak = weak_from_this()](bool cancelled) {
-                       if (cancelled) return;
-                       if (auto self = weak.lock()) self->OnTimer();
-                     });
+    timer_->ExpireAt(session_->NextWakeup(), [weak = weak_from_this()](bool cancelled) {
+      if (cancelled) return;
+      if (auto self = weak.lock()) self->OnTimer();
+    });
   }
 
   void OnTimer() {
@@ -455,8 +451,8 @@ LoadReport RunLoad(LoadConfig config) {
     // On the control executor.
     const auto now = SteadyClock::now();
     while (launched < config.calls) {
-      const auto due = t0 + config.ramp * static_cast<int64_t>(launched) /
-                                static_cast<int64_t>(config.calls);
+      const auto due =
+          t0 + config.ramp * static_cast<int64_t>(launched) / static_cast<int64_t>(config.calls);
       if (due > now) {
         launch_timer->ExpireAt(due, [&](bool cancelled) {
           if (!cancelled) launch_next();

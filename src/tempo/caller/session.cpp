@@ -113,11 +113,10 @@ void MediaStreamSession::BeginWait(TimePoint now, Duration timeout) {
 
 void MediaStreamSession::UpdateMouth(TimePoint now) {
   if (mouth_ != Mouth::kWaitingForAgent) return;
-  const bool agent_spoke =
-      playback_.played_bytes() > played_at_turn_start_ || playback_.playing();
+  const bool agent_spoke = playback_.played_bytes() > played_at_turn_start_ || playback_.playing();
   const auto idle = playback_.idle_since();
-  const bool replied = agent_spoke && !playback_.playing() && idle &&
-                       now - *idle >= options_.reply_quiet;
+  const bool replied =
+      agent_spoke && !playback_.playing() && idle && now - *idle >= options_.reply_quiet;
   // The timeout is for an agent that does not answer; one that is still talking is let finish
   // (bounded by the call's max duration).
   if (!replied && (now < wait_deadline_ || agent_spoke)) return;

@@ -1,10 +1,10 @@
 #include "tempo/caller/twiml_reader.hpp"
 
 #include <fmt/format.h>
-#include <pugixml.hpp>
 
 #include <charconv>
 #include <cstring>
+#include <pugixml.hpp>
 
 namespace tempo::caller {
 namespace {
@@ -28,8 +28,8 @@ std::string MethodAttr(const pugi::xml_node& node, const char* name,
   std::string method = Attr(node, name);
   if (method.empty()) return "POST";
   if (method != "GET" && method != "POST") {
-    warnings.push_back(fmt::format("<{}> has {}=\"{}\" (only GET and POST exist)", node.name(),
-                                   name, method));
+    warnings.push_back(
+        fmt::format("<{}> has {}=\"{}\" (only GET and POST exist)", node.name(), name, method));
     return "POST";
   }
   return method;
@@ -64,13 +64,13 @@ StreamNoun ReadStream(const pugi::xml_node& node, std::vector<std::string>& warn
     warnings.emplace_back("<Stream url> has a query string, which Twilio drops");
   }
   if (!stream.url.empty() && stream.url.rfind("wss://", 0) != 0) {
-    warnings.push_back(fmt::format("<Stream url=\"{}\"> is not wss:// (Twilio requires wss)",
-                                   stream.url));
+    warnings.push_back(
+        fmt::format("<Stream url=\"{}\"> is not wss:// (Twilio requires wss)", stream.url));
   }
   if (!stream.track.empty() && stream.track != "inbound_track") {
-    warnings.push_back(fmt::format(
-        "<Stream track=\"{}\">: a bidirectional stream can only receive inbound_track",
-        stream.track));
+    warnings.push_back(
+        fmt::format("<Stream track=\"{}\">: a bidirectional stream can only receive inbound_track",
+                    stream.track));
   }
   for (const pugi::xml_node& child : node.children()) {
     if (!IsName(child, "Parameter")) continue;
@@ -93,8 +93,8 @@ Verb ReadDial(const pugi::xml_node& node, std::vector<std::string>& warnings) {
   dial.caller_id = Attr(node, "callerId");
   dial.timeout_s = IntAttr(node, "timeout", warnings);
   static constexpr std::pair<const char*, DialTarget::Kind> kNouns[] = {
-      {"Number", DialTarget::Kind::kNumber},         {"Sip", DialTarget::Kind::kSip},
-      {"Client", DialTarget::Kind::kClient},         {"Conference", DialTarget::Kind::kConference},
+      {"Number", DialTarget::Kind::kNumber}, {"Sip", DialTarget::Kind::kSip},
+      {"Client", DialTarget::Kind::kClient}, {"Conference", DialTarget::Kind::kConference},
       {"Queue", DialTarget::Kind::kQueue},
   };
   for (const pugi::xml_node& child : node.children()) {

@@ -30,8 +30,18 @@ bool IsSid(std::string_view sid, std::string_view prefix) {
 
 std::string_view CountryOf(std::string_view e164) {
   static constexpr std::array<std::pair<std::string_view, std::string_view>, 12> kPrefixes = {{
-      {"+1", "US"}, {"+44", "GB"}, {"+33", "FR"}, {"+49", "DE"}, {"+34", "ES"}, {"+39", "IT"},
-      {"+31", "NL"}, {"+61", "AU"}, {"+64", "NZ"}, {"+91", "IN"}, {"+81", "JP"}, {"+55", "BR"},
+      {"+1", "US"},
+      {"+44", "GB"},
+      {"+33", "FR"},
+      {"+49", "DE"},
+      {"+34", "ES"},
+      {"+39", "IT"},
+      {"+31", "NL"},
+      {"+61", "AU"},
+      {"+64", "NZ"},
+      {"+91", "IN"},
+      {"+81", "JP"},
+      {"+55", "BR"},
   }};
   for (const auto& [prefix, country] : kPrefixes) {
     if (e164.substr(0, prefix.size()) == prefix) return country;

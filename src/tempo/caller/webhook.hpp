@@ -42,8 +42,8 @@ twilio::FormParams CallbackParams(const CallIdentity& call, std::string_view cal
 
 /// A form POST signed the way Twilio signs it.
 struct SignedPost {
-  std::string url;   ///< exactly the URL that was signed
-  std::string body;  ///< application/x-www-form-urlencoded
+  std::string url;       ///< exactly the URL that was signed
+  std::string body;      ///< application/x-www-form-urlencoded
   net::Headers headers;  ///< Content-Type and X-Twilio-Signature
 };
 

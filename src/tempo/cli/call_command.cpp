@@ -59,8 +59,8 @@ Result<std::vector<caller::DtmfPress>> ParseDtmf(const std::string& spec) {
   }
   const std::string seconds_text = spec.substr(at + 1);
   double seconds = 0;
-  auto [end, ec] = std::from_chars(seconds_text.data(), seconds_text.data() + seconds_text.size(),
-                                   seconds);
+  auto [end, ec] =
+      std::from_chars(seconds_text.data(), seconds_text.data() + seconds_text.size(), seconds);
   if (ec != std::errc{} || end != seconds_text.data() + seconds_text.size() || seconds < 0) {
     return InvalidArgument("--dtmf '" + spec + "' has a bad time");
   }
@@ -70,8 +70,8 @@ Result<std::vector<caller::DtmfPress>> ParseDtmf(const std::string& spec) {
     if (std::string_view("0123456789*#ABCD").find(digit) == std::string_view::npos) {
       return InvalidArgument(fmt::format("--dtmf '{}': '{}' is not a DTMF key", spec, digit));
     }
-    presses.push_back({digit, Ms(seconds) + std::chrono::milliseconds(250) *
-                                                static_cast<int64_t>(i)});
+    presses.push_back(
+        {digit, Ms(seconds) + std::chrono::milliseconds(250) * static_cast<int64_t>(i)});
   }
   return presses;
 }
@@ -80,8 +80,9 @@ Result<caller::CallConfig> BuildConfig(const CallSettings& s) {
   caller::CallConfig config;
   config.webhook_url = s.url;
   if (s.auth_token.empty()) {
-    return InvalidArgument("an auth token is needed to sign requests: --auth-token or "
-                           "TWILIO_AUTH_TOKEN");
+    return InvalidArgument(
+        "an auth token is needed to sign requests: --auth-token or "
+        "TWILIO_AUTH_TOKEN");
   }
   config.auth_token = TwilioAuthToken(s.auth_token);
   std::mt19937_64 rng{std::random_device{}()};
@@ -161,7 +162,8 @@ void AddCallCommand(CLI::App& app) {
       "call",
       "Call an agent the way Twilio does: signed voice webhook, TwiML, media stream (speaks a "
       "WAV or text, records the agent, checks the protocol). --load N runs N calls at once");
-  call->add_option("--url", s->url, "The number's voice webhook: https://HOST/agent/ID/incoming-call")
+  call->add_option("--url", s->url,
+                   "The number's voice webhook: https://HOST/agent/ID/incoming-call")
       ->required();
   call->add_option("--auth-token", s->auth_token, "Twilio auth token used to sign requests")
       ->envname("TWILIO_AUTH_TOKEN");

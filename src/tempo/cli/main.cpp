@@ -1,5 +1,6 @@
 #include "tempo/cli/main.hpp"
 
+#include "tempo/cli/call_command.hpp"
 #include "tempo/cli/serve.hpp"
 
 #include <CLI/CLI.hpp>
@@ -16,6 +17,7 @@ int Main(int argc, char** argv) {
       "Each setting may also come from its environment variable (shown above) or a config\n"
       "file (--config); flags win over the environment, which wins over the file.");
   AddServeCommand(app);
+  AddCallCommand(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

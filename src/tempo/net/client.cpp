@@ -78,7 +78,8 @@ class ClientTimer final : public Timer {
   explicit ClientTimer(const Strand& strand) : timer_(strand), state_(std::make_shared<State>()) {}
   ~ClientTimer() override { state_->alive = false; }
 
-  void ExpireAt(SteadyClock::time_point when, std::function<void(bool cancelled)> callback) override {
+  void ExpireAt(SteadyClock::time_point when,
+                std::function<void(bool cancelled)> callback) override {
     // A wait that completed but whose handler had not run when the timer was re-armed must
     // report cancelled: the generation tells them apart.
     uint64_t generation = ++state_->generation;
@@ -399,7 +400,8 @@ asio::awaitable<Result<Response>> DoFetch(FetchJob& job) {
   }
   beast::tcp_stream stream(executor);
   stream.expires_after(job.request.connect_timeout);
-  if (auto ec = co_await ConnectTcp(stream, *url)) co_return NetError("cannot connect to", *url, ec);
+  if (auto ec = co_await ConnectTcp(stream, *url))
+    co_return NetError("cannot connect to", *url, ec);
   auto result = co_await Exchange(stream, stream, *url, job);
   error_code ignored;
   stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
@@ -430,8 +432,8 @@ template <class Ws>
 class ClientWebSocket final : public WebSocket,
                               public std::enable_shared_from_this<ClientWebSocket<Ws>> {
  public:
-  ClientWebSocket(Strand strand, Executor* external, WebSocketConnectOptions options,
-                  ClientUrl url, ssl::context* tls)
+  ClientWebSocket(Strand strand, Executor* external, WebSocketConnectOptions options, ClientUrl url,
+                  ssl::context* tls)
       : strand_(strand),
         own_executor_(external == nullptr ? std::make_unique<ClientExecutor>(strand) : nullptr),
         executor_(external != nullptr ? *external : *own_executor_),
@@ -443,9 +445,10 @@ class ClientWebSocket final : public WebSocket,
   void SendBinary(std::string message) override { Send(std::move(message), Kind::kBinary); }
 
   void Close(uint16_t code, std::string reason) override {
-    asio::post(strand_, [self = this->shared_from_this(), code, reason = std::move(reason)]() mutable {
-      self->RequestClose(code, std::move(reason));
-    });
+    asio::post(strand_,
+               [self = this->shared_from_this(), code, reason = std::move(reason)]() mutable {
+                 self->RequestClose(code, std::move(reason));
+               });
   }
 
   Executor& executor() override { return executor_; }
@@ -562,8 +565,8 @@ class ClientWebSocket final : public WebSocket,
     if (ec) {
       const int status = static_cast<int>(response.result_int());
       if (status != 0 && status != 101) {
-        std::string message = fmt::format("WebSocket upgrade to {} refused with HTTP {}",
-                                          url_.host, status);
+        std::string message =
+            fmt::format("WebSocket upgrade to {} refused with HTTP {}", url_.host, status);
         if (status == 401 || status == 403) co_return Unauthenticated(std::move(message));
         co_return Unavailable(std::move(message));
       }
@@ -672,7 +675,8 @@ void ClientContext::ConnectWebSocket(WebSocketConnectOptions options, OpenCallba
     url = InvalidArgument("ConnectWebSocket needs a ws:// or wss:// URL, got " + url->scheme);
   }
   if (!url) {
-    asio::post(strand, [on_error = std::move(on_error), error = url.error()]() { on_error(error); });
+    asio::post(strand,
+               [on_error = std::move(on_error), error = url.error()]() { on_error(error); });
     return;
   }
   Executor* external = options.executor;

@@ -45,9 +45,8 @@ class ClientTest : public ::testing::Test {
       res.headers.Add("X-Seen-Signature", std::string(req.headers.Find("X-Sig").value_or("")));
       return res;
     });
-    router_.Add(Method::kGet, "/big", [](const Request&) {
-      return Response::Text(200, std::string(100000, 'b'));
-    });
+    router_.Add(Method::kGet, "/big",
+                [](const Request&) { return Response::Text(200, std::string(100000, 'b')); });
     router_.AddWebSocket("/ws", [](const Request& req, std::shared_ptr<WebSocket> socket) {
       if (req.headers.Find("X-Token") != "ok") return UpgradeDecision(Response::Text(403, "no"));
       return UpgradeDecision(std::make_shared<EchoListener>(socket));

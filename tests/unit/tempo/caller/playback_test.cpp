@@ -8,9 +8,9 @@
 namespace tempo::caller {
 namespace {
 
+using std::chrono::milliseconds;
 using ::testing::ElementsAre;
 using ::testing::IsEmpty;
-using std::chrono::milliseconds;
 using TimePoint = PlaybackBuffer::TimePoint;
 
 const TimePoint kT0 = TimePoint{} + std::chrono::hours(1);

@@ -51,19 +51,19 @@ class FakeAgent {
         if (k == "CallStatus") call_status_at_action = v;
       }
       return net::Response::Text(
-          200, "<Response><Say>Transferring you</Say><Dial><Number>+15550199</Number></Dial>"
-               "</Response>");
+          200,
+          "<Response><Say>Transferring you</Say><Dial><Number>+15550199</Number></Dial>"
+          "</Response>");
     });
-    router_.AddWebSocket("/agent/a1/media-stream",
-                         [this](const net::Request& req, std::shared_ptr<net::WebSocket> socket) {
-                           const auto sig = req.headers.Find("X-Twilio-Signature");
-                           if (!sig || !twilio::ValidateRequest(
-                                           kToken, Base("ws") + "/agent/a1/media-stream", {}, *sig)) {
-                             return net::UpgradeDecision(net::Response::Text(403, "bad signature"));
-                           }
-                           return net::UpgradeDecision(
-                               std::make_shared<StreamListener>(*this, socket));
-                         });
+    router_.AddWebSocket("/agent/a1/media-stream", [this](const net::Request& req,
+                                                          std::shared_ptr<net::WebSocket> socket) {
+      const auto sig = req.headers.Find("X-Twilio-Signature");
+      if (!sig ||
+          !twilio::ValidateRequest(kToken, Base("ws") + "/agent/a1/media-stream", {}, *sig)) {
+        return net::UpgradeDecision(net::Response::Text(403, "bad signature"));
+      }
+      return net::UpgradeDecision(std::make_shared<StreamListener>(*this, socket));
+    });
     net::ServerOptions options;
     options.port = 0;
     options.threads = 1;
@@ -95,7 +95,8 @@ class FakeAgent {
   bool Verify(const net::Request& req, std::string_view path) {
     auto form = twilio::ParseForm(req.body);
     const auto sig = req.headers.Find("X-Twilio-Signature");
-    return form && sig && twilio::ValidateRequest(kToken, Base("http") + std::string(path), *form, *sig);
+    return form && sig &&
+           twilio::ValidateRequest(kToken, Base("http") + std::string(path), *form, *sig);
   }
 
   class StreamListener : public net::WebSocketListener {
@@ -119,8 +120,8 @@ class FakeAgent {
         }
         if (agent_.behaviour_ == AgentBehaviour::kGreetThenEndCall) {
           for (int i = 0; i < 10; ++i) {
-            socket_->SendText(twilio::Serialize(
-                twilio::OutboundMedia{sid_, std::vector<uint8_t>(160, 0x11)}));
+            socket_->SendText(
+                twilio::Serialize(twilio::OutboundMedia{sid_, std::vector<uint8_t>(160, 0x11)}));
           }
           socket_->SendText(twilio::Serialize(twilio::OutboundMark{sid_, "greeting"}));
         }

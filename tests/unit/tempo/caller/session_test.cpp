@@ -13,9 +13,9 @@
 namespace tempo::caller {
 namespace {
 
+using std::chrono::milliseconds;
 using ::testing::ElementsAre;
 using ::testing::Pair;
-using std::chrono::milliseconds;
 using TimePoint = MediaStreamSession::TimePoint;
 
 const TimePoint kT0 = TimePoint{} + std::chrono::hours(1);
@@ -94,7 +94,8 @@ TEST(MediaStreamSessionTest, OpensWithConnectedThenStart) {
   EXPECT_EQ(start.account_sid.str(), "AC0123456789abcdef0123456789abcdef");
   EXPECT_THAT(start.tracks, ElementsAre(twilio::Track::kInbound));
   EXPECT_EQ(start.media_format, (twilio::MediaFormat{"audio/x-mulaw", 8000, 1}));
-  EXPECT_THAT(start.custom_parameters, ElementsAre(Pair("agentId", "a1"), Pair("from", "+15550100")));
+  EXPECT_THAT(start.custom_parameters,
+              ElementsAre(Pair("agentId", "a1"), Pair("from", "+15550100")));
 
   // Wire details the parser is lenient about: no counters on `connected`, strings elsewhere.
   auto connected = nlohmann::json::parse(h.raw[0]);
@@ -359,8 +360,8 @@ TEST(MediaStreamSessionTest, RecordsBothSidesOnOneTimeline) {
   ASSERT_GE(recorder.caller().size(), 160U);
   EXPECT_NE(recorder.caller()[0], 0);
   ASSERT_EQ(recorder.agent().size(), 320U + 160U);
-  EXPECT_EQ(recorder.agent()[319], 0);    // silence before the agent spoke
-  EXPECT_NE(recorder.agent()[320], 0);    // its audio at 40 ms
+  EXPECT_EQ(recorder.agent()[319], 0);  // silence before the agent spoke
+  EXPECT_NE(recorder.agent()[320], 0);  // its audio at 40 ms
 }
 
 }  // namespace

@@ -93,7 +93,9 @@ TEST(TwimlReaderTest, WarnsAboutKnownTraps) {
   const std::string long_value(600, 'x');
   auto doc = ParseTwiml(
       "<Response><Connect><Stream url=\"ws://h/media?token=1\" track=\"both_tracks\">"
-      "<Parameter name=\"p\" value=\"" + long_value + "\"/></Stream></Connect>"
+      "<Parameter name=\"p\" value=\"" +
+      long_value +
+      "\"/></Stream></Connect>"
       "<Record/><Dial/><Pause length=\"soon\"/></Response>");
   ASSERT_TRUE(doc.has_value());
   std::string all;

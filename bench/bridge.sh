@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# Media bridge under load: N concurrent calls against `serve` with the echo engine, driven by
+# `tempovoice call --load` (Twilio-faithful, real-time pacing). Prints calls, server CPU per
+# call-minute (the server's own CPU, read from /proc, apart from the load generator's), server
+# RSS per call, p50/p99 added latency per frame and late frames.
+# Targets: <= 1 ms server CPU per call-second (60 ms per call-minute); 1,000 concurrent calls on
+# 2 cores with p99 added latency <= 2 ms and no late frames; <= 150 KB server RSS per call.
+set -euo pipefail
+bin=${1:-build/release/tempovoice}
+calls=${CALLS:-1000}
+duration=${DURATION:-30}
+ramp=${RAMP:-5}
+source "$(dirname "$0")/lib.sh"
+
+work=$(mktemp -d)
+trap 'stop_serve 2>/dev/null || true; rm -rf "$work"' EXIT
+# Caller audio: half a second of silence, a second of tone (the echo engine's "speech"),
+# a second and a half of silence; looped by each call.
+sox -q -n -r 8000 -c 1 -b 16 "$work/line.wav" synth 1.0 sine 300 pad 0.5 1.5
+
+start_serve "$bin" --threads 1
+token=$(python3 -c 'import json,sys;print(json.load(open(sys.argv[1]))["twilioAuthToken"])' \
+  "$BENCH_TMP/data/agents/demo.json")
+
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$SERVE_PID/stat"; }
+rss_kb() { awk '/VmRSS/ {print $2}' "/proc/$SERVE_PID/status"; }
+hz=$(getconf CLK_TCK)
+idle_rss=$(rss_kb)
+cpu0=$(cpu_ticks)
+
+"$bin" call --url "http://127.0.0.1:$SERVE_PORT/agent/demo/incoming-call" --auth-token "$token" \
+  --wav "$work/line.wav" --load "$calls" --duration "$duration" --ramp "$ramp" --threads 1 --json \
+  >"$work/load.json" 2>"$work/load.err" &
+load_pid=$!
+# Peak server RSS while every call is up.
+peak_rss=$idle_rss
+while kill -0 $load_pid 2>/dev/null; do
+  r=$(rss_kb); (( r > peak_rss )) && peak_rss=$r
+  sleep 1
+done
+wait $load_pid || { echo "load generator failed:" >&2; tail -20 "$work/load.err" >&2; exit 1; }
+cpu1=$(cpu_ticks)
+
+python3 - "$work/load.json" "$calls" "$duration" "$ramp" "$(( cpu1 - cpu0 ))" "$hz" "$idle_rss" "$peak_rss" <<'PY'
+import json, sys
+report = json.load(open(sys.argv[1]))
+calls, duration, ramp = int(sys.argv[2]), float(sys.argv[3]), float(sys.argv[4])
+ticks, hz, idle_kb, peak_kb = int(sys.argv[5]), int(sys.argv[6]), int(sys.argv[7]), int(sys.argv[8])
+cpu_s = ticks / hz
+completed = report.get("calls_completed", report.get("completed", 0))
+failed = report.get("calls_failed", report.get("failed", 0))
+lat = report.get("latency_ms", report.get("added_latency_ms", {}))
+late = report.get("late_frames", 0)
+frames = report.get("frames_received", report.get("frames", 0))
+# Calls were up for about (duration - ramp/2) seconds each on average.
+call_seconds = calls * max(duration - ramp / 2, 1)
+print(f"bridge: {calls} concurrent calls (echo engine, real-time pacing, {duration:.0f} s, server and load generator sharing the machine)")
+print(f"  calls completed {completed}, failed {failed}")
+print(f"  server CPU {cpu_s:.2f} s = {1000 * cpu_s / call_seconds:.3f} ms per call-second ({60000 * cpu_s / call_seconds:.1f} ms per call-minute); target <= 1 ms per call-second")
+print(f"  server RSS idle {idle_kb/1024:.1f} MiB, peak {peak_kb/1024:.1f} MiB = {(peak_kb - idle_kb) / max(calls,1):.1f} KiB per call; target <= 150 KB")
+print(f"  added latency per frame p50 {lat.get('p50', 'n/a')} ms, p99 {lat.get('p99', 'n/a')} ms, max {lat.get('max', 'n/a')} ms; late frames {late} of {frames}; target p99 <= 2 ms, none late")
+errors = report.get("errors", [])
+if errors: print(f"  errors: {errors[:5]}")
+# Gross regressions only.
+if failed > calls * 0.05 or (cpu_s / call_seconds) > 0.01:
+    sys.exit("bridge regression")
+PY

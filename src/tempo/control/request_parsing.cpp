@@ -1,0 +1,223 @@
+#include "tempo/control/request_parsing.hpp"
+
+#include <fmt/format.h>
+
+#include <charconv>
+#include <ctime>
+#include <limits>
+
+namespace tempo::control {
+namespace {
+
+int HexValue(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+std::string_view TrimSpaces(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+bool Digits(std::string_view s, size_t count, int& out) {
+  if (s.size() < count) return false;
+  out = 0;
+  for (size_t i = 0; i < count; ++i) {
+    if (s[i] < '0' || s[i] > '9') return false;
+    out = out * 10 + (s[i] - '0');
+  }
+  return true;
+}
+
+int64_t DaysFromCivil(int y, unsigned m, unsigned d) {
+  // Howard Hinnant's algorithm: days since 1970-01-01 of a proleptic Gregorian date.
+  y -= m <= 2 ? 1 : 0;
+  const int era = (y >= 0 ? y : y - 399) / 400;
+  const unsigned yoe = static_cast<unsigned>(y - era * 400);
+  const unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  return static_cast<int64_t>(era) * 146097 + static_cast<int64_t>(doe) - 719468;
+}
+
+}  // namespace
+
+Result<std::string> PercentDecode(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (size_t i = 0; i < text.size(); ++i) {
+    char c = text[i];
+    if (c == '%') {
+      if (i + 2 >= text.size()) return InvalidArgument("malformed percent-escape");
+      const int hi = HexValue(text[i + 1]);
+      const int lo = HexValue(text[i + 2]);
+      if (hi < 0 || lo < 0) return InvalidArgument("malformed percent-escape");
+      c = static_cast<char>(hi * 16 + lo);
+      i += 2;
+    }
+    if (c == '\0') return InvalidArgument("NUL byte in the request");
+    out.push_back(c);
+  }
+  return out;
+}
+
+Result<std::map<std::string, std::string>> ParseQuery(std::string_view query) {
+  std::map<std::string, std::string> out;
+  while (!query.empty()) {
+    const size_t amp = query.find('&');
+    const std::string_view pair = query.substr(0, amp);
+    query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
+    if (pair.empty()) continue;
+    const size_t eq = pair.find('=');
+    auto key = PercentDecode(pair.substr(0, eq));
+    if (!key) return key.error();
+    std::string value;
+    if (eq != std::string_view::npos) {
+      // Forms encode spaces as '+'; undo that before percent-decoding.
+      std::string raw(pair.substr(eq + 1));
+      for (char& ch : raw) {
+        if (ch == '+') ch = ' ';
+      }
+      auto decoded = PercentDecode(raw);
+      if (!decoded) return decoded.error();
+      value = std::move(*decoded);
+    }
+    out[std::move(*key)] = std::move(value);
+  }
+  return out;
+}
+
+std::optional<std::string> FindCookie(std::string_view header, std::string_view name) {
+  while (!header.empty()) {
+    const size_t semi = header.find(';');
+    const std::string_view part = TrimSpaces(header.substr(0, semi));
+    header = semi == std::string_view::npos ? std::string_view() : header.substr(semi + 1);
+    const size_t eq = part.find('=');
+    if (eq == std::string_view::npos) continue;
+    if (TrimSpaces(part.substr(0, eq)) != name) continue;
+    std::string_view value = TrimSpaces(part.substr(eq + 1));
+    if (value.size() >= 2 && value.front() == '"' && value.back() == '"') {
+      value = value.substr(1, value.size() - 2);
+    }
+    return std::string(value);
+  }
+  return std::nullopt;
+}
+
+std::optional<int64_t> ParseInt(std::string_view text) {
+  if (text.empty() || text.size() > 18) return std::nullopt;
+  int64_t value = 0;
+  const auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc() || ptr != text.data() + text.size() || value < 0) return std::nullopt;
+  return value;
+}
+
+RangeParse ParseRange(std::string_view header, uint64_t size, ByteRange& out) {
+  header = TrimSpaces(header);
+  if (header.substr(0, 6) != "bytes=") return RangeParse::kNone;
+  const std::string_view spec = TrimSpaces(header.substr(6));
+  if (spec.find(',') != std::string_view::npos) return RangeParse::kNone;
+  const size_t dash = spec.find('-');
+  if (dash == std::string_view::npos) return RangeParse::kNone;
+  const std::string_view first_text = TrimSpaces(spec.substr(0, dash));
+  const std::string_view last_text = TrimSpaces(spec.substr(dash + 1));
+  if (first_text.empty()) {
+    // Suffix range: the last N bytes.
+    const auto n = ParseInt(last_text);
+    if (!n) return RangeParse::kNone;
+    if (*n == 0 || size == 0) return RangeParse::kUnsatisfiable;
+    const uint64_t count = std::min<uint64_t>(static_cast<uint64_t>(*n), size);
+    out = {size - count, size - 1};
+    return RangeParse::kRange;
+  }
+  const auto first = ParseInt(first_text);
+  if (!first) return RangeParse::kNone;
+  uint64_t last = size == 0 ? 0 : size - 1;
+  if (!last_text.empty()) {
+    const auto parsed = ParseInt(last_text);
+    if (!parsed || *parsed < *first) return RangeParse::kNone;
+    last = std::min<uint64_t>(static_cast<uint64_t>(*parsed), last);
+  }
+  if (static_cast<uint64_t>(*first) >= size) return RangeParse::kUnsatisfiable;
+  out = {static_cast<uint64_t>(*first), last};
+  return RangeParse::kRange;
+}
+
+bool JsonTooDeep(std::string_view text, int max_depth) {
+  int depth = 0;
+  bool in_string = false;
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (in_string) {
+      if (c == '\\') {
+        ++i;
+      } else if (c == '"') {
+        in_string = false;
+      }
+      continue;
+    }
+    if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      if (++depth > max_depth) return true;
+    } else if (c == ']' || c == '}') {
+      --depth;
+    }
+  }
+  return false;
+}
+
+Result<int64_t> ParseTimeMs(std::string_view text) {
+  if (auto ms = ParseInt(text)) return *ms;
+  int year = 0, month = 0, day = 0;
+  if (text.size() < 10 || !Digits(text, 4, year) || text[4] != '-' ||
+      !Digits(text.substr(5), 2, month) || text[7] != '-' || !Digits(text.substr(8), 2, day) ||
+      month < 1 || month > 12 || day < 1 || day > 31) {
+    return InvalidArgument("must be a date (2026-11-24), a UTC time (2026-11-24T07:31:02Z) "
+                           "or milliseconds since the epoch");
+  }
+  int64_t ms = DaysFromCivil(year, static_cast<unsigned>(month), static_cast<unsigned>(day)) *
+               86'400'000;
+  std::string_view rest = text.substr(10);
+  if (rest.empty()) return ms;
+  int hh = 0, mm = 0, ss = 0, frac = 0;
+  if (rest.size() < 9 || (rest[0] != 'T' && rest[0] != ' ') || !Digits(rest.substr(1), 2, hh) ||
+      rest[3] != ':' || !Digits(rest.substr(4), 2, mm) || rest[6] != ':' ||
+      !Digits(rest.substr(7), 2, ss) || hh > 23 || mm > 59 || ss > 60) {
+    return InvalidArgument("must be a UTC time such as 2026-11-24T07:31:02Z");
+  }
+  rest = rest.substr(9);
+  if (!rest.empty() && rest[0] == '.') {
+    if (rest.size() < 4 || !Digits(rest.substr(1), 3, frac)) {
+      return InvalidArgument("fractional seconds must have 3 digits");
+    }
+    rest = rest.substr(4);
+  }
+  if (rest != "Z" && rest != "+00:00") {
+    return InvalidArgument("times must be UTC (end with Z)");
+  }
+  return ms + ((hh * 60 + mm) * 60 + ss) * int64_t{1000} + frac;
+}
+
+std::string FormatTimeMs(int64_t ms) {
+  const std::time_t t = static_cast<std::time_t>(ms / 1000);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z", tm.tm_year + 1900,
+                     tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ms % 1000);
+}
+
+std::string FormatDay(int64_t ms) { return FormatTimeMs(ms).substr(0, 10); }
+
+std::optional<int64_t> ParseIfMatch(std::string_view header) {
+  header = TrimSpaces(header);
+  if (header.substr(0, 2) == "W/") header.remove_prefix(2);
+  if (header.size() >= 2 && header.front() == '"' && header.back() == '"') {
+    header = header.substr(1, header.size() - 2);
+  }
+  return ParseInt(header);
+}
+
+}  // namespace tempo::control
