@@ -47,18 +47,19 @@ report = json.load(open(sys.argv[1]))
 calls, duration, ramp = int(sys.argv[2]), float(sys.argv[3]), float(sys.argv[4])
 ticks, hz, idle_kb, peak_kb = int(sys.argv[5]), int(sys.argv[6]), int(sys.argv[7]), int(sys.argv[8])
 cpu_s = ticks / hz
-completed = report.get("calls_completed", report.get("completed", 0))
-failed = report.get("calls_failed", report.get("failed", 0))
-lat = report.get("latency_ms", report.get("added_latency_ms", {}))
-late = report.get("late_frames", 0)
-frames = report.get("frames_received", report.get("frames", 0))
+completed = report["calls_completed"]
+failed = report["calls_failed"]
+lat = report["latency"]
+late = lat["late_frames"]
+frames = lat["frames"]
 # Calls were up for about (duration - ramp/2) seconds each on average.
 call_seconds = calls * max(duration - ramp / 2, 1)
 print(f"bridge: {calls} concurrent calls (echo engine, real-time pacing, {duration:.0f} s, server and load generator sharing the machine)")
 print(f"  calls completed {completed}, failed {failed}")
 print(f"  server CPU {cpu_s:.2f} s = {1000 * cpu_s / call_seconds:.3f} ms per call-second ({60000 * cpu_s / call_seconds:.1f} ms per call-minute); target <= 1 ms per call-second")
 print(f"  server RSS idle {idle_kb/1024:.1f} MiB, peak {peak_kb/1024:.1f} MiB = {(peak_kb - idle_kb) / max(calls,1):.1f} KiB per call; target <= 150 KB")
-print(f"  added latency per frame p50 {lat.get('p50', 'n/a')} ms, p99 {lat.get('p99', 'n/a')} ms, max {lat.get('max', 'n/a')} ms; late frames {late} of {frames}; target p99 <= 2 ms, none late")
+print(f"  added latency per frame p50 {lat['p50_ms']:.2f} ms, p99 {lat['p99_ms']:.2f} ms, max {lat['max_ms']:.2f} ms; late frames {late} of {frames}; target p99 <= 2 ms, none late")
+print(f"  protocol violations seen by the caller: {report['violations']}")
 errors = report.get("errors", [])
 if errors: print(f"  errors: {errors[:5]}")
 # Gross regressions only.

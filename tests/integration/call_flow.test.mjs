@@ -172,3 +172,16 @@ test('kill -9 mid-call: on restart the finished turns are recovered into transcr
     await restarted.stop();
   }
 });
+
+test('/metrics passes promtool check metrics after calls (every family present)', async () => {
+  const { spawnSync } = await import('node:child_process');
+  const text = await (await fetch(`${server.base}/metrics`)).text();
+  for (const family of ['tempo_calls_started_total', 'tempo_calls_finished_total', 'tempo_media_frames_total',
+    'tempo_media_bad_messages_total', 'tempo_turn_latency_seconds', 'tempo_http_requests_total',
+    'tempo_twilio_webhooks_total', 'process_resident_memory_bytes']) {
+    assert.ok(text.includes(`# TYPE ${family} `), family);
+  }
+  const r = spawnSync('promtool', ['check', 'metrics'], { input: text, encoding: 'utf8' });
+  assert.equal(r.error, undefined, 'promtool (Debian package prometheus) must be installed');
+  assert.equal(r.status, 0, `${r.stdout}${r.stderr}`);
+});

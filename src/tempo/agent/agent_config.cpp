@@ -52,7 +52,8 @@ class Reader {
       return;
     }
     out = it->get<std::string>();
-    if (out.size() > max) errors_.push_back({key, fmt::format("is longer than {} characters", max)});
+    if (out.size() > max)
+      errors_.push_back({key, fmt::format("is longer than {} characters", max)});
   }
   template <class Tag>
   void Id(const char* key, StrongId<Tag>& out) {
@@ -181,8 +182,8 @@ class Reader {
       errors_.push_back(
           {key, fmt::format("has {} entries; the limit is {}", out.size(), kMaxKnowledgeEntries)});
     } else if (bytes > kMaxKnowledgeBytes) {
-      errors_.push_back({key, fmt::format("is {} bytes; the limit is {} bytes", bytes,
-                                          kMaxKnowledgeBytes)});
+      errors_.push_back(
+          {key, fmt::format("is {} bytes; the limit is {} bytes", bytes, kMaxKnowledgeBytes)});
     }
   }
   void RejectUnknown() {

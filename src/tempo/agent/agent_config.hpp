@@ -55,8 +55,8 @@ struct AgentConfig {
 
   bool enable_recording = true;
   bool enable_transcription = true;
-  int max_conversation_length = 50;   ///< caller+agent turns before a polite ending
-  int max_session_duration = 1800;    ///< seconds
+  int max_conversation_length = 50;  ///< caller+agent turns before a polite ending
+  int max_session_duration = 1800;   ///< seconds
   int max_inappropriate_attempts = 3;
 
   /// The seed's closing line.

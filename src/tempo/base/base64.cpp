@@ -76,8 +76,8 @@ Result<void> DecodeTo(std::string_view text, std::vector<uint8_t>& out) {
       v[k] = kReverse[static_cast<uint8_t>(c)];
       if (v[k] < 0) return InvalidArgument("base64 has a character outside the alphabet");
     }
-    const uint32_t n = (uint32_t(v[0]) << 18) | (uint32_t(v[1]) << 12) | (uint32_t(v[2]) << 6) |
-                       uint32_t(v[3]);
+    const uint32_t n =
+        (uint32_t(v[0]) << 18) | (uint32_t(v[1]) << 12) | (uint32_t(v[2]) << 6) | uint32_t(v[3]);
     const size_t remaining = size - static_cast<size_t>(p - out.data());
     *p++ = static_cast<uint8_t>(n >> 16);
     if (remaining > 1) *p++ = static_cast<uint8_t>(n >> 8);

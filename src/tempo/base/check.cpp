@@ -7,8 +7,7 @@
 
 namespace tempo::detail {
 
-void CheckFailed(std::string_view condition, std::string_view message, const char* file,
-                 int line) {
+void CheckFailed(std::string_view condition, std::string_view message, const char* file, int line) {
   TEMPO_LOG(base, critical, "check failed: {} ({}) at {}:{}", condition, message, file, line);
   log::Get(log::Component::k_base).flush();
   std::abort();

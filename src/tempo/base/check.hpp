@@ -12,11 +12,11 @@ void BugReported(std::string_view message, const char* file, int line);
 // build) does not provide the latter.
 
 /// An invariant that must hold in every build; failing it is a bug, so the process aborts.
-#define TEMPO_CHECK(cond, msg)                                               \
-  do {                                                                       \
-    if (!(cond)) [[unlikely]] {                                              \
-      ::tempo::detail::CheckFailed(#cond, (msg), __FILE__, __LINE__);        \
-    }                                                                        \
+#define TEMPO_CHECK(cond, msg)                                        \
+  do {                                                                \
+    if (!(cond)) [[unlikely]] {                                       \
+      ::tempo::detail::CheckFailed(#cond, (msg), __FILE__, __LINE__); \
+    }                                                                 \
   } while (0)
 
 /// Something that "cannot happen" did. Debug builds abort; release builds log at error,

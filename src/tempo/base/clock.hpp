@@ -30,14 +30,13 @@ class SystemClock final : public Clock {
 /// A clock that moves only when told to.
 class FakeClock final : public Clock {
  public:
-  explicit FakeClock(Wall::time_point wall_start = Wall::time_point{})
-      : wall_start_(wall_start) {}
+  explicit FakeClock(Wall::time_point wall_start = Wall::time_point{}) : wall_start_(wall_start) {}
   [[nodiscard]] Steady::time_point Now() const override {
     return Steady::time_point{} + std::chrono::nanoseconds(elapsed_ns_.load());
   }
   [[nodiscard]] Wall::time_point WallNow() const override {
-    return wall_start_ + std::chrono::duration_cast<Wall::duration>(
-                             std::chrono::nanoseconds(elapsed_ns_.load()));
+    return wall_start_ +
+           std::chrono::duration_cast<Wall::duration>(std::chrono::nanoseconds(elapsed_ns_.load()));
   }
   void Advance(std::chrono::nanoseconds d) { elapsed_ns_ += d.count(); }
 

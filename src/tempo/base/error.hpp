@@ -9,18 +9,18 @@ namespace tempo {
 
 /// Broad classes of failure. Callers branch on the code; the message is for humans and logs.
 enum class ErrorCode {
-  kInvalidArgument,    ///< the input is malformed or out of range
-  kNotFound,           ///< the named thing does not exist
-  kAlreadyExists,      ///< a create collided with an existing thing
-  kPermissionDenied,   ///< authenticated but not allowed
-  kUnauthenticated,    ///< missing or bad credentials / signature
-  kResourceExhausted,  ///< a size, rate or count limit was hit
-  kFailedPrecondition, ///< the system is not in a state that allows the operation
-  kUnavailable,        ///< a dependency is down; retrying may help
-  kDeadlineExceeded,   ///< a timeout fired
-  kProtocol,           ///< a peer broke a wire protocol
-  kCancelled,          ///< the operation was cancelled (e.g. shutdown)
-  kInternal,           ///< a bug or an unexpected environment failure
+  kInvalidArgument,     ///< the input is malformed or out of range
+  kNotFound,            ///< the named thing does not exist
+  kAlreadyExists,       ///< a create collided with an existing thing
+  kPermissionDenied,    ///< authenticated but not allowed
+  kUnauthenticated,     ///< missing or bad credentials / signature
+  kResourceExhausted,   ///< a size, rate or count limit was hit
+  kFailedPrecondition,  ///< the system is not in a state that allows the operation
+  kUnavailable,         ///< a dependency is down; retrying may help
+  kDeadlineExceeded,    ///< a timeout fired
+  kProtocol,            ///< a peer broke a wire protocol
+  kCancelled,           ///< the operation was cancelled (e.g. shutdown)
+  kInternal,            ///< a bug or an unexpected environment failure
 };
 
 std::string_view ToString(ErrorCode code);

@@ -9,9 +9,11 @@
 namespace tempo::log {
 
 /// One logger per module, from this fixed list (R11).
+// clang-format off
 #define TEMPO_LOG_COMPONENTS(X) \
   X(base) X(net) X(cli) X(audio) X(twilio) X(aws) X(storage) X(db) X(engine) X(runtime) \
-  X(deploy) X(control)
+  X(deploy) X(control) X(caller)
+// clang-format on
 
 enum class Component : uint8_t {
 #define TEMPO_LOG_ENUM_(name) k_##name,
@@ -57,21 +59,21 @@ inline bool ShouldLogOccurrence(std::atomic<uint64_t>& counter, uint64_t& occurr
 }  // namespace tempo::log
 
 /// TEMPO_LOG(net, info, "listening on {}", port);
-#define TEMPO_LOG(component, lvl, ...)                                                   \
-  do {                                                                                   \
-    auto& tempo_logger_ = ::tempo::log::Get(::tempo::log::Component::k_##component);     \
-    if (tempo_logger_.should_log(::tempo::log::levels::lvl)) {                           \
-      tempo_logger_.log(::tempo::log::levels::lvl, __VA_ARGS__);                         \
-    }                                                                                    \
+#define TEMPO_LOG(component, lvl, ...)                                               \
+  do {                                                                               \
+    auto& tempo_logger_ = ::tempo::log::Get(::tempo::log::Component::k_##component); \
+    if (tempo_logger_.should_log(::tempo::log::levels::lvl)) {                       \
+      tempo_logger_.log(::tempo::log::levels::lvl, __VA_ARGS__);                     \
+    }                                                                                \
   } while (0)
 
 /// Like TEMPO_LOG, rate-limited per call site (powers of two), for errors caused by peers.
-#define TEMPO_LOG_LIMITED(component, lvl, fmtstr, ...)                                    \
-  do {                                                                                   \
-    static std::atomic<uint64_t> tempo_log_count_{0};                                   \
-    uint64_t tempo_log_n_ = 0;                                                           \
-    if (::tempo::log::ShouldLogOccurrence(tempo_log_count_, tempo_log_n_)) {             \
-      TEMPO_LOG(component, lvl, fmtstr " (occurrence {})" __VA_OPT__(, ) __VA_ARGS__,    \
-                tempo_log_n_);                                                           \
-    }                                                                                    \
+#define TEMPO_LOG_LIMITED(component, lvl, fmtstr, ...)                                \
+  do {                                                                                \
+    static std::atomic<uint64_t> tempo_log_count_{0};                                 \
+    uint64_t tempo_log_n_ = 0;                                                        \
+    if (::tempo::log::ShouldLogOccurrence(tempo_log_count_, tempo_log_n_)) {          \
+      TEMPO_LOG(component, lvl, fmtstr " (occurrence {})" __VA_OPT__(, ) __VA_ARGS__, \
+                tempo_log_n_);                                                        \
+    }                                                                                 \
   } while (0)

@@ -32,7 +32,7 @@ uint64_t Histogram::CumulativeCount(size_t i) const {
 
 std::vector<double> LatencyBucketsSeconds() {
   return {0.0001, 0.00025, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.025,
-          0.05,   0.1,     0.25,   0.5,   1,     2.5,   5,     10};
+          0.05,   0.1,     0.25,   0.5,   1,     2.5,   5,    10};
 }
 
 namespace {
@@ -128,9 +128,8 @@ Counter& Registry::AddCounter(std::string_view name, std::string_view help, cons
 }
 
 Gauge& Registry::AddGauge(std::string_view name, std::string_view help, const Labels& labels) {
-  auto& series = FindOrAdd(name, help, kGauge, labels, [](Series& s) {
-    s.gauge = std::make_unique<Gauge>();
-  });
+  auto& series =
+      FindOrAdd(name, help, kGauge, labels, [](Series& s) { s.gauge = std::make_unique<Gauge>(); });
   TEMPO_CHECK(series.gauge != nullptr, "gauge already registered as a callback gauge");
   return *series.gauge;
 }
@@ -154,8 +153,8 @@ std::string Registry::RenderPrometheus() const {
   std::string out;
   out.reserve(families_.size() * 160);
   for (const auto& f : families_) {
-    out += fmt::format("# HELP {} {}\n# TYPE {} {}\n", f->name, f->help, f->name,
-                       kTypeNames[f->type]);
+    out +=
+        fmt::format("# HELP {} {}\n# TYPE {} {}\n", f->name, f->help, f->name, kTypeNames[f->type]);
     for (const auto& s : f->series) {
       switch (f->type) {
         case kCounter:
@@ -173,8 +172,8 @@ std::string Registry::RenderPrometheus() const {
             out += fmt::format("{}_bucket{} {}\n", f->name, RenderLabels(s->labels, "le", le),
                                h.CumulativeCount(i));
           }
-          out += fmt::format("{}_sum{} {}\n", f->name, RenderLabels(s->labels),
-                             FormatValue(h.Sum()));
+          out +=
+              fmt::format("{}_sum{} {}\n", f->name, RenderLabels(s->labels), FormatValue(h.Sum()));
           out += fmt::format("{}_count{} {}\n", f->name, RenderLabels(s->labels), h.Count());
           break;
         }

@@ -71,11 +71,11 @@ class Registry {
 
   Counter& AddCounter(std::string_view name, std::string_view help, const Labels& labels = {});
   Gauge& AddGauge(std::string_view name, std::string_view help, const Labels& labels = {});
-  Histogram& AddHistogram(std::string_view name, std::string_view help,
-                          std::vector<double> bounds, const Labels& labels = {});
+  Histogram& AddHistogram(std::string_view name, std::string_view help, std::vector<double> bounds,
+                          const Labels& labels = {});
   /// A gauge whose value is computed at scrape time (e.g. uptime, resident memory).
-  void AddCallbackGauge(std::string_view name, std::string_view help,
-                        std::function<double()> read, const Labels& labels = {});
+  void AddCallbackGauge(std::string_view name, std::string_view help, std::function<double()> read,
+                        const Labels& labels = {});
 
   [[nodiscard]] std::string RenderPrometheus() const;
 

@@ -25,11 +25,11 @@ inline Result<void> Ok() { return {}; }
 #define TEMPO_CONCAT_(a, b) TEMPO_CONCAT_INNER_(a, b)
 
 #define TEMPO_TRY(expr) TEMPO_TRY_IMPL_(TEMPO_CONCAT_(tempo_try_r_, __COUNTER__), expr)
-#define TEMPO_TRY_IMPL_(tmp, expr)             \
-  do {                                         \
-    if (auto tmp = (expr); !tmp) {             \
-      return std::move(tmp).error();           \
-    }                                          \
+#define TEMPO_TRY_IMPL_(tmp, expr)   \
+  do {                               \
+    if (auto tmp = (expr); !tmp) {   \
+      return std::move(tmp).error(); \
+    }                                \
   } while (0)
 
 /// TEMPO_ASSIGN_OR_RETURN(auto x, Parse(s)); declares x from a Result or returns its error.

@@ -1,8 +1,8 @@
 #include "tempo/cli/demo_agent.hpp"
 
-#include <openssl/rand.h>
-
 #include "tempo/base/check.hpp"
+
+#include <openssl/rand.h>
 
 namespace tempo::cli {
 

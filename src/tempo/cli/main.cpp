@@ -26,8 +26,8 @@ int Main(int argc, char** argv) {
     if (dynamic_cast<const CLI::RuntimeError*>(&e) != nullptr) return e.get_exit_code();
     const int code = app.exit(e);
     if (code != 0) {
-      std::fprintf(stderr, "Run '%s --help' or '%s <command> --help' for the settings.\n",
-                   argv[0], argv[0]);
+      std::fprintf(stderr, "Run '%s --help' or '%s <command> --help' for the settings.\n", argv[0],
+                   argv[0]);
     }
     return code;
   }

@@ -3,9 +3,9 @@
 #include "tempo/base/metrics.hpp"
 
 #include <fmt/format.h>
-#include <unistd.h>
 
 #include <cstdio>
+#include <unistd.h>
 
 namespace tempo::cli {
 namespace {
@@ -24,16 +24,16 @@ double ResidentBytes() {
 
 void AddOpsRoutes(net::Router& router, std::chrono::steady_clock::time_point started) {
   auto& registry = metrics::Registry::Global();
-  const double start_wall = std::chrono::duration<double>(
-                                std::chrono::system_clock::now().time_since_epoch())
-                                .count();
+  const double start_wall =
+      std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
   registry.AddCallbackGauge("process_start_time_seconds",
                             "Start time of the process since unix epoch in seconds",
                             [start_wall] { return start_wall; });
   registry.AddCallbackGauge("process_resident_memory_bytes", "Resident memory size in bytes",
                             [] { return ResidentBytes(); });
-  registry.AddGauge("tempo_build_info", "TempoVoice build information; the value is 1",
-                    {{"version", TEMPO_VERSION}})
+  registry
+      .AddGauge("tempo_build_info", "TempoVoice build information; the value is 1",
+                {{"version", TEMPO_VERSION}})
       .Set(1);
 
   router.Add(net::Method::kGet, "/health", [started](const net::Request&) {

@@ -23,8 +23,8 @@ namespace tempo::cli {
 namespace {
 
 enum class Mode {
-  kAll,        ///< serve: every agent of the agents folder (a demo agent on first run)
-  kOneAgent,   ///< agent: the one agent described by the seed's environment variables
+  kAll,       ///< serve: every agent of the agents folder (a demo agent on first run)
+  kOneAgent,  ///< agent: the one agent described by the seed's environment variables
 };
 
 /// Fills the directory; returns false (after printing why) when the agents cannot be loaded.
@@ -43,9 +43,9 @@ bool LoadAgents(const ServeSettings& settings, Mode mode, runtime::MemoryAgentDi
     agents.Put(std::move(*config));
     return true;
   }
-  const std::filesystem::path dir =
-      settings.agents_dir.empty() ? std::filesystem::path(settings.data_dir) / "agents"
-                                  : std::filesystem::path(settings.agents_dir);
+  const std::filesystem::path dir = settings.agents_dir.empty()
+                                        ? std::filesystem::path(settings.data_dir) / "agents"
+                                        : std::filesystem::path(settings.agents_dir);
   auto loaded = runtime::LoadAgentFiles(dir, agents);
   if (!loaded) {
     fmt::print(stderr, "tempovoice serve: {}\n", loaded.error().message);
@@ -103,8 +103,9 @@ int Run(const ServeSettings& settings, Mode mode) {
   net::Server server(options, router);
   runtime::RuntimeOptions runtime_options;
   runtime_options.data_dir = data;
-  runtime::Runtime calls(runtime_options, agents, engines, **store, SystemClock::Instance(),
-                         [&server](std::function<void()> fn) { server.RunBlocking(std::move(fn)); });
+  runtime::Runtime calls(
+      runtime_options, agents, engines, **store, SystemClock::Instance(),
+      [&server](std::function<void()> fn) { server.RunBlocking(std::move(fn)); });
   AddOpsRoutes(router, started);
   calls.AddRoutes(router);
 
@@ -142,10 +143,10 @@ int Run(const ServeSettings& settings, Mode mode) {
 
 void AddServeCommand(CLI::App& app) {
   auto settings = std::make_shared<ServeSettings>();
-  auto* serve = app.add_subcommand(
-      "serve",
-      "Run everything on one machine: webhooks, media streams, API, dashboard. "
-      "Defaults: 127.0.0.1:3000, data under ./data");
+  auto* serve =
+      app.add_subcommand("serve",
+                         "Run everything on one machine: webhooks, media streams, API, dashboard. "
+                         "Defaults: 127.0.0.1:3000, data under ./data");
   AddServeOptions(*serve, *settings);
   serve->callback([serve, settings] {
     if (auto ok = ApplyConfigFile(*serve, *settings); !ok) {

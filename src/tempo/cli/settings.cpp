@@ -101,7 +101,8 @@ Result<void> ApplyConfigFile(CLI::App& command, const ServeSettings& settings) {
       value = value.substr(1, value.size() - 2);
     }
     CLI::Option* option = key == "config" ? nullptr : command.get_option_no_throw("--" + key);
-    if (option == nullptr) return InvalidArgument(fmt::format("{}: unknown setting '{}'", where, key));
+    if (option == nullptr)
+      return InvalidArgument(fmt::format("{}: unknown setting '{}'", where, key));
     if (option->count() > 0) continue;  // a flag or the environment already set it
     try {
       option->add_result(value);
@@ -116,9 +117,9 @@ Result<void> ApplyConfigFile(CLI::App& command, const ServeSettings& settings) {
 Result<void> ValidateServeSettings(const ServeSettings& s) {
   spdlog::level::level_enum level{};
   if (!log::ParseLevel(s.log_level, level)) {
-    return InvalidArgument(fmt::format(
-        "log-level: '{}' is not one of trace, debug, info, warn, error, critical, off",
-        s.log_level));
+    return InvalidArgument(
+        fmt::format("log-level: '{}' is not one of trace, debug, info, warn, error, critical, off",
+                    s.log_level));
   }
   if (s.log_format != "auto" && s.log_format != "text" && s.log_format != "json") {
     return InvalidArgument(
@@ -128,12 +129,11 @@ Result<void> ValidateServeSettings(const ServeSettings& s) {
   if (s.data_dir.empty()) return InvalidArgument("data-dir: must not be empty");
   if (!s.public_url.empty() && s.public_url.rfind("http://", 0) != 0 &&
       s.public_url.rfind("https://", 0) != 0) {
-    return InvalidArgument(fmt::format(
-        "public-url: '{}' must start with http:// or https://", s.public_url));
+    return InvalidArgument(
+        fmt::format("public-url: '{}' must start with http:// or https://", s.public_url));
   }
   if (!s.public_url.empty() && s.public_url.back() == '/') {
-    return InvalidArgument(
-        fmt::format("public-url: '{}' must not end with '/'", s.public_url));
+    return InvalidArgument(fmt::format("public-url: '{}' must not end with '/'", s.public_url));
   }
   std::error_code ec;
   std::filesystem::create_directories(s.data_dir, ec);

@@ -46,9 +46,10 @@ class EchoSession final : public SpeechSession {
   void SendDtmf(char digit) override {
     if (closed_) return;
     observer_.OnTranscript({Role::kCaller, fmt::format("[dtmf {}]", digit), true, Now(), Now()});
-    const char* tool = digit == '#' ? "end_call" : digit == '0' ? "transfer_call"
-                                    : digit == '*'              ? "voicemail"
-                                                                : nullptr;
+    const char* tool = digit == '#'   ? "end_call"
+                       : digit == '0' ? "transfer_call"
+                       : digit == '*' ? "voicemail"
+                                      : nullptr;
     if (tool != nullptr) {
       observer_.OnToolCall({fmt::format("echo-{}", ++tool_calls_), tool, "{}"});
     }
@@ -92,8 +93,8 @@ class EchoSession final : public SpeechSession {
       utterance_.resize(utterance_.size() - trailing);
       const double seconds = double(utterance_.size()) / kRate;
       const std::chrono::milliseconds start{speech_start_ms_};
-      observer_.OnTranscript({Role::kCaller, fmt::format("[speech {:.2f} s]", seconds), true,
-                              start, start + std::chrono::milliseconds(long(seconds * 1000))});
+      observer_.OnTranscript({Role::kCaller, fmt::format("[speech {:.2f} s]", seconds), true, start,
+                              start + std::chrono::milliseconds(long(seconds * 1000))});
       Speak(utterance_, fmt::format("[echo {:.2f} s]", seconds));
       utterance_.clear();
       silence_ms_ = 0;

@@ -15,17 +15,17 @@ namespace tempo::net {
 
 struct ServerOptions {
   std::string host = "127.0.0.1";
-  uint16_t port = 3000;  ///< 0 picks a free port; read it back with Server::port()
-  unsigned threads = 0;  ///< I/O threads; 0 = hardware concurrency
-  size_t max_header_bytes = 16 * 1024;       ///< larger request head -> 431
-  size_t max_body_bytes = 1024 * 1024;       ///< larger body -> 413
-  size_t max_ws_message_bytes = 64 * 1024;   ///< larger WebSocket message -> close 1009
+  uint16_t port = 3000;                 ///< 0 picks a free port; read it back with Server::port()
+  unsigned threads = 0;                 ///< I/O threads; 0 = hardware concurrency
+  size_t max_header_bytes = 16 * 1024;  ///< larger request head -> 431
+  size_t max_body_bytes = 1024 * 1024;  ///< larger body -> 413
+  size_t max_ws_message_bytes = 64 * 1024;  ///< larger WebSocket message -> close 1009
   /// Time allowed to receive one whole request (head and body); a client that never finishes
   /// is closed. Also bounds how long a handler may take before 503.
   std::chrono::milliseconds request_timeout{10'000};
-  std::chrono::milliseconds idle_timeout{60'000};  ///< keep-alive connection with no request
+  std::chrono::milliseconds idle_timeout{60'000};    ///< keep-alive connection with no request
   std::chrono::milliseconds shutdown_grace{10'000};  ///< drain deadline after Stop()
-  bool handle_signals = true;  ///< SIGTERM/SIGINT start a graceful shutdown
+  bool handle_signals = true;                        ///< SIGTERM/SIGINT start a graceful shutdown
 };
 
 /// HTTP/1.1 + WebSocket server on one port (Beast + Asio C++20 coroutines underneath).

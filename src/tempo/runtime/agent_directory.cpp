@@ -4,11 +4,11 @@
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
-#include <sys/stat.h>
 
 #include <fstream>
 #include <mutex>
 #include <sstream>
+#include <sys/stat.h>
 
 namespace tempo::runtime {
 
@@ -68,7 +68,8 @@ Result<void> SaveAgentFile(const std::filesystem::path& dir, const agent::AgentC
   std::filesystem::create_directories(dir, ec);
   if (ec) return Unavailable(fmt::format("cannot create {}: {}", dir.string(), ec.message()));
   const auto path = dir / (config.agent_id.str() + ".json");
-  TEMPO_TRY(storage::WriteFileAtomic(path, agent::ToJson(config, agent::Secrets::kInclude).dump(2)));
+  TEMPO_TRY(
+      storage::WriteFileAtomic(path, agent::ToJson(config, agent::Secrets::kInclude).dump(2)));
   ::chmod(path.c_str(), 0600);  // it holds the Twilio auth token
   return Ok();
 }

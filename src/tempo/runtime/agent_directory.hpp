@@ -17,8 +17,7 @@ class AgentDirectory {
  public:
   virtual ~AgentDirectory() = default;
   /// The agent, or null if unknown. The returned config is immutable.
-  [[nodiscard]] virtual std::shared_ptr<const agent::AgentConfig> Find(
-      const AgentId& id) const = 0;
+  [[nodiscard]] virtual std::shared_ptr<const agent::AgentConfig> Find(const AgentId& id) const = 0;
 };
 
 /// Agents held in memory: loaded from files at start-up or pushed by the control plane.

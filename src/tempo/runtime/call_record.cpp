@@ -17,8 +17,11 @@ std::string IsoTime(int64_t ms) {
 }
 
 json TurnJson(const Turn& t) {
-  return {{"role", engine::ToString(t.role)}, {"text", t.text},       {"startMs", t.start_ms},
-          {"endMs", t.end_ms},                {"interrupted", t.interrupted}};
+  return {{"role", engine::ToString(t.role)},
+          {"text", t.text},
+          {"startMs", t.start_ms},
+          {"endMs", t.end_ms},
+          {"interrupted", t.interrupted}};
 }
 
 json ToolJson(const ToolEvent& t) {
@@ -29,10 +32,14 @@ json ToolJson(const ToolEvent& t) {
 }
 
 json InfoJson(const CallInfo& i) {
-  return {{"callSid", i.call_sid.str()},     {"streamSid", i.stream_sid.str()},
-          {"agentId", i.agent_id.str()},     {"accountSid", i.account_sid.str()},
-          {"from", i.from},                  {"to", i.to},
-          {"engine", i.engine},              {"startedAt", IsoTime(i.started_at_ms)},
+  return {{"callSid", i.call_sid.str()},
+          {"streamSid", i.stream_sid.str()},
+          {"agentId", i.agent_id.str()},
+          {"accountSid", i.account_sid.str()},
+          {"from", i.from},
+          {"to", i.to},
+          {"engine", i.engine},
+          {"startedAt", IsoTime(i.started_at_ms)},
           {"startedAtMs", i.started_at_ms}};
 }
 }  // namespace

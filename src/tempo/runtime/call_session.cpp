@@ -27,20 +27,21 @@ using Ms = std::chrono::milliseconds;
 struct Stats {
   metrics::Registry& r = metrics::Registry::Global();
   metrics::Gauge& active = r.AddGauge("tempo_calls_active", "Calls with an open media stream");
-  metrics::Counter& started = r.AddCounter("tempo_calls_started_total", "Calls whose stream started");
+  metrics::Counter& started =
+      r.AddCounter("tempo_calls_started_total", "Calls whose stream started");
   metrics::Counter& frames_in = r.AddCounter("tempo_media_frames_total",
                                              "Media messages by direction", {{"direction", "in"}});
   metrics::Counter& frames_out = r.AddCounter(
       "tempo_media_frames_total", "Media messages by direction", {{"direction", "out"}});
   metrics::Counter& late = r.AddCounter("tempo_media_late_frames_total",
                                         "Outbound frames sent more than 5 ms after they were due");
-  metrics::Counter& barge_ins = r.AddCounter("tempo_barge_ins_total",
-                                             "Agent speech interrupted by the caller");
-  metrics::Counter& store_failures = r.AddCounter(
-      "tempo_call_artifact_failures_total", "Call artefacts that could not be stored");
-  metrics::Histogram& turn_latency = r.AddHistogram(
-      "tempo_turn_latency_seconds", "Caller stopped speaking to first agent audio",
-      metrics::LatencyBucketsSeconds());
+  metrics::Counter& barge_ins =
+      r.AddCounter("tempo_barge_ins_total", "Agent speech interrupted by the caller");
+  metrics::Counter& store_failures =
+      r.AddCounter("tempo_call_artifact_failures_total", "Call artefacts that could not be stored");
+  metrics::Histogram& turn_latency =
+      r.AddHistogram("tempo_turn_latency_seconds", "Caller stopped speaking to first agent audio",
+                     metrics::LatencyBucketsSeconds());
 
   metrics::Counter& Finished(const std::string& outcome) {
     return r.AddCounter("tempo_calls_finished_total", "Calls finished, by outcome",
@@ -90,7 +91,9 @@ std::string CutWords(const std::string& text, double fraction) {
 struct CallSession::Impl {
   Impl(Runtime& runtime, std::shared_ptr<const agent::AgentConfig> agent_config,
        std::shared_ptr<net::WebSocket> socket)
-      : rt(runtime), agent(std::move(agent_config)), ws(std::move(socket)),
+      : rt(runtime),
+        agent(std::move(agent_config)),
+        ws(std::move(socket)),
         clock(runtime.clock()) {}
 
   enum class State { kAwaitingStart, kActive, kRejected, kFinished };
@@ -153,9 +156,7 @@ struct CallSession::Impl {
   uint32_t bad_messages = 0;
   Clock::Steady::time_point t0;
 
-  int64_t NowMs() const {
-    return std::chrono::duration_cast<Ms>(clock.Now() - t0).count();
-  }
+  int64_t NowMs() const { return std::chrono::duration_cast<Ms>(clock.Now() - t0).count(); }
   std::shared_ptr<CallSession> Self() const { return self.lock(); }
 
   // ---------------------------------------------------------------- inbound
@@ -177,8 +178,8 @@ struct CallSession::Impl {
     }
     auto answered = rt.ClaimCall(agent->agent_id, start.call_sid);
     if (!answered) {
-      Bad("unknown_call", fmt::format("start for call {} that this agent did not answer",
-                                      start.call_sid));
+      Bad("unknown_call",
+          fmt::format("start for call {} that this agent did not answer", start.call_sid));
       Reject(1008, "unknown call");
       return;
     }
@@ -189,8 +190,8 @@ struct CallSession::Impl {
     }
     const auto& f = start.media_format;
     if (f.encoding != "audio/x-mulaw" || f.sample_rate != 8000 || f.channels != 1) {
-      Bad("unsupported_format", fmt::format("media format {} {} Hz x{}", f.encoding,
-                                            f.sample_rate, f.channels));
+      Bad("unsupported_format",
+          fmt::format("media format {} {} Hz x{}", f.encoding, f.sample_rate, f.channels));
       Reject(1003, "unsupported media format");
       return;
     }
@@ -204,14 +205,12 @@ struct CallSession::Impl {
     info.from = answered->from;
     info.to = answered->to;
     info.engine = agent->engine;
-    info.started_at_ms = std::chrono::duration_cast<Ms>(
-                             clock.WallNow().time_since_epoch())
-                             .count();
+    info.started_at_ms = std::chrono::duration_cast<Ms>(clock.WallNow().time_since_epoch()).count();
     GetStats().started.Inc();
     GetStats().active.Add(1);
     rt.Register(Self());
-    TEMPO_LOG(runtime, info, "[call={} agent={}] stream {} started", info.call_sid,
-              info.agent_id, info.stream_sid);
+    TEMPO_LOG(runtime, info, "[call={} agent={}] stream {} started", info.call_sid, info.agent_id,
+              info.stream_sid);
 
     const auto spool = rt.SpoolDir();
     wal_path = spool / (info.call_sid.str() + ".wal");
@@ -334,8 +333,10 @@ struct CallSession::Impl {
     ++record.stats.bad_input[std::string(reason)];
     // Rate-limited per reason across the process: the 1st, 2nd, 4th, 8th, ... occurrence.
     if (const uint64_t n = counter.Value(); (n & (n - 1)) == 0) {
-      TEMPO_LOG(runtime, warn, "[call={} agent={}] invalid media-stream message ({}): {} "
-                "(occurrence {})", record.info.call_sid, agent->agent_id, reason, detail, n);
+      TEMPO_LOG(runtime, warn,
+                "[call={} agent={}] invalid media-stream message ({}): {} "
+                "(occurrence {})",
+                record.info.call_sid, agent->agent_id, reason, detail, n);
     }
     if (++bad_messages > rt.options().max_bad_messages && state == State::kActive) {
       EndNow("error", "too many invalid messages", 1008);
@@ -439,8 +440,7 @@ struct CallSession::Impl {
     AttributeSentFrame();
     if (mixer) {
       audio::MulawDecode(frame, frame_pcm);
-      Record(audio::MixChannel::kAgent,
-             std::chrono::duration_cast<Ms>(playout - t0), frame_pcm);
+      Record(audio::MixChannel::kAgent, std::chrono::duration_cast<Ms>(playout - t0), frame_pcm);
     }
   }
 
@@ -452,7 +452,8 @@ struct CallSession::Impl {
         return;
       }
     }
-    if (current_turn && current_turn->sent_ms < current_turn->queued_ms) current_turn->sent_ms += 20;
+    if (current_turn && current_turn->sent_ms < current_turn->queued_ms)
+      current_turn->sent_ms += 20;
   }
 
   void SendMark(const std::string& name) {
@@ -505,10 +506,10 @@ struct CallSession::Impl {
     AppendWal(WalTurnLine(turn));
     record.turns.push_back(std::move(turn));
     if (static_cast<int>(record.turns.size()) >= agent->max_conversation_length && !ending) {
-      EndAfterPlayback({NextStep::Kind::kSayHangup,
-                        "We have reached the length limit for this call. " + agent->ClosingLine(),
-                        ""},
-                       "guardrail", "max conversation length");
+      EndAfterPlayback(
+          {NextStep::Kind::kSayHangup,
+           "We have reached the length limit for this call. " + agent->ClosingLine(), ""},
+          "guardrail", "max conversation length");
     }
   }
 
@@ -659,9 +660,8 @@ struct CallSession::Impl {
     GetStats().active.Add(-1);
     GetStats().Finished(end_outcome).Inc();
     rt.Unregister(owner);
-    TEMPO_LOG(runtime, info, "[call={} agent={}] finished: {} ({}), {} turns",
-              record.info.call_sid, agent->agent_id, end_outcome, end_reason,
-              record.turns.size());
+    TEMPO_LOG(runtime, info, "[call={} agent={}] finished: {} ({}), {} turns", record.info.call_sid,
+              agent->agent_id, end_outcome, end_reason, record.turns.size());
     if (wal_busy) {
       store_when_idle = true;
     } else {

@@ -67,8 +67,12 @@ Result<void> RepairWavSizes(const std::filesystem::path& path) {
 Runtime::Runtime(RuntimeOptions options, const AgentDirectory& agents,
                  engine::EngineRegistry& engines, storage::ObjectStore& store, const Clock& clock,
                  RunBlocking run_blocking)
-    : options_(std::move(options)), agents_(agents), engines_(engines), store_(store),
-      clock_(clock), run_blocking_(std::move(run_blocking)) {}
+    : options_(std::move(options)),
+      agents_(agents),
+      engines_(engines),
+      store_(store),
+      clock_(clock),
+      run_blocking_(std::move(run_blocking)) {}
 
 Runtime::~Runtime() = default;
 
@@ -84,7 +88,8 @@ void Runtime::AddRoutes(net::Router& router) {
 }
 
 std::string Runtime::WsBase() const {
-  if (options_.public_url.rfind("https://", 0) == 0) return "wss://" + options_.public_url.substr(8);
+  if (options_.public_url.rfind("https://", 0) == 0)
+    return "wss://" + options_.public_url.substr(8);
   if (options_.public_url.rfind("http://", 0) == 0) return "ws://" + options_.public_url.substr(7);
   return options_.public_url;
 }
@@ -125,13 +130,15 @@ net::Response Runtime::IncomingCall(const net::Request& request) {
     Webhooks("incoming-call", "unknown_agent").Inc();
     return Twiml(SayAndHangup("Sorry, this number is not in service. Goodbye."));
   }
-  if (auto denied = CheckSignature(*agent, request, options_.public_url + request.target, *params)) {
+  if (auto denied =
+          CheckSignature(*agent, request, options_.public_url + request.target, *params)) {
     Webhooks("incoming-call", "forbidden").Inc();
     return *denied;
   }
   if (!agent->enabled) {
     Webhooks("incoming-call", "disabled_agent").Inc();
-    return Twiml(SayAndHangup("Sorry, this line is not available right now. Please call again later."));
+    return Twiml(
+        SayAndHangup("Sorry, this line is not available right now. Please call again later."));
   }
   std::string call_sid, from, to;
   for (const auto& [k, v] : *params) {
@@ -147,12 +154,11 @@ net::Response Runtime::IncomingCall(const net::Request& request) {
 
   const std::string base = fmt::format("/agent/{}", agent->agent_id);
   twilio::TwimlResponse t;
-  t.ConnectStream({.action = options_.public_url + base + "/call-ended"},
-                  {.url = WsBase() + base + "/media-stream",
-                   .parameters = {{"agentId", agent->agent_id.str()},
-                                  {"callSid", call_sid},
-                                  {"from", from},
-                                  {"to", to}}});
+  t.ConnectStream(
+      {.action = options_.public_url + base + "/call-ended"},
+      {.url = WsBase() + base + "/media-stream",
+       .parameters = {
+           {"agentId", agent->agent_id.str()}, {"callSid", call_sid}, {"from", from}, {"to", to}}});
   Webhooks("incoming-call", "connected").Inc();
   return Twiml(t.ToXml());
 }
@@ -163,7 +169,8 @@ net::Response Runtime::CallEnded(const net::Request& request) {
   if (!params) return net::Response::Error(400, "bad_form", params.error().message);
   const auto agent = agents_.Find(agent_id);
   if (!agent) return Twiml(SayAndHangup("Goodbye."));
-  if (auto denied = CheckSignature(*agent, request, options_.public_url + request.target, *params)) {
+  if (auto denied =
+          CheckSignature(*agent, request, options_.public_url + request.target, *params)) {
     Webhooks("call-ended", "forbidden").Inc();
     return *denied;
   }
@@ -189,7 +196,9 @@ net::Response Runtime::CallEnded(const net::Request& request) {
     } else {
       // The transfer did not connect: take a message instead.
       t.Say("Sorry, nobody is available right now. Please leave a message after the beep.");
-      t.Record({.action = action + "?step=voicemail-done", .finish_on_key = "#", .max_length_s = 120,
+      t.Record({.action = action + "?step=voicemail-done",
+                .finish_on_key = "#",
+                .max_length_s = 120,
                 .play_beep = true});
       t.Hangup();
     }
@@ -225,7 +234,9 @@ net::Response Runtime::CallEnded(const net::Request& request) {
     }
     case NextStep::Kind::kVoicemail:
       if (!s.say.empty()) t.Say(s.say);
-      t.Record({.action = action + "?step=voicemail-done", .finish_on_key = "#", .max_length_s = 120,
+      t.Record({.action = action + "?step=voicemail-done",
+                .finish_on_key = "#",
+                .max_length_s = 120,
                 .play_beep = true});
       t.Hangup();
       break;
@@ -254,7 +265,8 @@ net::UpgradeDecision Runtime::MediaStream(const net::Request& request,
     }
   }
   Webhooks("media-stream", "accepted").Inc();
-  return std::shared_ptr<net::WebSocketListener>(CallSession::Create(*this, agent, std::move(socket)));
+  return std::shared_ptr<net::WebSocketListener>(
+      CallSession::Create(*this, agent, std::move(socket)));
 }
 
 void Runtime::ExpectCall(const AgentId& agent, const CallSid& call, std::string from,

@@ -109,10 +109,9 @@ class Runtime {
   net::UpgradeDecision MediaStream(const net::Request& request,
                                    std::shared_ptr<net::WebSocket> socket);
   /// Checks X-Twilio-Signature of a form webhook; nullopt when valid, else the response.
-  std::optional<net::Response> CheckSignature(const agent::AgentConfig& agent,
-                                              const net::Request& request,
-                                              const std::string& url,
-                                              const std::vector<std::pair<std::string, std::string>>& params);
+  std::optional<net::Response> CheckSignature(
+      const agent::AgentConfig& agent, const net::Request& request, const std::string& url,
+      const std::vector<std::pair<std::string, std::string>>& params);
   std::string WsBase() const;
   void ForgetExpired(std::chrono::steady_clock::time_point now);
 

@@ -1,13 +1,13 @@
 #include "tempo/storage/append_log.hpp"
 
-#include <fcntl.h>
 #include <fmt/format.h>
-#include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
+#include <fcntl.h>
 #include <fstream>
 #include <sstream>
+#include <unistd.h>
 
 namespace tempo::storage {
 
@@ -49,8 +49,8 @@ Result<void> AppendLog::Append(std::string_view line) {
     const ssize_t n = ::write(fd_, buf.data() + done, buf.size() - done);
     if (n < 0) {
       if (errno == EINTR) continue;
-      return Unavailable(fmt::format("cannot append to {}: {}", path_.string(),
-                                     std::strerror(errno)));
+      return Unavailable(
+          fmt::format("cannot append to {}: {}", path_.string(), std::strerror(errno)));
     }
     done += static_cast<size_t>(n);
   }

@@ -1,14 +1,14 @@
 #include "tempo/base/log.hpp"
 #include "tempo/storage/object_store.hpp"
 
-#include <fcntl.h>
 #include <fmt/format.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
+#include <fcntl.h>
 #include <fstream>
 #include <sstream>
+#include <unistd.h>
 
 namespace tempo::storage {
 namespace fs = std::filesystem;
@@ -116,8 +116,7 @@ class FsStore final : public ObjectStore {
     return fs::is_regular_file(root_ / bucket / key, ec);
   }
 
-  Result<std::vector<std::string>> List(std::string_view bucket,
-                                        std::string_view prefix) override {
+  Result<std::vector<std::string>> List(std::string_view bucket, std::string_view prefix) override {
     TEMPO_TRY(ValidateBucket(bucket));
     std::vector<std::string> keys;
     const fs::path base = root_ / bucket;

@@ -1,4 +1,5 @@
 #include "tempo/base/secret.hpp"
+
 #include "tempo/base/strong_id.hpp"
 
 #include <fmt/format.h>

@@ -183,8 +183,9 @@ class CallSessionTest : public ::testing::Test {
     for (; seen_ < socket_->sent.size(); ++seen_) {
       const auto j = json::parse(socket_->sent[seen_]);
       if (j["event"] == "mark") {
-        Text(fmt::format(R"({{"event":"mark","sequenceNumber":"9","streamSid":"{}","mark":{{"name":"{}"}}}})",
-                         kStream, j["mark"]["name"].get<std::string>()));
+        Text(fmt::format(
+            R"({{"event":"mark","sequenceNumber":"9","streamSid":"{}","mark":{{"name":"{}"}}}})",
+            kStream, j["mark"]["name"].get<std::string>()));
       }
     }
   }
@@ -194,8 +195,8 @@ class CallSessionTest : public ::testing::Test {
     return n;
   }
   json Object(const std::string& name) {
-    auto text = store_->Get("tempo-agent-transcripts-echo-line",
-                            fmt::format("calls/{}/{}", kCall, name));
+    auto text =
+        store_->Get("tempo-agent-transcripts-echo-line", fmt::format("calls/{}/{}", kCall, name));
     EXPECT_TRUE(text) << name;
     return text ? json::parse(*text) : json();
   }
@@ -218,19 +219,21 @@ class CallSessionTest : public ::testing::Test {
 
 TEST_F(CallSessionTest, FullCallLeavesTranscriptRecordingAndMetadata) {
   Start();
-  Speak(600, false);  // the greeting tone plays
-  Speak(1000, true);  // caller speaks for a second
-  Speak(2000, false); // echo comes back after the pause and plays out
+  Speak(600, false);   // the greeting tone plays
+  Speak(1000, true);   // caller speaks for a second
+  Speak(2000, false);  // echo comes back after the pause and plays out
   // Greeting 300 ms + echo 1 s, in 20 ms frames, each turn followed by a mark.
   EXPECT_EQ(Count("media"), 15 + 50);
   EXPECT_EQ(Count("mark"), 2);
   for (const auto& s : socket_->sent) {
     const auto j = json::parse(s);
     EXPECT_EQ(j["streamSid"], kStream);
-    if (j["event"] == "media") EXPECT_EQ(base64::Decode(j["media"]["payload"].get<std::string>())->size(), 160u);
+    if (j["event"] == "media")
+      EXPECT_EQ(base64::Decode(j["media"]["payload"].get<std::string>())->size(), 160u);
   }
-  Text(fmt::format(R"({{"event":"stop","sequenceNumber":"200","stop":{{"accountSid":"AC1","callSid":"{}"}},"streamSid":"{}"}})",
-                   kCall, kStream));
+  Text(fmt::format(
+      R"({{"event":"stop","sequenceNumber":"200","stop":{{"accountSid":"AC1","callSid":"{}"}},"streamSid":"{}"}})",
+      kCall, kStream));
   EXPECT_EQ(socket_->close_code, 1000);
 
   const auto transcript = Object("transcript.json");
@@ -271,13 +274,18 @@ TEST_F(CallSessionTest, BadInputIsCountedAndTheCallEndsCleanly) {
   Text("this is not json");
   session_->OnBinary("\x01\x02");
   Text(R"({"event":"dance","streamSid":"x"})");
-  Text(R"({"event":"media","sequenceNumber":"3","media":{"track":"inbound","chunk":"1","timestamp":"0","payload":"AAAA"},"streamSid":"MZwrong"})");
-  Text(fmt::format(R"({{"event":"media","sequenceNumber":"3","media":{{"track":"inbound","chunk":"1","timestamp":"0","payload":"@@@"}},"streamSid":"{}"}})", kStream));
-  Text(fmt::format(R"({{"event":"media","sequenceNumber":"3","media":{{"track":"inbound","chunk":"1","timestamp":"0","payload":"{}"}},"streamSid":"{}"}})",
-                   base64::Encode(std::string(20000, '\x7f')), kStream));
+  Text(
+      R"({"event":"media","sequenceNumber":"3","media":{"track":"inbound","chunk":"1","timestamp":"0","payload":"AAAA"},"streamSid":"MZwrong"})");
+  Text(fmt::format(
+      R"({{"event":"media","sequenceNumber":"3","media":{{"track":"inbound","chunk":"1","timestamp":"0","payload":"@@@"}},"streamSid":"{}"}})",
+      kStream));
+  Text(fmt::format(
+      R"({{"event":"media","sequenceNumber":"3","media":{{"track":"inbound","chunk":"1","timestamp":"0","payload":"{}"}},"streamSid":"{}"}})",
+      base64::Encode(std::string(20000, '\x7f')), kStream));
   // Any length is valid audio (Twilio allows it): an odd-sized payload is played, not refused.
-  Text(fmt::format(R"({{"event":"media","sequenceNumber":"3","media":{{"track":"inbound","chunk":"1","timestamp":"0","payload":"{}"}},"streamSid":"{}"}})",
-                   base64::Encode(std::string(77, '\xff')), kStream));
+  Text(fmt::format(
+      R"({{"event":"media","sequenceNumber":"3","media":{{"track":"inbound","chunk":"1","timestamp":"0","payload":"{}"}},"streamSid":"{}"}})",
+      base64::Encode(std::string(77, '\xff')), kStream));
   Start();  // duplicate start
   EXPECT_FALSE(socket_->closed()) << "a few bad messages do not end the call";
   Speak(200, false);
@@ -313,8 +321,9 @@ TEST_F(CallSessionTest, BargeInClearsQueuedAudioAndCutsTheTurn) {
   Speak(2000, false);
   // Far fewer than the 100 echo frames went out.
   EXPECT_LT(Count("media") - frames_before, 40);
-  Text(fmt::format(R"({{"event":"stop","sequenceNumber":"200","stop":{{"accountSid":"AC1","callSid":"{}"}},"streamSid":"{}"}})",
-                   kCall, kStream));
+  Text(fmt::format(
+      R"({{"event":"stop","sequenceNumber":"200","stop":{{"accountSid":"AC1","callSid":"{}"}},"streamSid":"{}"}})",
+      kCall, kStream));
   const auto transcript = Object("transcript.json");
   bool cut = false;
   for (const auto& t : transcript["turns"]) cut = cut || t["interrupted"].get<bool>();
@@ -325,7 +334,9 @@ TEST_F(CallSessionTest, BargeInClearsQueuedAudioAndCutsTheTurn) {
 TEST_F(CallSessionTest, EndCallToolClosesTheStreamAndAnswersHangup) {
   Start();
   Speak(600, false);
-  Text(fmt::format(R"({{"event":"dtmf","streamSid":"{}","sequenceNumber":"5","dtmf":{{"track":"inbound_track","digit":"#"}}}})", kStream));
+  Text(fmt::format(
+      R"({{"event":"dtmf","streamSid":"{}","sequenceNumber":"5","dtmf":{{"track":"inbound_track","digit":"#"}}}})",
+      kStream));
   Speak(100, false);
   EXPECT_EQ(socket_->close_code, 1000);
   EXPECT_EQ(Object("metadata.json")["outcome"], "ended_by_agent");

@@ -68,7 +68,8 @@ TEST_F(WebhookTest, SignedIncomingCallConnectsTheMediaStream) {
   const auto r = Post(target, params_, Sign(target, params_));
   EXPECT_EQ(r.status, 200);
   EXPECT_EQ(r.headers.Find("Content-Type").value_or(""), "text/xml; charset=utf-8");
-  EXPECT_THAT(r.body, HasSubstr(R"(<Connect action="https://agent.example.com/agent/a1/call-ended">)"));
+  EXPECT_THAT(r.body,
+              HasSubstr(R"(<Connect action="https://agent.example.com/agent/a1/call-ended">)"));
   EXPECT_THAT(r.body, HasSubstr(R"(<Stream url="wss://agent.example.com/agent/a1/media-stream">)"));
   EXPECT_THAT(r.body, HasSubstr(R"(<Parameter name="callSid" value="CA1"/>)"));
   EXPECT_THAT(r.body, HasSubstr(R"(<Parameter name="from" value="+14155550100"/>)"));
@@ -90,7 +91,8 @@ TEST_F(WebhookTest, ForgedOrMissingSignaturesAreRefused) {
 TEST_F(WebhookTest, UnknownAndDisabledAgentsGetAPoliteGoodbye) {
   auto r = Post("/agent/nobody/incoming-call", params_, "x");
   EXPECT_EQ(r.status, 200);
-  EXPECT_THAT(r.body, HasSubstr("<Say>Sorry, this number is not in service. Goodbye.</Say><Hangup/>"));
+  EXPECT_THAT(r.body,
+              HasSubstr("<Say>Sorry, this number is not in service. Goodbye.</Say><Hangup/>"));
   r = Post("/agent/off/incoming-call", params_, Sign("/agent/off/incoming-call", params_));
   EXPECT_EQ(r.status, 200);
   EXPECT_THAT(r.body, HasSubstr("<Hangup/>"));

@@ -33,8 +33,8 @@ TEST_F(StorageTest, PutGetListExists) {
   EXPECT_FALSE(*s.Exists("tempo-agent-transcripts-a1", "calls/CA3/transcript.json"));
   auto keys = s.List("tempo-agent-transcripts-a1", "calls/");
   ASSERT_TRUE(keys);
-  EXPECT_EQ(*keys, (std::vector<std::string>{"calls/CA1/transcript.json",
-                                             "calls/CA2/metadata.json"}));
+  EXPECT_EQ(*keys,
+            (std::vector<std::string>{"calls/CA1/transcript.json", "calls/CA2/metadata.json"}));
   auto missing = s.Get("tempo-agent-transcripts-a1", "calls/none");
   ASSERT_FALSE(missing);
   EXPECT_EQ(missing.error().code, ErrorCode::kNotFound);
@@ -78,8 +78,8 @@ TEST_F(StorageTest, AppendLogSurvivesATornLastLine) {
   }
   auto lines = AppendLog::ReadLines(path);
   ASSERT_TRUE(lines);
-  EXPECT_EQ(*lines, (std::vector<std::string>{R"({"type":"call"})",
-                                              R"({"type":"turn","text":"hello"})"}));
+  EXPECT_EQ(*lines,
+            (std::vector<std::string>{R"({"type":"call"})", R"({"type":"turn","text":"hello"})"}));
   auto log = AppendLog::Create(path);
   ASSERT_TRUE(log);
   log->Remove();

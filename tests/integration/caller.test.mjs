@@ -1,0 +1,81 @@
+// `tempovoice call` (our Twilio-compatible caller) against `tempovoice serve`: the path the
+// README offers to try an agent without a phone.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { existsSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { BIN, tempDir, writeAgent, startServer, artefacts, parseWav, frame } from './lib/server.mjs';
+
+let data, server, agent;
+before(async () => {
+  data = tempDir();
+  agent = writeAgent(data, { agentId: 'echo-line' });
+  server = await startServer(data);
+});
+after(async () => { await server.stop(); });
+
+function runCall(args) {
+  return new Promise((resolve) => {
+    const child = spawn(BIN, ['call', '--url', `${server.base}/agent/${agent.agentId}/incoming-call`, ...args]);
+    let out = '', err = '';
+    child.stdout.on('data', (d) => { out += d; });
+    child.stderr.on('data', (d) => { err += d; });
+    child.on('exit', (code) => resolve({ code, out, err }));
+  });
+}
+
+/** 8 kHz mono WAV: silence, a second of tone, silence. */
+function writeLineWav(path) {
+  const frames = [...Array(25).fill(false), ...Array(50).fill(true), ...Array(75).fill(false)];
+  const pcm = Buffer.alloc(frames.length * 320);
+  frames.forEach((speech, f) => {
+    for (let i = 0; i < 160; i++) {
+      const v = speech ? Math.round(8000 * Math.sin((2 * Math.PI * 300 * (f * 160 + i)) / 8000)) : 0;
+      pcm.writeInt16LE(v, (f * 160 + i) * 2);
+    }
+  });
+  const header = Buffer.alloc(44);
+  header.write('RIFF', 0); header.writeUInt32LE(36 + pcm.length, 4); header.write('WAVE', 8);
+  header.write('fmt ', 12); header.writeUInt32LE(16, 16); header.writeUInt16LE(1, 20); header.writeUInt16LE(1, 22);
+  header.writeUInt32LE(8000, 24); header.writeUInt32LE(16000, 28); header.writeUInt16LE(2, 32); header.writeUInt16LE(16, 34);
+  header.write('data', 36); header.writeUInt32LE(pcm.length, 40);
+  writeFileSync(path, Buffer.concat([header, pcm]));
+}
+
+test('a call with a WAV: the echo comes back, is recorded, and the server keeps the artefacts', async () => {
+  const dir = tempDir();
+  writeLineWav(join(dir, 'line.wav'));
+  const r = await runCall(['--auth-token', agent.twilioAuthToken, '--wav', join(dir, 'line.wav'),
+    '--record', join(dir, 'agent.wav'), '--json']);
+  assert.equal(r.code, 0, r.err + r.out);
+  const report = JSON.parse(r.out);
+  assert.equal(report.violations.length, 0, JSON.stringify(report.violations));
+  assert.ok(report.frames_received >= 60, `frames received ${report.frames_received}`);
+  assert.ok(report.marks_echoed >= 2);
+  assert.match(report.call_sid, /^CA[0-9a-f]{32}$/);
+  assert.ok(existsSync(join(dir, 'agent.wav')));
+  const heard = parseWav(Buffer.from(await import('node:fs').then((fs) => fs.readFileSync(join(dir, 'agent.wav')))));
+  assert.ok(heard.samples.some((s) => Math.abs(s) > 1000), 'the agent audio was recorded');
+  const { metadata } = await artefacts(data, agent.agentId, report.call_sid);
+  assert.equal(metadata.outcome, 'completed');
+});
+
+test('the wrong auth token is refused with 403 and the caller says so', async () => {
+  const r = await runCall(['--auth-token', 'wrong-token', '--hangup-after', '2', '--json']);
+  assert.notEqual(r.code, 0);
+  assert.match(r.out + r.err, /403/);
+});
+
+test('--load runs concurrent calls and reports latency percentiles', async () => {
+  const dir = tempDir();
+  writeLineWav(join(dir, 'line.wav'));
+  const r = await runCall(['--auth-token', agent.twilioAuthToken, '--wav', join(dir, 'line.wav'),
+    '--load', '10', '--duration', '4', '--ramp', '1', '--json']);
+  assert.equal(r.code, 0, r.err + r.out);
+  const report = JSON.parse(r.out);
+  assert.equal(report.calls_completed, 10);
+  assert.equal(report.calls_failed, 0);
+  assert.ok(report.latency.frames > 0);
+  assert.ok(report.latency.p99_ms >= report.latency.p50_ms);
+});
