@@ -40,12 +40,17 @@ while kill -0 $load_pid 2>/dev/null; do
 done
 wait $load_pid || { echo "load generator failed:" >&2; tail -20 "$work/load.err" >&2; exit 1; }
 cpu1=$(cpu_ticks)
+# The server's own view: frames its pacer sent more than 5 ms after they were due.
+curl -s "http://127.0.0.1:$SERVE_PORT/metrics" >"$work/metrics.txt"
+server_out=$(awk '/^tempo_media_frames_total\{direction="out"\}/ {print $2}' "$work/metrics.txt")
+server_late=$(awk '/^tempo_media_late_frames_total / {print $2}' "$work/metrics.txt")
 
-python3 - "$work/load.json" "$calls" "$duration" "$ramp" "$(( cpu1 - cpu0 ))" "$hz" "$idle_rss" "$peak_rss" <<'PY'
+python3 - "$work/load.json" "$calls" "$duration" "$ramp" "$(( cpu1 - cpu0 ))" "$hz" "$idle_rss" "$peak_rss" "${server_out:-0}" "${server_late:-0}" <<'PY'
 import json, sys
 report = json.load(open(sys.argv[1]))
 calls, duration, ramp = int(sys.argv[2]), float(sys.argv[3]), float(sys.argv[4])
 ticks, hz, idle_kb, peak_kb = int(sys.argv[5]), int(sys.argv[6]), int(sys.argv[7]), int(sys.argv[8])
+server_out, server_late = float(sys.argv[9]), float(sys.argv[10])
 cpu_s = ticks / hz
 completed = report["calls_completed"]
 failed = report["calls_failed"]
@@ -59,6 +64,7 @@ print(f"  calls completed {completed}, failed {failed}")
 print(f"  server CPU {cpu_s:.2f} s = {1000 * cpu_s / call_seconds:.3f} ms per call-second ({60000 * cpu_s / call_seconds:.1f} ms per call-minute); target <= 1 ms per call-second")
 print(f"  server RSS idle {idle_kb/1024:.1f} MiB, peak {peak_kb/1024:.1f} MiB = {(peak_kb - idle_kb) / max(calls,1):.1f} KiB per call; target <= 150 KB")
 print(f"  added latency per frame p50 {lat['p50_ms']:.2f} ms, p99 {lat['p99_ms']:.2f} ms, max {lat['max_ms']:.2f} ms; late frames {late} of {frames}; target p99 <= 2 ms, none late")
+print(f"  server pacer: {server_late:.0f} of {server_out:.0f} frames sent > 5 ms after due")
 print(f"  protocol violations seen by the caller: {report['violations']}")
 errors = report.get("errors", [])
 if errors: print(f"  errors: {errors[:5]}")

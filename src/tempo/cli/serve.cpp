@@ -5,6 +5,7 @@
 #include "tempo/cli/demo_agent.hpp"
 #include "tempo/cli/ops_routes.hpp"
 #include "tempo/cli/settings.hpp"
+#include "tempo/control/control_plane.hpp"
 #include "tempo/engine/echo_engine.hpp"
 #include "tempo/net/server.hpp"
 #include "tempo/runtime/agent_directory.hpp"
@@ -28,12 +29,14 @@ enum class Mode {
 };
 
 /// Fills the directory; returns false (after printing why) when the agents cannot be loaded.
+std::optional<std::string> GetEnv(std::string_view name) {
+  const char* v = std::getenv(std::string(name).c_str());  // NOLINT(concurrency-mt-unsafe)
+  return v == nullptr ? std::nullopt : std::optional<std::string>(v);
+}
+
 bool LoadAgents(const ServeSettings& settings, Mode mode, runtime::MemoryAgentDirectory& agents) {
   if (mode == Mode::kOneAgent) {
-    auto config = agent::FromEnvironment([](std::string_view name) -> std::optional<std::string> {
-      const char* v = std::getenv(std::string(name).c_str());  // NOLINT(concurrency-mt-unsafe)
-      return v == nullptr ? std::nullopt : std::optional<std::string>(v);
-    });
+    auto config = agent::FromEnvironment(GetEnv);
     if (!config) {
       fmt::print(stderr, "tempovoice agent: invalid agent environment: {}\n",
                  config.error().message);
@@ -101,13 +104,39 @@ int Run(const ServeSettings& settings, Mode mode) {
 
   net::Router router;
   net::Server server(options, router);
+  auto run_blocking = [&server](std::function<void()> fn) { server.RunBlocking(std::move(fn)); };
+
+  // serve: the control plane (API, users, agents in the database); the file agents still
+  // answer through it. agent: the one agent from the environment, nothing else.
+  std::unique_ptr<control::ControlPlane> control_plane;
+  const runtime::AgentDirectory* directory = &agents;
+  if (mode == Mode::kAll) {
+    control::ControlOptions control_options;
+    control_options.data_dir = data;
+    control_options.database_url = settings.database_url;
+    control_options.public_url = settings.public_url;
+    control::ApplyEnvironment(control_options, GetEnv);
+    auto opened = control::ControlPlane::Open(std::move(control_options), **store, run_blocking);
+    if (!opened) {
+      fmt::print(stderr, "tempovoice serve: {}\n", opened.error().message);
+      return 1;
+    }
+    control_plane = std::move(*opened);
+    control_plane->SetFallbackDirectory(&agents);
+    directory = &control_plane->Directory();
+  }
+
   runtime::RuntimeOptions runtime_options;
   runtime_options.data_dir = data;
-  runtime::Runtime calls(
-      runtime_options, agents, engines, **store, SystemClock::Instance(),
-      [&server](std::function<void()> fn) { server.RunBlocking(std::move(fn)); });
+  runtime::Runtime calls(runtime_options, *directory, engines, **store, SystemClock::Instance(),
+                         run_blocking);
   AddOpsRoutes(router, started);
   calls.AddRoutes(router);
+  if (control_plane) {
+    calls.SetCallFinishedHook(
+        [cp = control_plane.get()](const runtime::CallRecord& r) { cp->CallFinished(r); });
+    control_plane->AddRoutes(router);
+  }
 
   if (auto recovered = calls.RecoverSpool(); !recovered) {
     TEMPO_LOG(cli, error, "could not recover interrupted calls: {}", recovered.error().message);
@@ -119,9 +148,11 @@ int Run(const ServeSettings& settings, Mode mode) {
     TEMPO_LOG(cli, critical, "{}", ok.error().message);
     return 1;
   }
-  calls.SetPublicUrl(settings.public_url.empty()
-                         ? fmt::format("http://{}:{}", settings.host, server.port())
-                         : settings.public_url);
+  const std::string public_url = settings.public_url.empty()
+                                     ? fmt::format("http://{}:{}", settings.host, server.port())
+                                     : settings.public_url;
+  calls.SetPublicUrl(public_url);
+  if (control_plane) control_plane->SetPublicUrl(public_url);
   server.OnShutdown([&calls] { calls.Shutdown(); });
 
   // Tests and scripts wait for this exact line on stdout (it carries the port when --port 0).

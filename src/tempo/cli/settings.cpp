@@ -24,6 +24,11 @@ void AddServeOptions(CLI::App& command, ServeSettings& s) {
       ->envname("TEMPO_DATA_DIR")
       ->capture_default_str();
   command
+      .add_option("--database-url", s.database_url,
+                  "Control-plane database: sqlite:///path/tempo.db or postgres://user@host/db "
+                  "(default: sqlite://<data-dir>/tempo.db)")
+      ->envname("TEMPO_DATABASE_URL");
+  command
       .add_option("--agents-dir", s.agents_dir,
                   "Folder of agent JSON files, one per agent (default: <data-dir>/agents)")
       ->envname("TEMPO_AGENTS_DIR");

@@ -21,6 +21,9 @@ struct ServeSettings {
   std::string host = "127.0.0.1";
   uint16_t port = 3000;
   std::string data_dir = "./data";
+  /// The control plane's database: sqlite:///path.db or postgres://user@host/db.
+  /// Empty: sqlite://<data-dir>/tempo.db.
+  std::string database_url;
   /// Agent JSON files (one per agent). Empty: <data-dir>/agents.
   std::string agents_dir;
   /// The URL Twilio reaches us at; signatures are checked against it. Empty: http://host:port.

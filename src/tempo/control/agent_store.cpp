@@ -47,8 +47,7 @@ Result<agent::AgentConfig> DecodeAgent(std::string_view config_json,
   return std::move(*config);
 }
 
-DbAgentDirectory::DbAgentDirectory(db::Database& db, const SecretBox& box)
-    : db_(db), box_(box) {}
+DbAgentDirectory::DbAgentDirectory(db::Database& db, const SecretBox& box) : db_(db), box_(box) {}
 
 std::shared_ptr<const agent::AgentConfig> DbAgentDirectory::Find(const AgentId& id) const {
   {
@@ -82,11 +81,10 @@ Result<size_t> DbAgentDirectory::Reload() {
 }
 
 Result<void> DbAgentDirectory::Refresh(const AgentId& id) {
-  TEMPO_ASSIGN_OR_RETURN(
-      db::Rows rows,
-      db_.Query("SELECT config_json, secrets_ciphertext FROM agents "
-                "WHERE id = $1 AND deployed_state = $2",
-                {id.str(), kDeployed}));
+  TEMPO_ASSIGN_OR_RETURN(db::Rows rows,
+                         db_.Query("SELECT config_json, secrets_ciphertext FROM agents "
+                                   "WHERE id = $1 AND deployed_state = $2",
+                                   {id.str(), kDeployed}));
   if (rows.empty()) {
     std::unique_lock lock(mutex_);
     agents_.erase(id);
@@ -105,9 +103,9 @@ Result<void> DbAgentDirectory::SetActivation(const OrgId& org, const AgentId& ag
                                              Activation activation) {
   TEMPO_ASSIGN_OR_RETURN(
       int64_t changed,
-      db_.Execute("UPDATE agents SET deployed_state = $1 WHERE org_id = $2 AND id = $3",
-                  {activation == Activation::kActive ? kDeployed : kUndeployed, org.str(),
-                   agent.str()}));
+      db_.Execute(
+          "UPDATE agents SET deployed_state = $1 WHERE org_id = $2 AND id = $3",
+          {activation == Activation::kActive ? kDeployed : kUndeployed, org.str(), agent.str()}));
   if (changed == 0) return NotFound("agent " + agent.str() + " not found");
   return Refresh(agent);
 }

@@ -17,15 +17,14 @@ net::Response ApiError::ToResponse() const {
 }
 
 ApiError BadRequest(std::string message) { return {400, "bad_request", std::move(message), {}}; }
-ApiError InvalidJson(std::string message) {
-  return {400, "invalid_json", std::move(message), {}};
-}
+ApiError InvalidJson(std::string message) { return {400, "invalid_json", std::move(message), {}}; }
 ApiError Unauthorized(std::string message) {
   return {401, "unauthenticated", std::move(message), {}};
 }
 ApiError Forbidden(std::string message) { return {403, "forbidden", std::move(message), {}}; }
 ApiError CsrfFailed() {
-  return {403, "csrf_failed",
+  return {403,
+          "csrf_failed",
           "state-changing requests made with the session cookie need the X-CSRF-Token header "
           "returned at login",
           {}};

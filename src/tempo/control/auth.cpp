@@ -46,8 +46,7 @@ AuthService::AuthService(db::Database& db, const Clock& clock, PasswordCost cost
 }
 
 int64_t AuthService::NowMs() const {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             clock_.WallNow().time_since_epoch())
+  return std::chrono::duration_cast<std::chrono::milliseconds>(clock_.WallNow().time_since_epoch())
       .count();
 }
 
@@ -59,10 +58,10 @@ Result<OrgId> AuthService::CreateOrganisation(std::string_view name, std::string
   TEMPO_TRY(db_.Transaction([&](db::Database& tx) -> Result<void> {
     TEMPO_TRY(tx.Execute("INSERT INTO organisations (id, name, created_at) VALUES ($1, $2, $3)",
                          {org.str(), name, now}));
-    TEMPO_TRY(tx.Execute(
-        "INSERT INTO users (id, org_id, email, password_hash, role, created_at) "
-        "VALUES ($1, $2, $3, $4, $5, $6)",
-        {"usr_" + RandomHex(12), org.str(), Lower(admin_email), hash, "admin", now}));
+    TEMPO_TRY(
+        tx.Execute("INSERT INTO users (id, org_id, email, password_hash, role, created_at) "
+                   "VALUES ($1, $2, $3, $4, $5, $6)",
+                   {"usr_" + RandomHex(12), org.str(), Lower(admin_email), hash, "admin", now}));
     return Ok();
   }));
   return org;
@@ -72,10 +71,10 @@ Result<std::string> AuthService::CreateUser(const OrgId& org, std::string_view e
                                             std::string_view password, Role role) {
   TEMPO_ASSIGN_OR_RETURN(std::string hash, HashPassword(password, cost_));
   std::string id = "usr_" + RandomHex(12);
-  TEMPO_TRY(db_.Execute(
-      "INSERT INTO users (id, org_id, email, password_hash, role, created_at) "
-      "VALUES ($1, $2, $3, $4, $5, $6)",
-      {id, org.str(), Lower(email), hash, ToString(role), NowMs()}));
+  TEMPO_TRY(
+      db_.Execute("INSERT INTO users (id, org_id, email, password_hash, role, created_at) "
+                  "VALUES ($1, $2, $3, $4, $5, $6)",
+                  {id, org.str(), Lower(email), hash, ToString(role), NowMs()}));
   return id;
 }
 
@@ -109,12 +108,13 @@ Result<std::optional<LoginSession>> AuthService::Login(std::string_view email,
   s.csrf_token = RandomToken(32);
   s.principal.csrf_token = s.csrf_token;
   const int64_t now = NowMs();
-  s.expires_at_ms = now + std::chrono::duration_cast<std::chrono::milliseconds>(session_ttl_).count();
+  s.expires_at_ms =
+      now + std::chrono::duration_cast<std::chrono::milliseconds>(session_ttl_).count();
   TEMPO_TRY(db_.Execute("DELETE FROM sessions WHERE expires_at <= $1", {now}));
-  TEMPO_TRY(db_.Execute(
-      "INSERT INTO sessions (id_hash, user_id, org_id, csrf_token, expires_at) "
-      "VALUES ($1, $2, $3, $4, $5)",
-      {Sha256Hex(s.token), s.principal.user_id, org, s.csrf_token, s.expires_at_ms}));
+  TEMPO_TRY(
+      db_.Execute("INSERT INTO sessions (id_hash, user_id, org_id, csrf_token, expires_at) "
+                  "VALUES ($1, $2, $3, $4, $5)",
+                  {Sha256Hex(s.token), s.principal.user_id, org, s.csrf_token, s.expires_at_ms}));
   return std::optional<LoginSession>(std::move(s));
 }
 
@@ -178,16 +178,16 @@ Result<void> AuthService::Logout(std::string_view token) {
 Result<bool> AuthService::ChangePassword(const Principal& who, std::string_view current,
                                          std::string_view next,
                                          std::string_view keep_session_token) {
-  TEMPO_ASSIGN_OR_RETURN(
-      db::Rows rows, db_.Query("SELECT password_hash FROM users WHERE id = $1 AND org_id = $2",
-                               {who.user_id, who.org_id.str()}));
+  TEMPO_ASSIGN_OR_RETURN(db::Rows rows,
+                         db_.Query("SELECT password_hash FROM users WHERE id = $1 AND org_id = $2",
+                                   {who.user_id, who.org_id.str()}));
   if (rows.empty()) return false;
   TEMPO_ASSIGN_OR_RETURN(std::string hash, rows[0].GetString(0));
   if (!VerifyPassword(current, hash)) return false;
   TEMPO_ASSIGN_OR_RETURN(std::string next_hash, HashPassword(next, cost_));
   TEMPO_TRY(db_.Transaction([&](db::Database& tx) -> Result<void> {
-    TEMPO_TRY(tx.Execute("UPDATE users SET password_hash = $1 WHERE id = $2",
-                         {next_hash, who.user_id}));
+    TEMPO_TRY(
+        tx.Execute("UPDATE users SET password_hash = $1 WHERE id = $2", {next_hash, who.user_id}));
     TEMPO_TRY(tx.Execute("DELETE FROM sessions WHERE user_id = $1 AND id_hash <> $2",
                          {who.user_id, Sha256Hex(keep_session_token)}));
     return Ok();
@@ -199,10 +199,10 @@ Result<NewApiKey> AuthService::CreateApiKey(const OrgId& org, std::string_view n
   NewApiKey k;
   k.id = "key_" + RandomHex(12);
   k.key = "tv_" + RandomToken(32);
-  TEMPO_TRY(db_.Execute(
-      "INSERT INTO api_keys (id, org_id, name, key_hash, role, created_at) "
-      "VALUES ($1, $2, $3, $4, $5, $6)",
-      {k.id, org.str(), name, Sha256Hex(k.key), ToString(role), NowMs()}));
+  TEMPO_TRY(
+      db_.Execute("INSERT INTO api_keys (id, org_id, name, key_hash, role, created_at) "
+                  "VALUES ($1, $2, $3, $4, $5, $6)",
+                  {k.id, org.str(), name, Sha256Hex(k.key), ToString(role), NowMs()}));
   return k;
 }
 

@@ -29,9 +29,9 @@ struct Principal {
   Kind kind = Kind::kSession;
   OrgId org_id;
   Role role = Role::kViewer;
-  std::string user_id;  ///< kSession: the user
-  std::string email;    ///< kSession: the user's email
-  std::string key_id;   ///< kApiKey: the key
+  std::string user_id;     ///< kSession: the user
+  std::string email;       ///< kSession: the user's email
+  std::string key_id;      ///< kApiKey: the key
   std::string csrf_token;  ///< kSession: must accompany state-changing requests
 };
 
@@ -70,8 +70,8 @@ class AuthService {
   Result<void> Logout(std::string_view token);
   /// Checks `current` and sets `next` (and ends the user's other sessions).
   /// Returns false when `current` is wrong.
-  Result<bool> ChangePassword(const Principal& who, std::string_view current,
-                              std::string_view next, std::string_view keep_session_token);
+  Result<bool> ChangePassword(const Principal& who, std::string_view current, std::string_view next,
+                              std::string_view keep_session_token);
 
   Result<NewApiKey> CreateApiKey(const OrgId& org, std::string_view name, Role role);
 

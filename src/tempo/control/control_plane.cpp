@@ -38,10 +38,9 @@ constexpr std::string_view kSessionCookie = "tempo_session";
 // Fields the API returns with an agent that are not part of its configuration; accepted and
 // ignored on input so that a client can send back what it read.
 const std::set<std::string>& ReadOnlyAgentFields() {
-  static const std::set<std::string> kFields = {"twilioAuthTokenSet", "twilioApiSecretSet",
-                                                "version",           "status",
-                                                "createdAt",         "updatedAt",
-                                                "voiceUrl"};
+  static const std::set<std::string> kFields = {
+      "twilioAuthTokenSet", "twilioApiSecretSet", "version", "status",
+      "createdAt",          "updatedAt",          "voiceUrl"};
   return kFields;
 }
 
@@ -69,19 +68,19 @@ std::optional<int64_t> OptInt(const db::Row& row, size_t i) {
 #define API_CONCAT_(a, b) API_CONCAT_INNER_(a, b)
 // Declares `decl` from an ApiResult, or returns the error as a response.
 #define API_ASSIGN(decl, expr) API_ASSIGN_IMPL_(API_CONCAT_(api_r_, __COUNTER__), decl, expr)
-#define API_ASSIGN_IMPL_(tmp, decl, expr)                 \
-  auto tmp = (expr);                                      \
+#define API_ASSIGN_IMPL_(tmp, decl, expr)               \
+  auto tmp = (expr);                                    \
   if (!tmp) return std::move(tmp).error().ToResponse(); \
   decl = std::move(*tmp)
 // Declares `decl` from a Result (database, storage), mapping its error.
 #define DB_ASSIGN(decl, expr) DB_ASSIGN_IMPL_(API_CONCAT_(db_r_, __COUNTER__), decl, expr)
-#define DB_ASSIGN_IMPL_(tmp, decl, expr)                    \
-  auto tmp = (expr);                                        \
+#define DB_ASSIGN_IMPL_(tmp, decl, expr)             \
+  auto tmp = (expr);                                 \
   if (!tmp) return FromDb(tmp.error()).ToResponse(); \
   decl = std::move(*tmp)
 #define DB_TRY(expr) DB_TRY_IMPL_(API_CONCAT_(db_t_, __COUNTER__), expr)
-#define DB_TRY_IMPL_(tmp, expr)                                   \
-  do {                                                            \
+#define DB_TRY_IMPL_(tmp, expr)                                           \
+  do {                                                                    \
     if (auto tmp = (expr); !tmp) return FromDb(tmp.error()).ToResponse(); \
   } while (0)
 
@@ -110,6 +109,13 @@ net::Response NoContent() {
 }
 
 std::string ETag(int64_t version) { return fmt::format("\"{}\"", version); }
+
+bool IsJsonMediaType(std::string_view header) {
+  std::string type = Lower(header.substr(0, header.find(';')));
+  while (!type.empty() && type.back() == ' ') type.pop_back();
+  return type == "application/json" || (type.rfind("application/", 0) == 0 && type.size() > 5 &&
+                                        type.compare(type.size() - 5, 5, "+json") == 0);
+}
 
 bool IsSafeMethod(net::Method m) {
   return m == net::Method::kGet || m == net::Method::kHead || m == net::Method::kOptions;
@@ -281,14 +287,13 @@ struct ControlPlane::Impl {
 
   void Route(net::Router& router, net::Method method, std::string_view pattern, Access access,
              Handler handler) {
-    router.AddAsync(method, pattern,
-                    [this, access, handler](net::Request request, net::Responder responder) {
-                      auto req = std::make_shared<net::Request>(std::move(request));
-                      auto out = std::make_shared<net::Responder>(std::move(responder));
-                      run_blocking([this, access, handler, req, out] {
-                        out->Send(Dispatch(*req, access, handler));
-                      });
-                    });
+    router.AddAsync(
+        method, pattern, [this, access, handler](net::Request request, net::Responder responder) {
+          auto req = std::make_shared<net::Request>(std::move(request));
+          auto out = std::make_shared<net::Responder>(std::move(responder));
+          run_blocking(
+              [this, access, handler, req, out] { out->Send(Dispatch(*req, access, handler)); });
+        });
   }
 
   net::Response Dispatch(const net::Request& req, Access access, Handler handler) {
@@ -296,8 +301,7 @@ struct ControlPlane::Impl {
       const size_t limit =
           req.path.rfind("/api/v1/agents", 0) == 0 ? kMaxAgentBodyBytes : kMaxBodyBytes;
       if (req.body.size() > limit) {
-        return PayloadTooLarge(fmt::format("the body is larger than {} bytes", limit))
-            .ToResponse();
+        return PayloadTooLarge(fmt::format("the body is larger than {} bytes", limit)).ToResponse();
       }
       auto query = ParseQuery(req.query);
       if (!query) return BadRequest("malformed query string").ToResponse();
@@ -319,8 +323,7 @@ struct ControlPlane::Impl {
       }
       return (this->*handler)(ctx);
     } catch (const std::exception& e) {
-      TEMPO_LOG(control, error, "{} {} failed: {}", net::ToString(req.method), req.path,
-                e.what());
+      TEMPO_LOG(control, error, "{} {} failed: {}", net::ToString(req.method), req.path, e.what());
       return InternalError().ToResponse();
     }
   }
@@ -353,8 +356,8 @@ struct ControlPlane::Impl {
   /// The body as a JSON object (400 when it is not one).
   static ApiResult<json> ParseObject(const Ctx& c) {
     if (c.req.body.empty()) return BadRequest("a JSON body is required");
-    if (auto type = c.req.headers.Find("Content-Type");
-        type && Lower(*type).find("application/json") == std::string::npos) {
+    if (auto type = c.req.headers.Find("Content-Type"); type && !IsJsonMediaType(*type)) {
+      // Also keeps cross-site HTML forms out: they cannot send a JSON media type.
       return ApiError{415, "unsupported_media_type", "send the body as application/json", {}};
     }
     if (JsonTooDeep(c.req.body, kMaxJsonDepth)) {
@@ -391,9 +394,11 @@ struct ControlPlane::Impl {
     const int64_t wait =
         std::max(limiter.RetryAfterSeconds(ip_key), limiter.RetryAfterSeconds(email_key));
     if (wait > 0) {
-      auto response = ApiError{429, "rate_limited",
-                               fmt::format("too many failed logins; retry in {} s", wait), {}}
-                          .ToResponse();
+      auto response = ApiError{
+          429,
+          "rate_limited",
+          fmt::format("too many failed logins; retry in {} s", wait),
+          {}}.ToResponse();
       response.headers.Set("Retry-After", std::to_string(wait));
       return response;
     }
@@ -640,8 +645,7 @@ struct ControlPlane::Impl {
                        {"enabled", field("enabled")},
                        {"callPhoneNumber", field("callPhoneNumber")},
                        {"version", Int(row, 3)},
-                       {"status", OptStr(row, 4).value_or(
-                                      "undeployed")},
+                       {"status", OptStr(row, 4).value_or("undeployed")},
                        {"createdAt", FormatTimeMs(created)},
                        {"updatedAt", FormatTimeMs(Int(row, 6))}});
     }
@@ -660,7 +664,8 @@ struct ControlPlane::Impl {
         {c.who.org_id.str(), config.agent_id.str(), config.agent_name, columns.config_json,
          columns.secrets_ciphertext, "undeployed", now});
     if (!inserted && inserted.error().code == ErrorCode::kAlreadyExists) {
-      return ApiError{409, "conflict",
+      return ApiError{409,
+                      "conflict",
                       "an agent with this agentId already exists; agent ids are unique "
                       "across the platform",
                       {{"agentId", "is already taken"}}}
@@ -697,8 +702,7 @@ struct ControlPlane::Impl {
     API_ASSIGN(json body, ParseObject(c));
     StripReadOnly(body);
     if (auto it = body.find("agentId"); it != body.end() && *it != json(id)) {
-      return FieldInvalid("agentId", "cannot be changed; create a new agent instead")
-          .ToResponse();
+      return FieldInvalid("agentId", "cannot be changed; create a new agent instead").ToResponse();
     }
     json full;
     if (mode == UpdateMode::kMergePatch) {
@@ -722,8 +726,8 @@ struct ControlPlane::Impl {
               db->Execute("UPDATE agents SET name = $1, config_json = $2, secrets_ciphertext = $3, "
                           "version = version + 1, updated_at = $4 "
                           "WHERE org_id = $5 AND id = $6 AND version = $7",
-                          {config.agent_name, columns.config_json, columns.secrets_ciphertext,
-                           now, c.who.org_id.str(), id, expected}));
+                          {config.agent_name, columns.config_json, columns.secrets_ciphertext, now,
+                           c.who.org_id.str(), id, expected}));
     if (changed == 0) return PreconditionFailed("the agent changed meanwhile").ToResponse();
     if (auto ok = directory.Refresh(AgentId(id)); !ok) {
       TEMPO_LOG(control, error, "agent {} saved but not refreshed: {}", id, ok.error().message);
@@ -743,8 +747,7 @@ struct ControlPlane::Impl {
     auto deleted = db->Execute("DELETE FROM agents WHERE org_id = $1 AND id = $2 AND version = $3",
                                {c.who.org_id.str(), id, expected});
     if (!deleted && deleted.error().code == ErrorCode::kFailedPrecondition) {
-      return Conflict("phone numbers are assigned to this agent; remove them first")
-          .ToResponse();
+      return Conflict("phone numbers are assigned to this agent; remove them first").ToResponse();
     }
     DB_ASSIGN(int64_t n, std::move(deleted));
     if (n == 0) return PreconditionFailed("the agent changed meanwhile").ToResponse();
@@ -897,8 +900,7 @@ struct ControlPlane::Impl {
       d.step_messages[step] = message;
       d.updated_at = std::max(NowMs(), d.created_at);
       if (auto ok = SaveDeployment(d); !ok) {
-        TEMPO_LOG(control, warn, "deployment {}: progress not saved: {}", d.id,
-                  ok.error().message);
+        TEMPO_LOG(control, warn, "deployment {}: progress not saved: {}", d.id, ok.error().message);
       }
     };
     auto result = d.action == "deploy" ? deployer->Deploy(org, config, progress)
@@ -936,9 +938,9 @@ struct ControlPlane::Impl {
 
   /// Checks that `agent_id` names an agent of the caller's organisation.
   Result<bool> OwnsAgent(const OrgId& org, const std::string& agent_id) {
-    TEMPO_ASSIGN_OR_RETURN(db::Rows rows,
-                           db->Query("SELECT 1 FROM agents WHERE org_id = $1 AND id = $2",
-                                     {org.str(), agent_id}));
+    TEMPO_ASSIGN_OR_RETURN(
+        db::Rows rows,
+        db->Query("SELECT 1 FROM agents WHERE org_id = $1 AND id = $2", {org.str(), agent_id}));
     return !rows.empty();
   }
 
@@ -956,13 +958,13 @@ struct ControlPlane::Impl {
     }
     if (auto e = r.Finish()) return e->ToResponse();
     const int64_t now = NowMs();
-    auto inserted =
-        db->Execute("INSERT INTO numbers (org_id, e164, agent_id, created_at) VALUES ($1, $2, "
-                    "$3, $4)",
-                    {c.who.org_id.str(), *e164, agent_id, now});
+    auto inserted = db->Execute(
+        "INSERT INTO numbers (org_id, e164, agent_id, created_at) VALUES ($1, $2, "
+        "$3, $4)",
+        {c.who.org_id.str(), *e164, agent_id, now});
     if (!inserted && inserted.error().code == ErrorCode::kAlreadyExists) {
-      return ApiError{409, "conflict", "this number is already registered",
-                      {{"e164", "is already registered"}}}
+      return ApiError{
+          409, "conflict", "this number is already registered", {{"e164", "is already registered"}}}
           .ToResponse();
     }
     DB_TRY(inserted);
@@ -976,9 +978,7 @@ struct ControlPlane::Impl {
                                        {c.who.org_id.str()}));
     json items = json::array();
     for (const auto& row : rows) {
-      items.push_back(NumberJson(Str(row, 0),
-                                 OptStr(row, 1),
-                                 Int(row, 2)));
+      items.push_back(NumberJson(Str(row, 0), OptStr(row, 1), Int(row, 2)));
     }
     return JsonResponse(200, {{"items", items}});
   }
@@ -1095,8 +1095,7 @@ struct ControlPlane::Impl {
     std::optional<std::string> next;
     for (size_t i = 0; i < rows.size(); ++i) {
       if (static_cast<int>(i) == limit) {
-        next = EncodeCursor(Int(rows[i - 1], 4),
-                            Str(rows[i - 1], 0));
+        next = EncodeCursor(Int(rows[i - 1], 4), Str(rows[i - 1], 0));
         break;
       }
       items.push_back(CallJson(rows[i]));
@@ -1105,11 +1104,11 @@ struct ControlPlane::Impl {
   }
 
   Result<std::optional<db::Row>> LoadCall(const OrgId& org, std::string_view sid) {
-    TEMPO_ASSIGN_OR_RETURN(
-        db::Rows rows, db->Query(fmt::format("SELECT {}, metadata_json FROM calls "
-                                             "WHERE org_id = $1 AND call_sid = $2",
-                                             kCallColumns),
-                                 {org.str(), sid}));
+    TEMPO_ASSIGN_OR_RETURN(db::Rows rows,
+                           db->Query(fmt::format("SELECT {}, metadata_json FROM calls "
+                                                 "WHERE org_id = $1 AND call_sid = $2",
+                                                 kCallColumns),
+                                     {org.str(), sid}));
     if (rows.empty()) return std::optional<db::Row>();
     return std::optional<db::Row>(rows[0]);
   }
@@ -1118,9 +1117,7 @@ struct ControlPlane::Impl {
     DB_ASSIGN(auto row, LoadCall(c.who.org_id, c.req.PathParam("sid")));
     if (!row) return NotFoundError("call").ToResponse();
     json j = CallJson(*row);
-    auto metadata =
-        json::parse(OptStr(*row, 11).value_or("null"), nullptr,
-                    false);
+    auto metadata = json::parse(OptStr(*row, 11).value_or("null"), nullptr, false);
     j["metadata"] = metadata.is_discarded() ? json(nullptr) : metadata;
     j["turnLatenciesMs"] = metadata.is_object() && metadata.contains("turnLatenciesMs")
                                ? metadata["turnLatenciesMs"]
@@ -1193,9 +1190,11 @@ struct ControlPlane::Impl {
     const auto header = c.req.headers.Find("Range");
     switch (header ? ParseRange(*header, size, range) : RangeParse::kNone) {
       case RangeParse::kUnsatisfiable: {
-        auto e = ApiError{416, "range_not_satisfiable",
-                          fmt::format("the recording has {} bytes", size), {}}
-                     .ToResponse();
+        auto e = ApiError{
+            416,
+            "range_not_satisfiable",
+            fmt::format("the recording has {} bytes", size),
+            {}}.ToResponse();
         e.headers.Set("Content-Range", fmt::format("bytes */{}", size));
         return e;
       }
@@ -1238,13 +1237,13 @@ struct ControlPlane::Impl {
       params.push_back(it->second);
       filter = " AND agent_id = $4";
     }
-    DB_ASSIGN(db::Rows rows,
-              db->Query("SELECT agent_id, started_at / 86400000 AS day, COUNT(*) AS calls, "
-                        "COALESCE(SUM(duration_ms), 0) AS ms FROM calls "
-                        "WHERE org_id = $1 AND started_at >= $2 AND started_at < $3" +
-                            filter +
-                            " GROUP BY agent_id, started_at / 86400000 ORDER BY day, agent_id",
-                        params));
+    DB_ASSIGN(
+        db::Rows rows,
+        db->Query("SELECT agent_id, started_at / 86400000 AS day, COUNT(*) AS calls, "
+                  "COALESCE(SUM(duration_ms), 0) AS ms FROM calls "
+                  "WHERE org_id = $1 AND started_at >= $2 AND started_at < $3" +
+                      filter + " GROUP BY agent_id, started_at / 86400000 ORDER BY day, agent_id",
+                  params));
     json items = json::array();
     int64_t total_calls = 0;
     int64_t total_ms = 0;
@@ -1295,7 +1294,8 @@ struct ControlPlane::Impl {
       transcript = prefix + "transcript.json";
     }
     const int64_t ended = record.end.ended_at_ms;
-    const std::optional<int64_t> ended_at = ended > 0 ? std::optional<int64_t>(ended) : std::nullopt;
+    const std::optional<int64_t> ended_at =
+        ended > 0 ? std::optional<int64_t>(ended) : std::nullopt;
     const std::optional<int64_t> duration =
         ended > 0 ? std::optional<int64_t>(std::max<int64_t>(0, ended - record.info.started_at_ms))
                   : std::nullopt;
@@ -1388,9 +1388,8 @@ Result<std::unique_ptr<ControlPlane>> ControlPlane::Create(ControlOptions option
                  fmt::format("cannot migrate the database {}: {}", database->RedactedUrl(),
                              migrated.error().message)};
   }
-  TEMPO_ASSIGN_OR_RETURN(SecretBox::Key key,
-                         LoadOrCreateKey(options.secret_key_base64,
-                                         options.data_dir / "secret.key"));
+  TEMPO_ASSIGN_OR_RETURN(SecretBox::Key key, LoadOrCreateKey(options.secret_key_base64,
+                                                             options.data_dir / "secret.key"));
   auto impl = std::make_unique<Impl>(std::move(options), std::move(database), store,
                                      std::move(run_blocking), clock, key);
   TEMPO_TRY(impl->Bootstrap());
@@ -1441,8 +1440,7 @@ void ControlPlane::AddRoutes(net::Router& router) {
   i.Route(router, M::kGet, "/api/v1/calls", Access::kRead, &I::ListCalls);
   i.Route(router, M::kGet, "/api/v1/calls/{sid}", Access::kRead, &I::GetCall);
   i.Route(router, M::kGet, "/api/v1/calls/{sid}/transcript", Access::kRead, &I::GetTranscript);
-  i.Route(router, M::kGet, "/api/v1/calls/{sid}/recording.wav", Access::kRead,
-          &I::GetRecording);
+  i.Route(router, M::kGet, "/api/v1/calls/{sid}/recording.wav", Access::kRead, &I::GetRecording);
   i.Route(router, M::kGet, "/api/v1/usage", Access::kRead, &I::Usage);
 }
 

@@ -69,8 +69,7 @@ class ControlPlane {
   static Result<std::unique_ptr<ControlPlane>> Create(ControlOptions options,
                                                       std::unique_ptr<db::Database> database,
                                                       storage::ObjectStore& store,
-                                                      RunBlocking run_blocking,
-                                                      const Clock& clock);
+                                                      RunBlocking run_blocking, const Clock& clock);
   ~ControlPlane();
   ControlPlane(const ControlPlane&) = delete;
   ControlPlane& operator=(const ControlPlane&) = delete;

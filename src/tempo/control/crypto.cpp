@@ -2,16 +2,16 @@
 
 #include "tempo/base/base64.hpp"
 
-#include <fcntl.h>
 #include <fmt/format.h>
-#include <sodium.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
+#include <fcntl.h>
 #include <fstream>
+#include <sodium.h>
 #include <sstream>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <vector>
 
 namespace tempo::control {
@@ -119,8 +119,8 @@ Result<std::string> SecretBox::Open(std::string_view sealed) const {
   const size_t cipher_len = raw->size() - crypto_secretbox_NONCEBYTES;
   std::string plain(cipher_len - crypto_secretbox_MACBYTES, '\0');
   if (crypto_secretbox_open_easy(reinterpret_cast<uint8_t*>(plain.data()),
-                                 raw->data() + crypto_secretbox_NONCEBYTES, cipher_len,
-                                 raw->data(), key_.data()) != 0) {
+                                 raw->data() + crypto_secretbox_NONCEBYTES, cipher_len, raw->data(),
+                                 key_.data()) != 0) {
     return Error{ErrorCode::kPermissionDenied,
                  "secret cannot be decrypted with this key (wrong TEMPO_SECRET_KEY?)"};
   }

@@ -25,9 +25,7 @@ std::vector<std::string> LocalDeployer::DeploySteps() const {
   return {"validate configuration", "create transcript storage", "activate in runtime"};
 }
 
-std::vector<std::string> LocalDeployer::UndeploySteps() const {
-  return {"deactivate in runtime"};
-}
+std::vector<std::string> LocalDeployer::UndeploySteps() const { return {"deactivate in runtime"}; }
 
 Result<void> LocalDeployer::Deploy(const OrgId& org, const agent::AgentConfig& config,
                                    const DeployProgress& progress) {

@@ -65,8 +65,7 @@ json Op(std::string summary, json responses, json extra = json::object()) {
   return op;
 }
 json WriteOp(std::string summary, json responses, json extra = json::object()) {
-  responses["403"] =
-      ErrorResponse("Viewer role, or missing X-CSRF-Token with a session cookie");
+  responses["403"] = ErrorResponse("Viewer role, or missing X-CSRF-Token with a session cookie");
   return Op(std::move(summary), std::move(responses), std::move(extra));
 }
 
@@ -101,27 +100,27 @@ json Schemas() {
                        {"properties",
                         {{"email", {{"type", "string"}, {"format", "email"}}},
                          {"password", {{"type", "string"}, {"format", "password"}}}}}};
-  s["Me"] = {
-      {"type", "object"},
-      {"properties",
-       {{"user",
-         {{"type", "object"},
-          {"properties",
-           {{"id", {{"type", "string"}}},
-            {"email", {{"type", "string"}}},
-            {"role", Ref("Role")}}}}},
-        {"apiKey",
-         {{"type", "object"},
-          {"properties", {{"id", {{"type", "string"}}}, {"role", Ref("Role")}}}}},
-        {"organisation",
-         {{"type", "object"},
-          {"properties", {{"id", {{"type", "string"}}}, {"name", {{"type", "string"}}}}}}},
-        {"role", Ref("Role")},
-        {"csrfToken",
-         {{"type", "string"},
-          {"description", "Send as X-CSRF-Token on every state-changing request made with the "
-                          "session cookie"}}},
-        {"expiresAt", {{"type", "string"}, {"format", "date-time"}}}}}};
+  s["Me"] = {{"type", "object"},
+             {"properties",
+              {{"user",
+                {{"type", "object"},
+                 {"properties",
+                  {{"id", {{"type", "string"}}},
+                   {"email", {{"type", "string"}}},
+                   {"role", Ref("Role")}}}}},
+               {"apiKey",
+                {{"type", "object"},
+                 {"properties", {{"id", {{"type", "string"}}}, {"role", Ref("Role")}}}}},
+               {"organisation",
+                {{"type", "object"},
+                 {"properties", {{"id", {{"type", "string"}}}, {"name", {{"type", "string"}}}}}}},
+               {"role", Ref("Role")},
+               {"csrfToken",
+                {{"type", "string"},
+                 {"description",
+                  "Send as X-CSRF-Token on every state-changing request made with the "
+                  "session cookie"}}},
+               {"expiresAt", {{"type", "string"}, {"format", "date-time"}}}}}};
   s["Role"] = {{"type", "string"}, {"enum", json::array({"admin", "editor", "viewer"})}};
   s["PasswordChange"] = {{"type", "object"},
                          {"required", json::array({"currentPassword", "newPassword"})},
@@ -142,16 +141,17 @@ json Schemas() {
                    {{"email", {{"type", "string"}}},
                     {"password", {{"type", "string"}, {"minLength", 10}}},
                     {"role", Ref("Role")}}}};
-  s["ApiKey"] = {{"type", "object"},
-                 {"properties",
-                  {{"id", {{"type", "string"}}},
-                   {"name", {{"type", "string"}}},
-                   {"role", Ref("Role")},
-                   {"createdAt", {{"type", "string"}, {"format", "date-time"}}},
-                   {"lastUsedAt", {{"type", "string"}, {"format", "date-time"}, {"nullable", true}}},
-                   {"key",
-                    {{"type", "string"},
-                     {"description", "Only in the creation response: tv_... (shown once)"}}}}}};
+  s["ApiKey"] = {
+      {"type", "object"},
+      {"properties",
+       {{"id", {{"type", "string"}}},
+        {"name", {{"type", "string"}}},
+        {"role", Ref("Role")},
+        {"createdAt", {{"type", "string"}, {"format", "date-time"}}},
+        {"lastUsedAt", {{"type", "string"}, {"format", "date-time"}, {"nullable", true}}},
+        {"key",
+         {{"type", "string"},
+          {"description", "Only in the creation response: tv_... (shown once)"}}}}}};
   s["NewApiKey"] = {{"type", "object"},
                     {"required", json::array({"name"})},
                     {"additionalProperties", false},
@@ -241,7 +241,8 @@ json Schemas() {
         {"agentId", {{"type", "string"}}},
         {"action", {{"type", "string"}, {"enum", json::array({"deploy", "undeploy"})}}},
         {"agentVersion", {{"type", "integer"}}},
-        {"state", {{"type", "string"}, {"enum", json::array({"in_progress", "succeeded", "failed"})}}},
+        {"state",
+         {{"type", "string"}, {"enum", json::array({"in_progress", "succeeded", "failed"})}}},
         {"progress", {{"type", "integer"}, {"minimum", 0}, {"maximum", 100}}},
         {"error", {{"type", "string"}, {"nullable", true}}},
         {"steps",
@@ -251,7 +252,8 @@ json Schemas() {
             {"properties",
              {{"name", {{"type", "string"}}},
               {"state",
-               {{"type", "string"}, {"enum", json::array({"pending", "running", "done", "failed"})}}},
+               {{"type", "string"},
+                {"enum", json::array({"pending", "running", "done", "failed"})}}},
               {"message", {{"type", "string"}}}}}}}}},
         {"createdAt", {{"type", "string"}, {"format", "date-time"}}},
         {"updatedAt", {{"type", "string"}, {"format", "date-time"}}}}}};
@@ -266,12 +268,12 @@ json Schemas() {
           {"description", "{publicUrl}/agent/{agentId}/incoming-call: paste into Twilio"}}},
         {"voiceMethod", {{"type", "string"}, {"enum", json::array({"POST"})}}},
         {"createdAt", {{"type", "string"}, {"format", "date-time"}}}}}};
-  s["NewNumber"] = {{"type", "object"},
-                    {"required", json::array({"e164"})},
-                    {"additionalProperties", false},
-                    {"properties",
-                     {{"e164", {{"type", "string"}}},
-                      {"agentId", {{"type", "string"}, {"nullable", true}}}}}};
+  s["NewNumber"] = {
+      {"type", "object"},
+      {"required", json::array({"e164"})},
+      {"additionalProperties", false},
+      {"properties",
+       {{"e164", {{"type", "string"}}}, {"agentId", {{"type", "string"}, {"nullable", true}}}}}};
   s["NumberChange"] = {{"type", "object"},
                        {"required", json::array({"agentId"})},
                        {"additionalProperties", false},
@@ -312,14 +314,13 @@ json Schemas() {
   json usage_item = usage_numbers;
   usage_item["date"] = {{"type", "string"}, {"format", "date"}};
   usage_item["agentId"] = {{"type", "string"}};
-  s["Usage"] = {{"type", "object"},
-                {"properties",
-                 {{"from", {{"type", "string"}, {"format", "date-time"}}},
-                  {"to", {{"type", "string"}, {"format", "date-time"}}},
-                  {"items",
-                   {{"type", "array"},
-                    {"items", {{"type", "object"}, {"properties", usage_item}}}}},
-                  {"totals", {{"type", "object"}, {"properties", usage_numbers}}}}}};
+  s["Usage"] = {
+      {"type", "object"},
+      {"properties",
+       {{"from", {{"type", "string"}, {"format", "date-time"}}},
+        {"to", {{"type", "string"}, {"format", "date-time"}}},
+        {"items", {{"type", "array"}, {"items", {{"type", "object"}, {"properties", usage_item}}}}},
+        {"totals", {{"type", "object"}, {"properties", usage_numbers}}}}}};
   return s;
 }
 
@@ -362,10 +363,10 @@ json Paths() {
               {{"parameters", {PathParam("id", "User id")}}});
 
   p["/keys"]["get"] = Op("API keys (never the key itself)", {{"200", JsonBody(Items("ApiKey"))}});
-  p["/keys"]["post"] = WriteOp("Create an API key; the key is in this response only",
-                               {{"201", JsonBody(Ref("ApiKey"), "Created")},
-                                {"422", ErrorResponse("Invalid fields")}},
-                               {{"requestBody", RequestBody(Ref("NewApiKey"))}});
+  p["/keys"]["post"] = WriteOp(
+      "Create an API key; the key is in this response only",
+      {{"201", JsonBody(Ref("ApiKey"), "Created")}, {"422", ErrorResponse("Invalid fields")}},
+      {{"requestBody", RequestBody(Ref("NewApiKey"))}});
   p["/keys/{id}"]["delete"] =
       WriteOp("Revoke an API key",
               {{"204", {{"description", "Revoked"}}}, {"404", ErrorResponse("No such key")}},
@@ -373,16 +374,15 @@ json Paths() {
 
   p["/agents"]["get"] = Op("Agents, newest first", {{"200", JsonBody(Page("AgentSummary"))}},
                            {{"parameters", {limit, cursor}}});
-  p["/agents"]["post"] =
-      WriteOp("Create an agent",
-              {{"201", JsonBody(Ref("Agent"), "Created (ETag: \"1\")")},
-               {"409", ErrorResponse("agentId taken")},
-               {"422", ErrorResponse("Invalid fields, one entry per field")}},
-              {{"requestBody", RequestBody(Ref("AgentInput"))}});
+  p["/agents"]["post"] = WriteOp("Create an agent",
+                                 {{"201", JsonBody(Ref("Agent"), "Created (ETag: \"1\")")},
+                                  {"409", ErrorResponse("agentId taken")},
+                                  {"422", ErrorResponse("Invalid fields, one entry per field")}},
+                                 {{"requestBody", RequestBody(Ref("AgentInput"))}});
   p["/agents/{id}"]["parameters"] = {agent_id};
-  p["/agents/{id}"]["get"] = Op(
-      "One agent (ETag = version)",
-      {{"200", JsonBody(Ref("Agent"))}, {"404", ErrorResponse("No such agent")}});
+  p["/agents/{id}"]["get"] =
+      Op("One agent (ETag = version)",
+         {{"200", JsonBody(Ref("Agent"))}, {"404", ErrorResponse("No such agent")}});
   const json update_responses = {{"200", JsonBody(Ref("Agent"), "Updated (new ETag)")},
                                  {"404", ErrorResponse("No such agent")},
                                  {"412", ErrorResponse("If-Match is not the current version")},
@@ -391,14 +391,14 @@ json Paths() {
   p["/agents/{id}"]["put"] =
       WriteOp("Replace an agent's configuration", update_responses,
               {{"parameters", {IfMatch()}}, {"requestBody", RequestBody(Ref("AgentInput"))}});
-  p["/agents/{id}"]["patch"] = WriteOp(
-      "Change some fields (JSON merge patch, RFC 7386)", update_responses,
-      {{"parameters", {IfMatch()}},
-       {"requestBody",
-        {{"required", true},
-         {"content",
-          {{"application/merge-patch+json", {{"schema", {{"type", "object"}}}}},
-           {"application/json", {{"schema", {{"type", "object"}}}}}}}}}});
+  p["/agents/{id}"]["patch"] =
+      WriteOp("Change some fields (JSON merge patch, RFC 7386)", update_responses,
+              {{"parameters", {IfMatch()}},
+               {"requestBody",
+                {{"required", true},
+                 {"content",
+                  {{"application/merge-patch+json", {{"schema", {{"type", "object"}}}}},
+                   {"application/json", {{"schema", {{"type", "object"}}}}}}}}}});
   p["/agents/{id}"]["delete"] =
       WriteOp("Delete an agent",
               {{"204", {{"description", "Deleted"}}},
@@ -438,14 +438,14 @@ json Paths() {
       WriteOp("Remove a number",
               {{"204", {{"description", "Removed"}}}, {"404", ErrorResponse("No such number")}});
 
-  p["/calls"]["get"] = Op(
-      "Calls, newest first",
-      {{"200", JsonBody(Page("Call"))}, {"422", ErrorResponse("Invalid filter")}},
-      {{"parameters",
-        {QueryParam("agentId", "Only this agent's calls"),
-         QueryParam("outcome", "completed, transferred, ..."),
-         QueryParam("from", "Started at or after", time), QueryParam("to", "Started before", time),
-         limit, cursor}}});
+  p["/calls"]["get"] =
+      Op("Calls, newest first",
+         {{"200", JsonBody(Page("Call"))}, {"422", ErrorResponse("Invalid filter")}},
+         {{"parameters",
+           {QueryParam("agentId", "Only this agent's calls"),
+            QueryParam("outcome", "completed, transferred, ..."),
+            QueryParam("from", "Started at or after", time),
+            QueryParam("to", "Started before", time), limit, cursor}}});
   const json sid = PathParam("sid", "Call SID");
   p["/calls/{sid}"]["parameters"] = {sid};
   p["/calls/{sid}"]["get"] =
@@ -471,13 +471,13 @@ json Paths() {
           {"in", "header"},
           {"schema", {{"type", "string"}}},
           {"description", "bytes=first-last, bytes=first- or bytes=-suffix"}}}}});
-  p["/usage"]["get"] = Op(
-      "Calls and minutes per agent per UTC day",
-      {{"200", JsonBody(Ref("Usage"))}, {"422", ErrorResponse("Invalid range")}},
-      {{"parameters",
-        {QueryParam("from", "Start (default: 30 days before `to`)", time),
-         QueryParam("to", "End, exclusive (default: end of today)", time),
-         QueryParam("agentId", "Only this agent")}}});
+  p["/usage"]["get"] =
+      Op("Calls and minutes per agent per UTC day",
+         {{"200", JsonBody(Ref("Usage"))}, {"422", ErrorResponse("Invalid range")}},
+         {{"parameters",
+           {QueryParam("from", "Start (default: 30 days before `to`)", time),
+            QueryParam("to", "End, exclusive (default: end of today)", time),
+            QueryParam("agentId", "Only this agent")}}});
   return p;
 }
 
@@ -502,8 +502,9 @@ const std::string& OpenApiDocument() {
              {{"type", "apiKey"},
               {"in", "cookie"},
               {"name", "tempo_session"},
-              {"description", "From POST /auth/login; state-changing requests also need the "
-                              "X-CSRF-Token header"}}},
+              {"description",
+               "From POST /auth/login; state-changing requests also need the "
+               "X-CSRF-Token header"}}},
             {"apiKey",
              {{"type", "http"},
               {"scheme", "bearer"},

@@ -175,11 +175,12 @@ Result<int64_t> ParseTimeMs(std::string_view text) {
   if (text.size() < 10 || !Digits(text, 4, year) || text[4] != '-' ||
       !Digits(text.substr(5), 2, month) || text[7] != '-' || !Digits(text.substr(8), 2, day) ||
       month < 1 || month > 12 || day < 1 || day > 31) {
-    return InvalidArgument("must be a date (2026-11-24), a UTC time (2026-11-24T07:31:02Z) "
-                           "or milliseconds since the epoch");
+    return InvalidArgument(
+        "must be a date (2026-11-24), a UTC time (2026-11-24T07:31:02Z) "
+        "or milliseconds since the epoch");
   }
-  int64_t ms = DaysFromCivil(year, static_cast<unsigned>(month), static_cast<unsigned>(day)) *
-               86'400'000;
+  int64_t ms =
+      DaysFromCivil(year, static_cast<unsigned>(month), static_cast<unsigned>(day)) * 86'400'000;
   std::string_view rest = text.substr(10);
   if (rest.empty()) return ms;
   int hh = 0, mm = 0, ss = 0, frac = 0;
@@ -205,8 +206,8 @@ std::string FormatTimeMs(int64_t ms) {
   const std::time_t t = static_cast<std::time_t>(ms / 1000);
   std::tm tm{};
   gmtime_r(&t, &tm);
-  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z", tm.tm_year + 1900,
-                     tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ms % 1000);
+  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z", tm.tm_year + 1900, tm.tm_mon + 1,
+                     tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ms % 1000);
 }
 
 std::string FormatDay(int64_t ms) { return FormatTimeMs(ms).substr(0, 10); }

@@ -121,6 +121,7 @@ struct CallSession::Impl {
   std::vector<int16_t> agent8k;
   std::array<int16_t, audio::kMulawFrameBytes> frame_pcm{};
   std::string out_json;
+  std::vector<uint8_t> batch;  // the frames of one outbound media message
   std::optional<audio::Resampler> in_resampler;
   std::optional<audio::Resampler> out_resampler;
   std::unique_ptr<engine::SpeechSession> engine;
@@ -408,15 +409,23 @@ struct CallSession::Impl {
         continue;
       }
       if (now < pacer->NextDue()) break;
-      const auto due_playout = pacer->NextDue() + rt.options().playback_lead;
-      auto item = queue.Pop();
-      SendFrame(std::get<audio::MulawFrame>(*item), due_playout);
-      const auto late_before = pacer->late_frames();
-      pacer->FrameSent(now);
-      if (pacer->late_frames() != late_before) {
-        ++record.stats.late_frames;
-        GetStats().late.Inc();
+      // This frame is due; the next ones (up to frames_per_message) ride in the same message.
+      batch.clear();
+      for (uint32_t n = 0; n < rt.options().frames_per_message && queue.FrontIsFrame(); ++n) {
+        const auto playout = pacer->NextDue() + rt.options().playback_lead;
+        auto item = queue.Pop();
+        const auto& frame = std::get<audio::MulawFrame>(*item);
+        batch.insert(batch.end(), frame.begin(), frame.end());
+        FramePlayed(frame, playout);
+        const auto late_before = pacer->late_frames();
+        pacer->FrameSent(now);
+        if (pacer->late_frames() != late_before) {
+          ++record.stats.late_frames;
+          GetStats().late.Inc();
+        }
       }
+      twilio::WriteOutboundMedia(record.info.stream_sid.view(), batch, out_json);
+      ws->SendText(out_json);
     }
     if (queue.frames_queued() > 0) {
       pace_armed = true;
@@ -432,9 +441,8 @@ struct CallSession::Impl {
     }
   }
 
-  void SendFrame(const audio::MulawFrame& frame, Clock::Steady::time_point playout) {
-    twilio::WriteOutboundMedia(record.info.stream_sid.view(), frame, out_json);
-    ws->SendText(out_json);
+  /// Accounts for one 20 ms frame handed to Twilio, to be played at `playout`.
+  void FramePlayed(const audio::MulawFrame& frame, Clock::Steady::time_point playout) {
     ++record.stats.frames_out;
     GetStats().frames_out.Inc();
     AttributeSentFrame();

@@ -30,6 +30,10 @@ struct RuntimeOptions {
   std::filesystem::path data_dir = "./data";
   /// Agent audio is sent this far ahead of real time (Twilio buffers it) to absorb jitter.
   std::chrono::milliseconds playback_lead{60};
+  /// Outbound media messages carry up to this many 20 ms frames (Twilio plays any size).
+  /// Two halves the messages and timer wake-ups per call; the extra frame leaves 20 ms early,
+  /// inside what Twilio buffers anyway.
+  uint32_t frames_per_message = 2;
   /// A call whose peer sends more bad messages than this is ended (close 1008).
   uint32_t max_bad_messages = 50;
   /// After end_call/transfer, how long to wait for the goodbye to finish playing.

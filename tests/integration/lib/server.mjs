@@ -127,7 +127,7 @@ export class TwilioStream {
   constructor(ws, { callSid, streamSid = `MZ${hex(32)}`, accountSid = `AC${'0'.repeat(31)}1`, parameters = {} }) {
     Object.assign(this, { ws, callSid, streamSid, accountSid, parameters });
     this.seq = 0; this.chunk = 0; this.sample = 0;
-    this.received = []; this.media = 0; this.marks = []; this.clears = 0; this.violations = [];
+    this.received = []; this.media = 0; this.mediaBytes = 0; this.marks = []; this.clears = 0; this.violations = [];
     this.closed = new Promise((resolve) => ws.on('close', (code, reason) => resolve({ code, reason: reason.toString() })));
     ws.on('message', (data, isBinary) => {
       if (isBinary) { this.violations.push('binary frame'); return; }
@@ -137,7 +137,9 @@ export class TwilioStream {
       if (msg.streamSid !== this.streamSid) this.violations.push(`wrong streamSid ${msg.streamSid}`);
       if (msg.event === 'media') {
         this.media++;
-        if (Buffer.from(msg.media.payload, 'base64').length === 0) this.violations.push('empty media');
+        const bytes = Buffer.from(msg.media.payload, 'base64').length;
+        if (bytes === 0 || bytes % 160 !== 0) this.violations.push(`media of ${bytes} bytes`);
+        this.mediaBytes += bytes;
       } else if (msg.event === 'mark') {
         this.marks.push(msg.mark.name);
         // Played at once here (the test clock does not simulate the buffer); echoed like Twilio.

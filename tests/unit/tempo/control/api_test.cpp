@@ -1,8 +1,7 @@
-#include "control_test_support.hpp"
-
 #include "tempo/control/agent_store.hpp"
 #include "tempo/runtime/call_record.hpp"
 
+#include "control_test_support.hpp"
 #include <gmock/gmock.h>
 
 #include <fstream>
@@ -31,7 +30,8 @@ TEST_P(ControlTest, LoginSetsHardenedCookieAndMeAnswers) {
   EXPECT_EQ(r.Json()["user"]["role"], "admin");
   EXPECT_FALSE(r.Json().value("csrfToken", "").empty());
   // The session is stored hashed: the cookie value is not in the database.
-  const std::string token = cookie.substr(cookie.find('=') + 1, cookie.find(';') - cookie.find('=') - 1);
+  const std::string token =
+      cookie.substr(cookie.find('=') + 1, cookie.find(';') - cookie.find('=') - 1);
   auto rows = control_->Database().Query("SELECT id_hash FROM sessions");
   ASSERT_TRUE(rows);
   ASSERT_EQ(rows->size(), 1u);
@@ -119,10 +119,9 @@ TEST_P(ControlTest, ExpiredSessionsAreRejected) {
 }
 
 TEST_P(ControlTest, ForgedCookiesAndKeysAreRejected) {
-  for (const auto& who :
-       {Credentials{"tempo_session=forged", "x", ""}, Credentials{"tempo_session=", "", ""},
-        Credentials{"", "", "tv_forged"}, Credentials{"", "", "not-a-key"},
-        Credentials{"other=1", "", ""}}) {
+  for (const auto& who : {Credentials{"tempo_session=forged", "x", ""},
+                          Credentials{"tempo_session=", "", ""}, Credentials{"", "", "tv_forged"},
+                          Credentials{"", "", "not-a-key"}, Credentials{"other=1", "", ""}}) {
     auto r = Get("/api/v1/agents", who);
     EXPECT_EQ(r.status, 401) << who.cookie << who.bearer;
     EXPECT_EQ(r.ErrorCode(), "unauthenticated");
@@ -138,9 +137,9 @@ TEST_P(ControlTest, ChangePasswordChecksTheCurrentOne) {
                     {{"currentPassword", "nope"}, {"newPassword", "a brand new password"}}, admin);
   EXPECT_EQ(wrong.status, 422);
   EXPECT_THAT(wrong.ErrorFields(), ElementsAre("currentPassword"));
-  auto ok = Post("/api/v1/auth/password",
-                 {{"currentPassword", kAdminPassword}, {"newPassword", "a brand new password"}},
-                 admin);
+  auto ok =
+      Post("/api/v1/auth/password",
+           {{"currentPassword", kAdminPassword}, {"newPassword", "a brand new password"}}, admin);
   EXPECT_EQ(ok.status, 204) << ok.body;
   EXPECT_EQ(Get("/api/v1/auth/me", admin).status, 200);  // this session stays
   Login(kAdminEmail, "a brand new password");
@@ -188,19 +187,19 @@ TEST_P(ControlTest, OnlyAdminsManageUsers) {
   auto admin = Admin();
   auto editor = UserWithRole(admin, "ed@example.com", "editor");
   EXPECT_EQ(Get("/api/v1/users", editor).status, 403);
-  EXPECT_EQ(Post("/api/v1/users",
-                 {{"email", "x@example.com"}, {"password", "long enough password"},
-                  {"role", "admin"}},
-                 editor)
-                .status,
-            403);
-  auto dup = Post("/api/v1/users",
-                  {{"email", "ed@example.com"}, {"password", "long enough password"},
-                   {"role", "viewer"}},
-                  admin);
+  EXPECT_EQ(
+      Post("/api/v1/users",
+           {{"email", "x@example.com"}, {"password", "long enough password"}, {"role", "admin"}},
+           editor)
+          .status,
+      403);
+  auto dup =
+      Post("/api/v1/users",
+           {{"email", "ed@example.com"}, {"password", "long enough password"}, {"role", "viewer"}},
+           admin);
   EXPECT_EQ(dup.status, 409);
-  auto bad = Post("/api/v1/users", {{"email", "no-at"}, {"password", "short"}, {"role", "god"}},
-                  admin);
+  auto bad =
+      Post("/api/v1/users", {{"email", "no-at"}, {"password", "short"}, {"role", "god"}}, admin);
   EXPECT_EQ(bad.status, 422);
   EXPECT_THAT(bad.ErrorFields(), ElementsAre("email", "password", "role"));
   auto users = Get("/api/v1/users", admin);
@@ -217,8 +216,7 @@ TEST_P(ControlTest, AgentCrudWithOptimisticConcurrency) {
   EXPECT_EQ(created.Header("ETag"), "\"1\"");
   EXPECT_EQ(created.Header("Location"), "/api/v1/agents/front-desk");
   EXPECT_EQ(created.Json()["status"], "undeployed");
-  EXPECT_EQ(created.Json()["voiceUrl"],
-            "https://voice.example.com/agent/front-desk/incoming-call");
+  EXPECT_EQ(created.Json()["voiceUrl"], "https://voice.example.com/agent/front-desk/incoming-call");
 
   auto got = Get("/api/v1/agents/front-desk", admin);
   ASSERT_EQ(got.status, 200);
@@ -229,23 +227,24 @@ TEST_P(ControlTest, AgentCrudWithOptimisticConcurrency) {
   auto no_if_match = Call(M::kPut, "/api/v1/agents/front-desk", changed.dump(), &admin);
   EXPECT_EQ(no_if_match.status, 428);
   EXPECT_EQ(no_if_match.ErrorCode(), "precondition_required");
-  auto stale = Call(M::kPut, "/api/v1/agents/front-desk", changed.dump(), &admin,
-                    {{"If-Match", "\"7\""}});
+  auto stale =
+      Call(M::kPut, "/api/v1/agents/front-desk", changed.dump(), &admin, {{"If-Match", "\"7\""}});
   EXPECT_EQ(stale.status, 412);
   EXPECT_EQ(stale.ErrorCode(), "precondition_failed");
-  auto put = Call(M::kPut, "/api/v1/agents/front-desk", changed.dump(), &admin,
-                  {{"If-Match", "\"1\""}});
+  auto put =
+      Call(M::kPut, "/api/v1/agents/front-desk", changed.dump(), &admin, {{"If-Match", "\"1\""}});
   ASSERT_EQ(put.status, 200) << put.body;
   EXPECT_EQ(put.Header("ETag"), "\"2\"");
   EXPECT_EQ(put.Json()["agentName"], "Front desk");
   // The same ETag again is now stale.
-  EXPECT_EQ(Call(M::kPut, "/api/v1/agents/front-desk", changed.dump(), &admin,
-                 {{"If-Match", "\"1\""}})
-                .status,
-            412);
+  EXPECT_EQ(
+      Call(M::kPut, "/api/v1/agents/front-desk", changed.dump(), &admin, {{"If-Match", "\"1\""}})
+          .status,
+      412);
 
-  auto patch = Call(M::kPatch, "/api/v1/agents/front-desk", json{{"prompt", "Be brief."}}.dump(),
-                    &admin, {{"If-Match", "W/\"2\""}});
+  auto patch =
+      Call(M::kPatch, "/api/v1/agents/front-desk", json{{"prompt", "Be brief."}}.dump(), &admin,
+           {{"If-Match", "W/\"2\""}, {"Content-Type", "application/merge-patch+json"}});
   ASSERT_EQ(patch.status, 200) << patch.body;
   EXPECT_EQ(patch.Json()["prompt"], "Be brief.");
   EXPECT_EQ(patch.Json()["agentName"], "Front desk");
@@ -262,12 +261,12 @@ TEST_P(ControlTest, AgentCrudWithOptimisticConcurrency) {
   EXPECT_EQ(list.Json()["items"][0]["agentName"], "Front desk");
 
   EXPECT_EQ(Call(M::kDelete, "/api/v1/agents/front-desk", "", &admin).status, 428);
-  EXPECT_EQ(Call(M::kDelete, "/api/v1/agents/front-desk", "", &admin, {{"If-Match", "\"2\""}})
-                .status,
-            412);
-  EXPECT_EQ(Call(M::kDelete, "/api/v1/agents/front-desk", "", &admin, {{"If-Match", "\"3\""}})
-                .status,
-            204);
+  EXPECT_EQ(
+      Call(M::kDelete, "/api/v1/agents/front-desk", "", &admin, {{"If-Match", "\"2\""}}).status,
+      412);
+  EXPECT_EQ(
+      Call(M::kDelete, "/api/v1/agents/front-desk", "", &admin, {{"If-Match", "\"3\""}}).status,
+      204);
   EXPECT_EQ(Get("/api/v1/agents/front-desk", admin).status, 404);
 }
 
@@ -334,6 +333,10 @@ TEST_P(ControlTest, BadInputGetsAClearErrorAndChangesNothing) {
   auto form = Call(M::kPost, "/api/v1/agents", ValidAgent("form").dump(), &admin,
                    {{"Content-Type", "application/x-www-form-urlencoded"}});
   EXPECT_EQ(form.status, 415);
+  EXPECT_EQ(form.ErrorCode(), "unsupported_media_type");
+  auto text = Call(M::kPost, "/api/v1/agents", ValidAgent("form").dump(), &admin,
+                   {{"Content-Type", "text/plain; charset=utf-8"}});
+  EXPECT_EQ(text.status, 415);
   // SQL-looking text is data, stored as given.
   json sql = ValidAgent("sql-agent");
   sql["agentName"] = "x'; DROP TABLE agents; --";
@@ -365,8 +368,7 @@ TEST_P(ControlTest, SecretsAreWriteOnlyAndEncryptedAtRest) {
   EXPECT_THAT(got.body, Not(HasSubstr("api-secret-value-42")));
   EXPECT_EQ(got.Json()["twilioAuthTokenSet"], true);
   EXPECT_EQ(got.Json()["twilioApiSecretSet"], true);
-  auto rows =
-      control_->Database().Query("SELECT config_json, secrets_ciphertext FROM agents");
+  auto rows = control_->Database().Query("SELECT config_json, secrets_ciphertext FROM agents");
   ASSERT_TRUE(rows);
   EXPECT_THAT((*rows)[0].GetString(0).value(), Not(HasSubstr(token)));
   EXPECT_THAT((*rows)[0].GetString(1).value(), Not(HasSubstr(token)));
@@ -374,10 +376,10 @@ TEST_P(ControlTest, SecretsAreWriteOnlyAndEncryptedAtRest) {
   // A PUT that leaves the secrets out keeps them; null clears one.
   json put = got.Json();
   put["agentName"] = "Renamed";
-  ASSERT_EQ(Call(M::kPut, "/api/v1/agents/secret-agent", put.dump(), &admin,
-                 {{"If-Match", "\"1\""}})
-                .status,
-            200);
+  ASSERT_EQ(
+      Call(M::kPut, "/api/v1/agents/secret-agent", put.dump(), &admin, {{"If-Match", "\"1\""}})
+          .status,
+      200);
   ASSERT_EQ(Post("/api/v1/agents/secret-agent/deploy", json::object(), admin).status, 202);
   auto served = control_->Directory().Find(AgentId("secret-agent"));
   ASSERT_NE(served, nullptr);
@@ -411,7 +413,8 @@ TEST_P(ControlTest, AgentListPaginatesNewestFirst) {
   for (int page = 0; page < 5; ++page) {
     auto r = Get("/api/v1/agents?limit=2" + (cursor.empty() ? "" : "&cursor=" + cursor), admin);
     ASSERT_EQ(r.status, 200) << r.body;
-    for (const auto& item : r.Json()["items"]) seen.push_back(item["agentId"]);
+    const json r_body = r.Json();
+    for (const auto& item : r_body["items"]) seen.push_back(item["agentId"]);
     if (r.Json()["nextCursor"].is_null()) break;
     std::string enc;
     for (char ch : std::string(r.Json()["nextCursor"])) {
@@ -437,10 +440,11 @@ TEST_P(ControlTest, DeployAndUndeployReportStepsAndDriveTheDirectory) {
   ASSERT_EQ(status.status, 200);
   EXPECT_EQ(status.Json()["state"], "succeeded");
   EXPECT_EQ(status.Json()["progress"], 100);
-  for (const auto& step : status.Json()["steps"]) EXPECT_EQ(step["state"], "done");
+  const json status_body = status.Json();
+  for (const auto& step : status_body["steps"]) EXPECT_EQ(step["state"], "done");
   EXPECT_NE(control_->Directory().Find(AgentId("deploy-me")), nullptr);
-  EXPECT_TRUE(std::filesystem::is_directory(dir_ / "objects" /
-                                            "tempo-agent-transcripts-deploy-me"));
+  EXPECT_TRUE(
+      std::filesystem::is_directory(dir_ / "objects" / "tempo-agent-transcripts-deploy-me"));
   EXPECT_EQ(Get("/api/v1/agents/deploy-me", admin).Json()["status"], "deployed");
 
   ASSERT_EQ(Post("/api/v1/agents/deploy-me/undeploy", json::object(), admin).status, 202);
@@ -456,9 +460,9 @@ TEST_P(ControlTest, DeletingADeployedAgentStopsServingIt) {
   ASSERT_EQ(CreateAgent("short-lived", admin).status, 201);
   ASSERT_EQ(Post("/api/v1/agents/short-lived/deploy", json::object(), admin).status, 202);
   ASSERT_NE(control_->Directory().Find(AgentId("short-lived")), nullptr);
-  ASSERT_EQ(Call(M::kDelete, "/api/v1/agents/short-lived", "", &admin, {{"If-Match", "\"1\""}})
-                .status,
-            204);
+  ASSERT_EQ(
+      Call(M::kDelete, "/api/v1/agents/short-lived", "", &admin, {{"If-Match", "\"1\""}}).status,
+      204);
   EXPECT_EQ(control_->Directory().Find(AgentId("short-lived")), nullptr);
 }
 
@@ -472,7 +476,7 @@ TEST_P(ControlTest, NumbersShowTheVoiceUrlToPasteIntoTwilio) {
   auto list = Get("/api/v1/numbers", admin);
   ASSERT_EQ(list.status, 200);
   ASSERT_EQ(list.Json()["items"].size(), 1u);
-  const auto& n = list.Json()["items"][0];
+  const json n = list.Json()["items"][0];
   EXPECT_EQ(n["voiceUrl"], "https://voice.example.com/agent/sales/incoming-call");
   EXPECT_EQ(n["voiceMethod"], "POST");
 
@@ -484,8 +488,8 @@ TEST_P(ControlTest, NumbersShowTheVoiceUrlToPasteIntoTwilio) {
   // An agent with a number cannot be deleted until the number is removed.
   auto del = Call(M::kDelete, "/api/v1/agents/sales", "", &admin, {{"If-Match", "\"1\""}});
   EXPECT_EQ(del.status, 409) << del.body;
-  auto unassigned = Call(M::kPatch, "/api/v1/numbers/%2B14155550123",
-                         json{{"agentId", nullptr}}.dump(), &admin);
+  auto unassigned =
+      Call(M::kPatch, "/api/v1/numbers/%2B14155550123", json{{"agentId", nullptr}}.dump(), &admin);
   ASSERT_EQ(unassigned.status, 200) << unassigned.body;
   EXPECT_TRUE(unassigned.Json()["voiceUrl"].is_null());
   EXPECT_EQ(Call(M::kDelete, "/api/v1/numbers/%2B14155550123", "", &admin).status, 204);
@@ -520,7 +524,9 @@ class CallsTest : public ControlTest {
     const std::string prefix = "calls/" + r.info.call_sid.str() + "/";
     ASSERT_TRUE(store_->EnsureBucket(bucket));
     ASSERT_TRUE(store_->Put(bucket, prefix + "transcript.json", r.TranscriptJson("complete")));
-    if (!wav.empty()) ASSERT_TRUE(store_->Put(bucket, prefix + "recording.wav", wav));
+    if (!wav.empty()) {
+      ASSERT_TRUE(store_->Put(bucket, prefix + "recording.wav", wav));
+    }
     ASSERT_TRUE(store_->Put(bucket, prefix + "metadata.json", r.MetadataJson(!wav.empty())));
     control_->CallFinished(r);
   }
@@ -562,7 +568,8 @@ TEST_P(CallsTest, CallsAreIndexedListedFilteredAndPaginated) {
   for (int i = 0; i < 10; ++i) {
     auto r = Get("/api/v1/calls?limit=3" + cursor, admin);
     ASSERT_EQ(r.status, 200) << r.body;
-    for (const auto& item : r.Json()["items"]) paged.push_back(item["callSid"]);
+    const json r_body = r.Json();
+    for (const auto& item : r_body["items"]) paged.push_back(item["callSid"]);
     if (r.Json()["nextCursor"].is_null()) break;
     std::string enc;
     for (char ch : std::string(r.Json()["nextCursor"])) {
@@ -570,8 +577,7 @@ TEST_P(CallsTest, CallsAreIndexedListedFilteredAndPaginated) {
     }
     cursor = "&cursor=" + enc;
   }
-  EXPECT_THAT(paged,
-              ElementsAre("CA106", "CA105", "CA104", "CA103", "CA102", "CA101", "CA100"));
+  EXPECT_THAT(paged, ElementsAre("CA106", "CA105", "CA104", "CA103", "CA102", "CA101", "CA100"));
 
   auto detail = Get("/api/v1/calls/CA103", admin);
   ASSERT_EQ(detail.status, 200);
@@ -656,10 +662,9 @@ TEST_P(CallsTest, OtherOrganisationsSeeNothingAndChangeNothing) {
   auto key = Post("/api/v1/keys", {{"name", "a-key"}}, a);
   ASSERT_EQ(key.status, 201);
   const std::string key_id = key.Json()["id"];
-  auto user = Post("/api/v1/users",
-                   {{"email", "a2@example.com"}, {"password", "long enough password"},
-                    {"role", "viewer"}},
-                   a);
+  auto user = Post(
+      "/api/v1/users",
+      {{"email", "a2@example.com"}, {"password", "long enough password"}, {"role", "viewer"}}, a);
   ASSERT_EQ(user.status, 201);
   const std::string user_id = user.Json()["id"];
   std::string wav(100, 'w');
@@ -717,9 +722,9 @@ TEST_P(CallsTest, OtherOrganisationsSeeNothingAndChangeNothing) {
 TEST_P(CallsTest, ViewersCannotWriteAnything) {
   auto admin = Admin();
   ASSERT_EQ(CreateAgent("ro-agent", admin).status, 201);
-  ASSERT_EQ(Post("/api/v1/numbers", {{"e164", "+14155550333"}, {"agentId", "ro-agent"}}, admin)
-                .status,
-            201);
+  ASSERT_EQ(
+      Post("/api/v1/numbers", {{"e164", "+14155550333"}, {"agentId", "ro-agent"}}, admin).status,
+      201);
   auto key = Post("/api/v1/keys", {{"name", "k"}}, admin);
   const std::string key_id = key.Json()["id"];
   auto viewer = UserWithRole(admin, "v@example.com", "viewer");
@@ -733,8 +738,7 @@ TEST_P(CallsTest, ViewersCannotWriteAnything) {
       Post("/api/v1/agents/ro-agent/deploy", json::object(), viewer),
       Post("/api/v1/agents/ro-agent/undeploy", json::object(), viewer),
       Post("/api/v1/numbers", {{"e164", "+14155550444"}}, viewer),
-      Call(M::kPatch, "/api/v1/numbers/%2B14155550333", json{{"agentId", nullptr}}.dump(),
-           &viewer),
+      Call(M::kPatch, "/api/v1/numbers/%2B14155550333", json{{"agentId", nullptr}}.dump(), &viewer),
       Call(M::kDelete, "/api/v1/numbers/%2B14155550333", "", &viewer),
       Post("/api/v1/keys", {{"name", "mine"}}, viewer),
       Call(M::kDelete, "/api/v1/keys/" + key_id, "", &viewer),
@@ -784,8 +788,8 @@ TEST_P(FirstRunTest, GeneratedAdminPasswordIsPrintedOnceAndWorks) {
   const std::string marker = "with password ";
   const size_t at = line.find(marker);
   ASSERT_NE(at, std::string::npos);
-  const std::string password = line.substr(at + marker.size(), line.find(' ', at + marker.size()) -
-                                                                   at - marker.size());
+  const std::string password =
+      line.substr(at + marker.size(), line.find(' ', at + marker.size()) - at - marker.size());
   EXPECT_GE(password.size(), 16u);
   Login(kAdminEmail, password);
   Start();

@@ -38,9 +38,7 @@ struct Reply {
   int status = 0;
   net::Headers headers;
   std::string body;
-  [[nodiscard]] nlohmann::json Json() const {
-    return nlohmann::json::parse(body, nullptr, false);
-  }
+  [[nodiscard]] nlohmann::json Json() const { return nlohmann::json::parse(body, nullptr, false); }
   [[nodiscard]] std::string ErrorCode() const {
     auto j = Json();
     if (!j.is_object() || !j.contains("error")) return "<no error body>";
@@ -99,7 +97,9 @@ class ControlTest : public ::testing::TestWithParam<Backend> {
 
   void TearDown() override {
     control_.reset();
-    if (admin_db_) EXPECT_TRUE(admin_db_->ExecuteScript("DROP SCHEMA " + schema_ + " CASCADE"));
+    if (admin_db_) {
+      EXPECT_TRUE(admin_db_->ExecuteScript("DROP SCHEMA " + schema_ + " CASCADE"));
+    }
     std::error_code ec;
     std::filesystem::remove_all(dir_, ec);
   }
@@ -220,8 +220,8 @@ class ControlTest : public ::testing::TestWithParam<Backend> {
     return (*rows)[0].GetInt(0).value();
   }
 
-  FakeClock clock_{std::chrono::system_clock::time_point(std::chrono::milliseconds(
-      1'795'000'000'000))};  // 2026-11-18
+  FakeClock clock_{std::chrono::system_clock::time_point(
+      std::chrono::milliseconds(1'795'000'000'000))};  // 2026-11-18
   std::filesystem::path dir_;
   std::unique_ptr<storage::ObjectStore> store_;
   ControlOptions options_;

@@ -1,5 +1,6 @@
-#include "tempo/control/crypto.hpp"
 #include "tempo/control/openapi.hpp"
+
+#include "tempo/control/crypto.hpp"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -18,20 +19,34 @@ TEST(OpenApi, DocumentDescribesEveryRoute) {
   EXPECT_EQ(doc["openapi"], "3.0.3");
   const auto& paths = doc["paths"];
   const std::vector<std::pair<std::string, std::string>> routes = {
-      {"/auth/login", "post"},       {"/auth/logout", "post"},
-      {"/auth/me", "get"},           {"/auth/password", "post"},
-      {"/users", "get"},             {"/users", "post"},
-      {"/users/{id}", "delete"},     {"/keys", "get"},
-      {"/keys", "post"},             {"/keys/{id}", "delete"},
-      {"/agents", "get"},            {"/agents", "post"},
-      {"/agents/{id}", "get"},       {"/agents/{id}", "put"},
-      {"/agents/{id}", "patch"},     {"/agents/{id}", "delete"},
-      {"/agents/{id}/deploy", "post"}, {"/agents/{id}/undeploy", "post"},
-      {"/agents/{id}/deployment", "get"}, {"/numbers", "get"},
-      {"/numbers", "post"},          {"/numbers/{e164}", "patch"},
-      {"/numbers/{e164}", "delete"}, {"/calls", "get"},
-      {"/calls/{sid}", "get"},       {"/calls/{sid}/transcript", "get"},
-      {"/calls/{sid}/recording.wav", "get"}, {"/usage", "get"},
+      {"/auth/login", "post"},
+      {"/auth/logout", "post"},
+      {"/auth/me", "get"},
+      {"/auth/password", "post"},
+      {"/users", "get"},
+      {"/users", "post"},
+      {"/users/{id}", "delete"},
+      {"/keys", "get"},
+      {"/keys", "post"},
+      {"/keys/{id}", "delete"},
+      {"/agents", "get"},
+      {"/agents", "post"},
+      {"/agents/{id}", "get"},
+      {"/agents/{id}", "put"},
+      {"/agents/{id}", "patch"},
+      {"/agents/{id}", "delete"},
+      {"/agents/{id}/deploy", "post"},
+      {"/agents/{id}/undeploy", "post"},
+      {"/agents/{id}/deployment", "get"},
+      {"/numbers", "get"},
+      {"/numbers", "post"},
+      {"/numbers/{e164}", "patch"},
+      {"/numbers/{e164}", "delete"},
+      {"/calls", "get"},
+      {"/calls/{sid}", "get"},
+      {"/calls/{sid}/transcript", "get"},
+      {"/calls/{sid}/recording.wav", "get"},
+      {"/usage", "get"},
       {"/openapi.json", "get"}};
   for (const auto& [path, method] : routes) {
     EXPECT_TRUE(paths.contains(path) && paths[path].contains(method)) << method << " " << path;
@@ -51,8 +66,8 @@ TEST(OpenApi, DocumentIsValidOpenApi3) {
     std::ofstream out(file);
     out << OpenApiDocument();
   }
-  const std::string command =
-      "python3 -m openapi_spec_validator '" + file.string() + "' > '" + file.string() + ".out' 2>&1";
+  const std::string command = "python3 -m openapi_spec_validator '" + file.string() + "' > '" +
+                              file.string() + ".out' 2>&1";
   const int status = std::system(command.c_str());
   std::ifstream log(file.string() + ".out");
   std::string output((std::istreambuf_iterator<char>(log)), std::istreambuf_iterator<char>());
