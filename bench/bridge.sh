@@ -18,7 +18,7 @@ trap 'stop_serve 2>/dev/null || true; rm -rf "$work"' EXIT
 # a second and a half of silence; looped by each call.
 sox -q -n -r 8000 -c 1 -b 16 "$work/line.wav" synth 1.0 sine 300 pad 0.5 1.5
 
-start_serve "$bin" --threads 1
+start_serve "$bin" --threads "${SERVER_THREADS:-0}"
 token=$(python3 -c 'import json,sys;print(json.load(open(sys.argv[1]))["twilioAuthToken"])' \
   "$BENCH_TMP/data/agents/demo.json")
 

@@ -391,6 +391,12 @@ class WsConnection final : public Connection, public WebSocket {
 
   void Send(std::string message, Kind kind) {
     queued_bytes_.fetch_add(message.size(), std::memory_order_relaxed);
+    // Call sessions send from the connection's own strand: queue at once, without a post
+    // (one allocation and one queue hop less per media message).
+    if (strand_.running_in_this_thread()) {
+      Enqueue(std::move(message), kind);
+      return;
+    }
     asio::post(strand_, [self = Self(), message = std::move(message), kind]() mutable {
       self->Enqueue(std::move(message), kind);
     });

@@ -269,6 +269,12 @@ net::UpgradeDecision Runtime::MediaStream(const net::Request& request,
       CallSession::Create(*this, agent, std::move(socket)));
 }
 
+std::shared_ptr<net::WebSocketListener> Runtime::AcceptAuthenticatedStream(
+    std::shared_ptr<const agent::AgentConfig> agent, std::shared_ptr<net::WebSocket> socket) {
+  Webhooks("media-stream", "accepted").Inc();
+  return CallSession::Create(*this, std::move(agent), std::move(socket));
+}
+
 void Runtime::ExpectCall(const AgentId& agent, const CallSid& call, std::string from,
                          std::string to) {
   const auto now = clock_.Now();

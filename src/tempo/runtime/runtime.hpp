@@ -88,6 +88,13 @@ class Runtime {
   /// that its media stream's `start` is accepted.
   void ExpectCall(const AgentId& agent, const CallSid& call, std::string from, std::string to);
 
+  /// Accepts a media stream that its caller has already authenticated another way (the
+  /// dashboard's "talk to this agent": a logged-in user's session instead of a Twilio
+  /// signature). Call ExpectCall for the stream's callSid first. Same CallSession, same
+  /// artefacts, same call list as a phone call.
+  std::shared_ptr<net::WebSocketListener> AcceptAuthenticatedStream(
+      std::shared_ptr<const agent::AgentConfig> agent, std::shared_ptr<net::WebSocket> socket);
+
   // ---- used by CallSession ----
   struct AnsweredCall {
     AgentId agent_id;

@@ -43,14 +43,20 @@ std::string Stem(std::string word) {
     return word.size() > suffix.size() + 2 &&
            std::string_view(word).substr(word.size() - suffix.size()) == suffix;
   };
-  if (ends("ies")) return word.substr(0, word.size() - 3) + "y";
-  if (ends("ing")) return word.substr(0, word.size() - 3);
-  if (ends("ed")) return word.substr(0, word.size() - 2);
-  if (ends("es") && (word[word.size() - 3] == 's' || word[word.size() - 3] == 'x' ||
-                     word[word.size() - 3] == 'h')) {
-    return word.substr(0, word.size() - 2);
+  // Plurals first, then verb endings: "cleanings" -> "cleaning" -> "clean".
+  if (ends("ies")) {
+    word = word.substr(0, word.size() - 3) + "y";
+  } else if (ends("es") && (word[word.size() - 3] == 's' || word[word.size() - 3] == 'x' ||
+                            word[word.size() - 3] == 'h')) {
+    word.resize(word.size() - 2);
+  } else if (ends("s") && !ends("ss") && !ends("us")) {
+    word.resize(word.size() - 1);
   }
-  if (ends("s") && !ends("ss") && !ends("us")) return word.substr(0, word.size() - 1);
+  if (ends("ing")) {
+    word.resize(word.size() - 3);
+  } else if (ends("ed")) {
+    word.resize(word.size() - 2);
+  }
   return word;
 }
 

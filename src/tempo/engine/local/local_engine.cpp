@@ -2,6 +2,7 @@
 
 #include "tempo/audio/resampler.hpp"
 #include "tempo/base/log.hpp"
+#include "tempo/engine/local/grammars.hpp"
 #include "tempo/engine/local/recognizer.hpp"
 #include "tempo/engine/local/tts.hpp"
 #include "tempo/engine/local/work_pool.hpp"
@@ -68,6 +69,9 @@ struct LocalEngine::Impl {
           agent.knowledge_base.size(), bytes, kMaxKnowledgeEntries, kMaxKnowledgeBytes));
     }
     const std::vector<std::string> corpus = DialogueCorpus(agent);
+    // Grammar words go into the trimmed dictionary up front: words added later with
+    // ps_add_word also enter the trie LM, and growing its vocabulary past a power of two
+    // corrupts trigram lookups in this sphinxbase version (a crash in lm_trie_score).
     LmBuildOptions lm = options.lm;
     for (const auto& g : BuiltinGrammars()) {
       for (std::string& w : JsgfWords(g.jsgf)) lm.extra_dictionary_words.push_back(std::move(w));
@@ -153,6 +157,7 @@ struct Core : std::enable_shared_from_this<Core> {
   std::vector<int16_t> pending_input;
   std::deque<std::vector<int16_t>> recent;  // frames from segment start - pre-roll
   int64_t recent_first_frame = 0;
+  Clock::Steady::time_point speech_end_at{};
   double noise_floor_db = -70.0;
   bool decoding = false;
   int awaiting_hypotheses = 0;
@@ -253,6 +258,7 @@ struct Core : std::enable_shared_from_this<Core> {
     }
 
     if (event == EndpointEvent::kSpeechStart) OnSpeechStart();
+    if (cls == FrameClass::kSpeech && endpointer.in_speech()) speech_end_at = now;
 
     if (!decoding && endpointer.segment_confirmed()) {
       decoding = true;
@@ -282,6 +288,7 @@ struct Core : std::enable_shared_from_this<Core> {
       TurnTiming t;
       t.speech_end_audio = Ms(endpointer.segment_end_frame() * kVadFrameMs);
       t.endpoint_at = now;
+      t.speech_end_at = speech_end_at;
       const Ms start = Offset(*first_frame_at) + Ms(endpointer.segment_start_frame() * kVadFrameMs);
       const Ms end = Offset(*first_frame_at) + t.speech_end_audio;
       PostDecode({}, DecodeStep::kEnd, [t, start, end](Core& self, Hypothesis hyp) mutable {

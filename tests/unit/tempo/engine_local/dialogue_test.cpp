@@ -1,0 +1,241 @@
+#include "tempo/engine/local/dialogue.hpp"
+
+#include "local_call_harness.hpp"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+namespace tempo::engine::local {
+namespace {
+
+using ::testing::HasSubstr;
+
+agent::AgentConfig Agent() { return harness::DentalAgent(); }
+
+nlohmann::json Args(const Reply& r) { return nlohmann::json::parse(r.tool->arguments_json); }
+
+TEST(KnowledgeIndexTest, FindsTheEntryForParaphrases) {
+  const auto agent = Agent();
+  KnowledgeIndex index(agent.knowledge_base);
+  struct Case {
+    const char* query;
+    std::size_t entry;
+  };
+  for (const Case& c : {Case{"what are your opening hours", 0}, Case{"when are you open", 0},
+                        Case{"what time do you close on saturday", 0},
+                        Case{"where are you located", 1}, Case{"what is your address", 1},
+                        Case{"how much is a cleaning", 2}, Case{"what is the price of a cleaning", 2},
+                        Case{"how much does whitening cost", 3}, Case{"how much is a checkup", 4},
+                        Case{"do you accept insurance", 5}, Case{"do you treat kids", 6},
+                        Case{"i have a dental emergency", 7}}) {
+    auto best = index.Best(c.query, DialogueOptions{}.min_knowledge_score);
+    ASSERT_TRUE(best.has_value()) << c.query;
+    EXPECT_EQ(best->entry, c.entry) << c.query;
+  }
+}
+
+TEST(KnowledgeIndexTest, UnrelatedOrEmptyQueriesScoreBelowTheThreshold) {
+  const auto agent = Agent();
+  KnowledgeIndex index(agent.knowledge_base);
+  const double min = DialogueOptions{}.min_knowledge_score;
+  EXPECT_FALSE(index.Best("what is the meaning of life", min));
+  EXPECT_FALSE(index.Best("the weather is nice", min));
+  EXPECT_FALSE(index.Best("", min));
+  EXPECT_FALSE(index.Best("is it a the of", min));  // stop words only
+  KnowledgeIndex empty({});
+  EXPECT_EQ(empty.size(), 0u);
+  EXPECT_FALSE(empty.Best("opening hours", 0.0));
+}
+
+TEST(KnowledgeIndexTest, StemsAndSynonyms) {
+  EXPECT_EQ(RetrievalTerm("cleanings"), "clean");
+  EXPECT_EQ(RetrievalTerm("costs"), "cost");
+  EXPECT_EQ(RetrievalTerm("price"), "cost");
+  EXPECT_EQ(RetrievalTerm("hours"), "open");
+  EXPECT_EQ(RetrievalTerm("the"), "");
+  EXPECT_EQ(RetrievalTerm("glass"), "glass");
+  // A single-entry knowledge base still answers (the idf stays positive).
+  std::vector<agent::KnowledgeEntry> one = {{"Do you have parking?", "Yes, parking is free."}};
+  KnowledgeIndex index(one);
+  EXPECT_TRUE(index.Best("is there parking", DialogueOptions{}.min_knowledge_score));
+}
+
+TEST(DialogueTest, GreetsWithFirstMessageOrAgentName) {
+  auto agent = Agent();
+  EXPECT_EQ(Dialogue(agent, "").Greeting().text, agent.first_message);
+  agent.first_message.clear();
+  EXPECT_EQ(Dialogue(agent, "").Greeting().text,
+            "Hello, thank you for calling Bright Smile Dental. How can I help you?");
+}
+
+TEST(DialogueTest, ToolIntents) {
+  const auto agent = Agent();
+  for (const char* bye : {"goodbye", "okay bye", "that's all thank you", "that is all", "bye bye"}) {
+    Dialogue d(agent, "+15550100");
+    Reply r = d.OnCallerText(bye);
+    EXPECT_EQ(r.intent, Intent::kGoodbye) << bye;
+    EXPECT_EQ(r.text, agent.ClosingLine());
+    ASSERT_TRUE(r.tool);
+    EXPECT_EQ(r.tool->name, "end_call");
+    EXPECT_TRUE(d.ended());
+    EXPECT_TRUE(d.OnCallerText("hello").text.empty()) << "no replies after the end";
+  }
+  for (const char* human : {"can i speak to a person", "i want a human", "transfer me to an agent",
+                            "representative please", "put me through to an operator"}) {
+    Dialogue d(agent, "");
+    Reply r = d.OnCallerText(human);
+    EXPECT_EQ(r.intent, Intent::kHuman) << human;
+    EXPECT_EQ(r.text, "Let me transfer you to a member of our team.");
+    EXPECT_EQ(r.tool->name, "transfer_call");
+  }
+  for (const char* vm : {"can i leave a message", "i want to leave a voicemail", "voice mail"}) {
+    Dialogue d(agent, "");
+    Reply r = d.OnCallerText(vm);
+    EXPECT_EQ(r.intent, Intent::kVoicemail) << vm;
+    EXPECT_EQ(r.tool->name, "voicemail");
+  }
+}
+
+TEST(DialogueTest, CallbackCarriesTimeAndPhone) {
+  const auto agent = Agent();
+  Dialogue d(agent, "+15550100");
+  Reply r = d.OnCallerText("can you call me back tomorrow at three p m");
+  EXPECT_EQ(r.intent, Intent::kCallback);
+  ASSERT_TRUE(r.tool);
+  EXPECT_EQ(r.tool->name, "schedule_callback");
+  EXPECT_EQ(Args(r)["time"], "tomorrow at 3 pm");
+  EXPECT_EQ(Args(r)["phone"], "+15550100");
+  EXPECT_THAT(r.text, HasSubstr("I'll arrange for someone to call you back tomorrow at 3 p m."));
+  EXPECT_FALSE(d.ended());
+  // "No" to "anything else?" ends the call politely.
+  Reply bye = d.OnCallerText("no thank you");
+  EXPECT_EQ(bye.intent, Intent::kGoodbye);
+  EXPECT_EQ(bye.tool->name, "end_call");
+
+  Dialogue plain(agent, "+15550100");
+  Reply p = plain.OnCallerText("please call me back");
+  EXPECT_FALSE(Args(p).contains("time"));
+  EXPECT_THAT(p.text, HasSubstr("call you back as soon as possible"));
+}
+
+TEST(DialogueTest, CallbackTimeExtraction) {
+  struct Case {
+    const char* text;
+    const char* time;
+  };
+  for (const Case& c : {
+           Case{"call me back tomorrow", "tomorrow"},
+           Case{"call me back tomorrow morning", "tomorrow morning"},
+           Case{"call me back this afternoon", "in the afternoon"},
+           Case{"call me back today in the afternoon", "this afternoon"},
+           Case{"call me back on monday", "monday"},
+           Case{"call me back next tuesday at ten thirty", "next tuesday at 10:30"},
+           Case{"call me back at three o'clock", "at 3 o'clock"},
+           Case{"call me back at 3 pm", "at 3 pm"},
+           Case{"call me back on friday at two p m", "friday at 2 pm"},
+           Case{"call me back at eleven a m", "at 11 am"},
+           Case{"call me back at four fifteen", "at 4:15"},
+           Case{"call me back wednesday evening at six", "wednesday evening at 6"},
+       }) {
+    EXPECT_EQ(ExtractCallbackTime(c.text).value_or("<none>"), c.time) << c.text;
+  }
+  EXPECT_FALSE(ExtractCallbackTime("please call me back"));
+  EXPECT_FALSE(ExtractCallbackTime("my number is five five five one two"));
+}
+
+TEST(DialogueTest, KnowledgeAnswersAndFallbackOffer) {
+  const auto agent = Agent();
+  Dialogue d(agent, "");
+  Reply r = d.OnCallerText("how much is a cleaning");
+  EXPECT_EQ(r.intent, Intent::kKnowledge);
+  EXPECT_EQ(r.knowledge_entry, 2u);
+  EXPECT_EQ(r.text, agent.knowledge_base[2].answer);
+  EXPECT_FALSE(r.tool);
+
+  Reply unsure = d.OnCallerText("what is the meaning of life");
+  EXPECT_EQ(unsure.intent, Intent::kFallback);
+  EXPECT_EQ(unsure.text,
+            "I'm not sure about that. Would you like me to transfer you to a member of our team?");
+  Reply yes = d.OnCallerText("yes please");
+  EXPECT_EQ(yes.intent, Intent::kYes);
+  EXPECT_EQ(yes.tool->name, "transfer_call");
+
+  Dialogue d2(agent, "");
+  d2.OnCallerText("tell me a joke");
+  Reply no = d2.OnCallerText("no");
+  EXPECT_EQ(no.intent, Intent::kNo);
+  EXPECT_EQ(no.text, "Is there anything else I can help you with?");
+  EXPECT_FALSE(no.tool);
+  // A yes without a pending offer is no transfer.
+  Dialogue d3(agent, "");
+  EXPECT_EQ(d3.OnCallerText("yes").intent, Intent::kFallback);
+}
+
+TEST(DialogueTest, EmptyKnowledgeBaseFallsBack) {
+  auto agent = Agent();
+  agent.knowledge_base.clear();
+  Dialogue d(agent, "");
+  EXPECT_EQ(d.OnCallerText("what are your opening hours").intent, Intent::kFallback);
+  EXPECT_EQ(d.OnCallerText("goodbye").intent, Intent::kGoodbye);
+  EXPECT_FALSE(DialogueCorpus(agent).empty());
+}
+
+TEST(DialogueTest, InappropriateLanguageIsCountedThenEnds) {
+  auto agent = Agent();
+  agent.max_inappropriate_attempts = 3;
+  Dialogue d(agent, "");
+  for (int i = 1; i <= 2; ++i) {
+    Reply r = d.OnCallerText("you are stupid");
+    EXPECT_EQ(r.intent, Intent::kInappropriate);
+    EXPECT_THAT(r.text, HasSubstr("respectful"));
+    EXPECT_FALSE(r.tool);
+    EXPECT_EQ(d.inappropriate_count(), i);
+  }
+  EXPECT_EQ(d.OnCallerText("how much is a cleaning").intent, Intent::kKnowledge);
+  Reply last = d.OnCallerText("shut up");
+  EXPECT_THAT(last.text, HasSubstr(agent.ClosingLine()));
+  EXPECT_EQ(last.tool->name, "end_call");
+  EXPECT_TRUE(d.ended());
+}
+
+TEST(DialogueTest, SilenceRepromptsThenEnds) {
+  const auto agent = Agent();
+  Dialogue d(agent, "");
+  EXPECT_EQ(d.OnSilence().text, "Are you still there?");
+  // Speaking resets the count.
+  d.OnCallerText("how much is a checkup");
+  EXPECT_EQ(d.OnSilence().text, "Are you still there?");
+  Reply end = d.OnSilence();
+  EXPECT_THAT(end.text, HasSubstr(agent.ClosingLine()));
+  EXPECT_EQ(end.tool->name, "end_call");
+  EXPECT_TRUE(d.OnSilence().text.empty());
+}
+
+TEST(DialogueTest, FailedTransferKeepsTheCallGoing) {
+  const auto agent = Agent();
+  Dialogue d(agent, "");
+  d.OnCallerText("i want a human");
+  EXPECT_TRUE(d.ended());
+  Reply r = d.OnToolFailed("transfer_call");
+  EXPECT_THAT(r.text, HasSubstr("anything else"));
+  EXPECT_FALSE(d.ended());
+  EXPECT_TRUE(d.OnToolFailed("schedule_callback").text.empty());
+  EXPECT_EQ(d.OnCallerText("no").intent, Intent::kGoodbye);
+}
+
+TEST(DialogueTest, CorpusCoversKnowledgeBaseAndToolPhrases) {
+  const auto agent = Agent();
+  const auto corpus = DialogueCorpus(agent);
+  for (const auto& e : agent.knowledge_base) {
+    EXPECT_NE(std::find(corpus.begin(), corpus.end(), e.question), corpus.end());
+    EXPECT_NE(std::find(corpus.begin(), corpus.end(), e.answer), corpus.end());
+  }
+  // Every corpus sentence that names a tool is understood as that tool.
+  Dialogue d(agent, "");
+  EXPECT_EQ(Dialogue(agent, "").OnCallerText("Can I speak to a representative?").intent,
+            Intent::kHuman);
+}
+
+}  // namespace
+}  // namespace tempo::engine::local
