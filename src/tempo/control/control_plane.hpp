@@ -20,6 +20,10 @@
 #include <string>
 #include <string_view>
 
+namespace tempo::runtime {
+class Runtime;
+}  // namespace tempo::runtime
+
 namespace tempo::control {
 
 struct ControlOptions {
@@ -74,8 +78,14 @@ class ControlPlane {
   ControlPlane(const ControlPlane&) = delete;
   ControlPlane& operator=(const ControlPlane&) = delete;
 
-  /// Registers /api/v1/... routes.
+  /// Registers /api/v1/... routes and the dashboard (/dashboard/..., docs/dashboard.md).
   void AddRoutes(net::Router& router);
+
+  /// Enables the dashboard's "talk to this agent" (POST /api/v1/agents/{id}/talk, then
+  /// WS /api/v1/agents/{id}/talk?ticket=...): browser calls run through `runtime` like phone
+  /// calls. Without it those routes answer 503. Call before serving; `runtime` must outlive
+  /// the server.
+  void SetRuntime(runtime::Runtime* runtime);
 
   /// What the runtime should use to find agents: deployed database agents first, then
   /// `fallback` (e.g. agents loaded from files), if set with SetFallbackDirectory.
