@@ -53,9 +53,10 @@ if(CMAKE_SCRIPT_MODE_FILE AND DEFINED EMBED_OUTPUT)
     file(READ "${file}" hex HEX)
     string(LENGTH "${hex}" hex_len)
     math(EXPR size "${hex_len} / 2")
+    # Lines of 16 bytes (CMake regexes have no {n}, hence the repeated class).
+    string(REPEAT "[0-9a-f]" 32 line)
+    string(REGEX REPLACE "(${line})" "\\1\n" hex "${hex}")
     string(REGEX REPLACE "([0-9a-f][0-9a-f])" "'\\\\x\\1'," bytes "${hex}")
-    # Break the initializer into lines of 16 bytes.
-    string(REGEX REPLACE "(('\\\\x[0-9a-f][0-9a-f]',){16})" "\\1\n" bytes "${bytes}")
     _tempo_content_type("${rel}" type)
     string(APPEND body "constexpr char kFile${index}[] = {\n${bytes}'\\0'};\n")
     string(APPEND table "    {\"${rel}\", \"${type}\", std::string_view(kFile${index}, ${size})},\n")

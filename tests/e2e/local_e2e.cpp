@@ -8,16 +8,14 @@
 //   local_e2e --memory                    RSS per decoder
 
 #include "local_call_harness.hpp"
-
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
-
-#include <sys/resource.h>
 
 #include <atomic>
 #include <condition_variable>
 #include <cstdio>
 #include <fstream>
+#include <sys/resource.h>
 #include <thread>
 
 namespace tempo::engine::local {
@@ -53,11 +51,16 @@ std::optional<Intent> ParseIntent(std::string_view s) {
 
 std::string_view ToolOf(Intent i) {
   switch (i) {
-    case Intent::kGoodbye: return "end_call";
-    case Intent::kHuman: return "transfer_call";
-    case Intent::kVoicemail: return "voicemail";
-    case Intent::kCallback: return "schedule_callback";
-    default: return "";
+    case Intent::kGoodbye:
+      return "end_call";
+    case Intent::kHuman:
+      return "transfer_call";
+    case Intent::kVoicemail:
+      return "voicemail";
+    case Intent::kCallback:
+      return "schedule_callback";
+    default:
+      return "";
   }
 }
 
@@ -148,7 +151,8 @@ int RunScenarios(const std::filesystem::path& path) {
         intent_ok += ok;
         if (*expected == Intent::kKnowledge) {
           ++kb_n;
-          const auto want = listener->IndexOf(agent.knowledge_base[u["entry"].get<std::size_t>()].answer);
+          const auto want =
+              listener->IndexOf(agent.knowledge_base[u["entry"].get<std::size_t>()].answer);
           bool heard_ok = false;
           if (ev.turns.size() > turn) {
             heard_ok = listener->Listen(ev.turns[turn].pcm, call.output_rate()).reply == want;

@@ -4,9 +4,11 @@
 #include "tempo/base/log.hpp"
 #include "tempo/control/agent_store.hpp"
 #include "tempo/control/api_error.hpp"
+#include "tempo/control/dashboard.hpp"
 #include "tempo/control/openapi.hpp"
 #include "tempo/control/request_parsing.hpp"
 #include "tempo/db/migrations.hpp"
+#include "tempo/runtime/runtime.hpp"
 
 #include <boost/system/result.hpp>
 #include <fmt/format.h>
@@ -271,6 +273,21 @@ struct ControlPlane::Impl {
   std::unique_ptr<Deployer> deployer;
   mutable std::mutex url_mutex;
   std::string public_url;
+  runtime::Runtime* runtime = nullptr;
+
+  // "Talk to this agent": a logged-in POST (session + CSRF, tenant-checked on the blocking
+  // pool) issues a single-use ticket; the WebSocket upgrade, which must decide on the I/O
+  // thread, then only looks the ticket up in memory.
+  struct TalkTicket {
+    std::string agent_id;
+    std::string call_sid;
+    std::string session_token;  ///< the upgrade must carry the same session cookie
+    std::chrono::steady_clock::time_point expires;
+  };
+  static constexpr std::chrono::seconds kTalkTicketTtl{60};
+  static constexpr size_t kMaxTalkTickets = 1000;
+  std::mutex talk_mutex;
+  std::map<std::string, TalkTicket> talk_tickets;
 
   using Handler = net::Response (Impl::*)(Ctx&);
 
@@ -936,6 +953,76 @@ struct ControlPlane::Impl {
             {"createdAt", FormatTimeMs(created_at)}};
   }
 
+
+  // ---------------------------------------------------------------- talk (browser calls)
+
+  net::Response CreateTalk(Ctx& c) {
+    const std::string id(c.req.PathParam("id"));
+    DB_ASSIGN(bool owned, OwnsAgent(c.who.org_id, id));
+    if (!owned) return NotFoundError("agent").ToResponse();
+    if (runtime == nullptr) {
+      return ApiError{503, "unavailable", "browser calls are not enabled on this server", {}}
+          .ToResponse();
+    }
+    if (c.who.kind != Principal::Kind::kSession) {
+      return Forbidden("talking to an agent needs a dashboard session").ToResponse();
+    }
+    auto deployed = directory.Find(AgentId(id));
+    if (!deployed) return Conflict("deploy the agent before talking to it").ToResponse();
+    // The session checks the stream's account against the agent's, as for a phone call.
+    const std::string account_sid = deployed->twilio_account_sid.empty()
+                                        ? "AC" + Sha256Hex(RandomToken(16)).substr(0, 32)
+                                        : deployed->twilio_account_sid.str();
+    const std::string ticket = RandomToken(32);
+    const std::string call_sid = "CA" + Sha256Hex(RandomToken(16)).substr(0, 32);
+    const std::string stream_sid = "MZ" + Sha256Hex(RandomToken(16)).substr(0, 32);
+    {
+      std::lock_guard lock(talk_mutex);
+      const auto now = std::chrono::steady_clock::now();
+      std::erase_if(talk_tickets, [now](const auto& t) { return t.second.expires <= now; });
+      if (talk_tickets.size() >= kMaxTalkTickets) {
+        return ApiError{503, "unavailable", "too many pending browser calls; retry soon", {}}
+            .ToResponse();
+      }
+      talk_tickets[ticket] = {id, call_sid, c.session_token, now + kTalkTicketTtl};
+    }
+    return JsonResponse(201, {{"ticket", ticket},
+                              {"callSid", call_sid},
+                              {"streamSid", stream_sid},
+                              {"accountSid", account_sid},
+                              {"url", fmt::format("/api/v1/agents/{}/talk?ticket={}", id, ticket)}});
+  }
+
+  net::UpgradeDecision TalkStream(const net::Request& req, std::shared_ptr<net::WebSocket> socket) {
+    auto query = ParseQuery(req.query);
+    std::string ticket_text;
+    if (query) {
+      if (auto it = query->find("ticket"); it != query->end()) ticket_text = it->second;
+    }
+    std::optional<TalkTicket> ticket;
+    {
+      std::lock_guard lock(talk_mutex);
+      if (auto it = talk_tickets.find(ticket_text); it != talk_tickets.end()) {
+        ticket = std::move(it->second);
+        talk_tickets.erase(it);  // single use
+      }
+    }
+    if (!ticket || ticket->expires <= std::chrono::steady_clock::now()) {
+      return Unauthorized("ask POST /api/v1/agents/{id}/talk for a fresh ticket").ToResponse();
+    }
+    std::optional<std::string> cookie_token;
+    if (auto cookie = req.headers.Find("Cookie")) cookie_token = FindCookie(*cookie, kSessionCookie);
+    if (!cookie_token || !ConstantTimeEquals(*cookie_token, ticket->session_token)) {
+      return Unauthorized("the ticket belongs to another session").ToResponse();
+    }
+    // The ticket was issued after the tenant check of this agent; another agent id is a 404.
+    if (req.PathParam("id") != ticket->agent_id) return NotFoundError("agent").ToResponse();
+    auto agent = directory.Find(AgentId(ticket->agent_id));
+    if (!agent || runtime == nullptr) return NotFoundError("agent").ToResponse();
+    runtime->ExpectCall(agent->agent_id, CallSid(ticket->call_sid), "browser", "dashboard");
+    return runtime->AcceptAuthenticatedStream(std::move(agent), std::move(socket));
+  }
+
   /// Checks that `agent_id` names an agent of the caller's organisation.
   Result<bool> OwnsAgent(const OrgId& org, const std::string& agent_id) {
     TEMPO_ASSIGN_OR_RETURN(
@@ -1442,7 +1529,16 @@ void ControlPlane::AddRoutes(net::Router& router) {
   i.Route(router, M::kGet, "/api/v1/calls/{sid}/transcript", Access::kRead, &I::GetTranscript);
   i.Route(router, M::kGet, "/api/v1/calls/{sid}/recording.wav", Access::kRead, &I::GetRecording);
   i.Route(router, M::kGet, "/api/v1/usage", Access::kRead, &I::Usage);
+
+  i.Route(router, M::kPost, "/api/v1/agents/{id}/talk", Access::kWrite, &I::CreateTalk);
+  router.AddWebSocket("/api/v1/agents/{id}/talk",
+                      [&i](const net::Request& request, std::shared_ptr<net::WebSocket> socket) {
+                        return i.TalkStream(request, std::move(socket));
+                      });
+  AddDashboardRoutes(router);
 }
+
+void ControlPlane::SetRuntime(runtime::Runtime* runtime) { impl_->runtime = runtime; }
 
 const runtime::AgentDirectory& ControlPlane::Directory() const { return impl_->directory; }
 

@@ -42,13 +42,13 @@ bool IsGoodbye(const std::string& s) {
                     "that's it", "nothing else", "have a good day", "have a nice day"});
 }
 bool IsHuman(const std::string& s) {
-  return HasAny(s, {"human", "person", "agent", "representative", "operator", "someone",
-                    "somebody", "anyone", "receptionist", "transfer me", "member of your team",
-                    "member of staff", "real person"});
+  return HasAny(
+      s, {"human", "person", "agent", "representative", "operator", "someone", "somebody", "anyone",
+          "receptionist", "transfer me", "member of your team", "member of staff", "real person"});
 }
 bool IsVoicemail(const std::string& s) {
-  return HasAny(s, {"voicemail", "voice mail", "leave a message", "leave message",
-                    "take a message", "leave a voice message", "record a message"});
+  return HasAny(s, {"voicemail", "voice mail", "leave a message", "leave message", "take a message",
+                    "leave a voice message", "record a message"});
 }
 bool IsCallback(const std::string& s) {
   return HasAny(s, {"call me back", "call back", "callback", "ring me back", "call me later",
@@ -59,8 +59,8 @@ bool IsInappropriate(const std::string& s) {
                     "hate you", "screw you"});
 }
 bool IsYes(const std::string& s) {
-  return HasAny(s, {"yes", "yeah", "yep", "sure", "okay", "ok", "please do", "correct",
-                    "go ahead", "alright", "all right"});
+  return HasAny(s, {"yes", "yeah", "yep", "sure", "okay", "ok", "please do", "correct", "go ahead",
+                    "alright", "all right"});
 }
 bool IsNo(const std::string& s) {
   return HasAny(s, {"no", "nope", "not really", "no thanks", "don't", "do not"});
@@ -71,14 +71,21 @@ struct NumberWord {
   int value;
 };
 constexpr std::array<NumberWord, 19> kHourWords = {{
-    {"one", 1},   {"two", 2},    {"three", 3}, {"four", 4},   {"five", 5},
-    {"six", 6},   {"seven", 7},  {"eight", 8}, {"nine", 9},   {"ten", 10},
-    {"eleven", 11}, {"twelve", 12}, {"noon", 12}, {"1", 1},  {"2", 2},
-    {"3", 3},     {"4", 4},      {"5", 5},     {"6", 6},
+    {"one", 1},     {"two", 2},     {"three", 3}, {"four", 4}, {"five", 5},
+    {"six", 6},     {"seven", 7},   {"eight", 8}, {"nine", 9}, {"ten", 10},
+    {"eleven", 11}, {"twelve", 12}, {"noon", 12}, {"1", 1},    {"2", 2},
+    {"3", 3},       {"4", 4},       {"5", 5},     {"6", 6},
 }};
 constexpr std::array<NumberWord, 9> kMinuteWords = {{
-    {"fifteen", 15}, {"thirty", 30}, {"forty", 40}, {"fifty", 50}, {"twenty", 20},
-    {"ten", 10},     {"five", 5},    {"forty-five", 45}, {"oh", 0},
+    {"fifteen", 15},
+    {"thirty", 30},
+    {"forty", 40},
+    {"fifty", 50},
+    {"twenty", 20},
+    {"ten", 10},
+    {"five", 5},
+    {"forty-five", 45},
+    {"oh", 0},
 }};
 
 std::optional<int> Lookup(std::span<const NumberWord> table, std::string_view w) {
@@ -95,16 +102,26 @@ constexpr std::array<std::string_view, 7> kWeekdays = {
 
 std::string_view ToString(Intent intent) {
   switch (intent) {
-    case Intent::kNone: return "none";
-    case Intent::kGoodbye: return "goodbye";
-    case Intent::kHuman: return "human";
-    case Intent::kVoicemail: return "voicemail";
-    case Intent::kCallback: return "callback";
-    case Intent::kKnowledge: return "knowledge";
-    case Intent::kYes: return "yes";
-    case Intent::kNo: return "no";
-    case Intent::kInappropriate: return "inappropriate";
-    case Intent::kFallback: return "fallback";
+    case Intent::kNone:
+      return "none";
+    case Intent::kGoodbye:
+      return "goodbye";
+    case Intent::kHuman:
+      return "human";
+    case Intent::kVoicemail:
+      return "voicemail";
+    case Intent::kCallback:
+      return "callback";
+    case Intent::kKnowledge:
+      return "knowledge";
+    case Intent::kYes:
+      return "yes";
+    case Intent::kNo:
+      return "no";
+    case Intent::kInappropriate:
+      return "inappropriate";
+    case Intent::kFallback:
+      return "fallback";
   }
   return "none";
 }
@@ -200,9 +217,9 @@ std::vector<std::string> DialogueCorpus(const agent::AgentConfig& agent) {
       // A person.
       "I would like to talk to a human.", "Can I speak to a person?", "Let me talk to someone.",
       "I want to speak to a human please.", "Can I talk to a real person?",
-      "Transfer me to an agent.", "Can I speak to a representative?", "Put me through to an operator.",
-      "I need to speak to someone.", "Can I talk to the receptionist?",
-      "Connect me to a member of your team.",
+      "Transfer me to an agent.", "Can I speak to a representative?",
+      "Put me through to an operator.", "I need to speak to someone.",
+      "Can I talk to the receptionist?", "Connect me to a member of your team.",
       // Voicemail.
       "Can I leave a message?", "I would like to leave a message.", "I want to leave a voicemail.",
       "Can you take a message?", "Let me leave a voice mail.",
@@ -224,10 +241,10 @@ std::vector<std::string> DialogueCorpus(const agent::AgentConfig& agent) {
       // Common questions and call phrases.
       "What are your opening hours?", "What time do you open?", "What time do you close?",
       "When are you open?", "Are you open today?", "Where are you located?",
-      "What is your address?", "How much does it cost?", "How much is it?",
-      "What is the price?", "Do you have any availability?", "I have a question.",
-      "Can you help me?", "Can you tell me about your prices?", "I would like some information.",
-      "Hello?", "Hi.", "Hello, are you there?", "Sorry, can you repeat that?", "I didn't hear you.",
+      "What is your address?", "How much does it cost?", "How much is it?", "What is the price?",
+      "Do you have any availability?", "I have a question.", "Can you help me?",
+      "Can you tell me about your prices?", "I would like some information.", "Hello?", "Hi.",
+      "Hello, are you there?", "Sorry, can you repeat that?", "I didn't hear you.",
       "My phone number is 5 5 5 0 1 2 3.", "Thank you.", "Thank you very much."};
   for (std::string_view p : kPhrases) corpus.emplace_back(p);
   return corpus;
@@ -242,10 +259,10 @@ Dialogue::Dialogue(const agent::AgentConfig& agent, std::string caller_phone,
 
 Reply Dialogue::Greeting() {
   Reply reply;
-  reply.text = !agent_.first_message.empty()
-                   ? agent_.first_message
-                   : fmt::format("Hello, thank you for calling {}. How can I help you?",
-                                 agent_.agent_name);
+  reply.text =
+      !agent_.first_message.empty()
+          ? agent_.first_message
+          : fmt::format("Hello, thank you for calling {}. How can I help you?", agent_.agent_name);
   return reply;
 }
 
@@ -288,8 +305,8 @@ Reply Dialogue::OnCallerText(std::string_view text) {
         spoken.replace(at, unit.size(), unit == " pm" ? " p m" : " a m");
       }
     }
-    reply.text = fmt::format("I'll arrange for someone to call you back {}. {}", spoken,
-                             kAnythingElseLine);
+    reply.text =
+        fmt::format("I'll arrange for someone to call you back {}. {}", spoken, kAnythingElseLine);
     pending_ = Pending::kAnythingElse;
     return Finish(std::move(reply));
   }
@@ -349,8 +366,8 @@ Reply Dialogue::OnSilence() {
     reply.text = std::string(kStillThereLine);
     return reply;
   }
-  reply.text = "I haven't heard anything for a while, so I will end the call now. " +
-               agent_.ClosingLine();
+  reply.text =
+      "I haven't heard anything for a while, so I will end the call now. " + agent_.ClosingLine();
   reply.tool = ToolRequest{"end_call", R"({"reason":"caller silent"})"};
   return Finish(std::move(reply));
 }

@@ -13,16 +13,16 @@ namespace tempo::engine::local {
 
 /// What the dialogue recognised in a caller's utterance.
 enum class Intent : uint8_t {
-  kNone,          ///< nothing recognisable (empty text)
-  kGoodbye,       ///< bye / goodbye / that's all
-  kHuman,         ///< a person, an agent, a representative, an operator
-  kVoicemail,     ///< leave a message / voicemail
-  kCallback,      ///< call me back [time]
-  kKnowledge,     ///< answered from the knowledge base
-  kYes,           ///< yes to a pending question
-  kNo,            ///< no to a pending question
-  kInappropriate, ///< abusive language
-  kFallback,      ///< nothing matched: offer a transfer
+  kNone,           ///< nothing recognisable (empty text)
+  kGoodbye,        ///< bye / goodbye / that's all
+  kHuman,          ///< a person, an agent, a representative, an operator
+  kVoicemail,      ///< leave a message / voicemail
+  kCallback,       ///< call me back [time]
+  kKnowledge,      ///< answered from the knowledge base
+  kYes,            ///< yes to a pending question
+  kNo,             ///< no to a pending question
+  kInappropriate,  ///< abusive language
+  kFallback,       ///< nothing matched: offer a transfer
 };
 std::string_view ToString(Intent intent);
 
@@ -38,8 +38,8 @@ struct Reply {
   std::optional<ToolRequest> tool;
   std::optional<std::size_t> knowledge_entry;  ///< for kKnowledge
   [[nodiscard]] bool ends_call() const {
-    return tool && (tool->name == "end_call" || tool->name == "transfer_call" ||
-                    tool->name == "voicemail");
+    return tool &&
+           (tool->name == "end_call" || tool->name == "transfer_call" || tool->name == "voicemail");
   }
 };
 
@@ -65,8 +65,7 @@ std::vector<std::string> DialogueCorpus(const agent::AgentConfig& agent);
 class Dialogue {
  public:
   /// `agent` must outlive the dialogue. `caller_phone` goes into schedule_callback's "phone".
-  Dialogue(const agent::AgentConfig& agent, std::string caller_phone,
-           DialogueOptions options = {});
+  Dialogue(const agent::AgentConfig& agent, std::string caller_phone, DialogueOptions options = {});
 
   /// The first line of the call: agent.first_message, or a greeting with the agent's name.
   Reply Greeting();

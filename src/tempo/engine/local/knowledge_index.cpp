@@ -15,14 +15,14 @@ constexpr double kB = 0.75;
 
 // Function words that carry no topic. Question words that do ("where", "when", "much") stay.
 constexpr std::array<std::string_view, 74> kStopWords = {
-    "a",      "an",     "the",   "is",    "are",   "was",   "were",  "be",    "been",  "am",
-    "do",     "does",   "did",   "i",     "me",    "my",    "you",   "your",  "we",    "our",
-    "us",     "it",     "its",   "to",    "of",    "and",   "or",    "for",   "in",    "on",
-    "at",     "by",     "with",  "from",  "about", "can",   "could", "would", "will",  "should",
-    "please", "like",   "want",  "know",  "tell",  "what",  "which", "that",  "this",  "there",
-    "hi",     "hello",  "um",    "uh",    "so",    "just",  "any",   "some",  "if",    "have",
-    "has",    "get",    "i'd",   "i'm",   "it's",  "what's", "okay", "yes",   "no",    "thanks",
-    "thank",  "much",   "how",   "also"};
+    "a",      "an",    "the",  "is",   "are",   "was",    "were",  "be",    "been", "am",
+    "do",     "does",  "did",  "i",    "me",    "my",     "you",   "your",  "we",   "our",
+    "us",     "it",    "its",  "to",   "of",    "and",    "or",    "for",   "in",   "on",
+    "at",     "by",    "with", "from", "about", "can",    "could", "would", "will", "should",
+    "please", "like",  "want", "know", "tell",  "what",   "which", "that",  "this", "there",
+    "hi",     "hello", "um",   "uh",   "so",    "just",   "any",   "some",  "if",   "have",
+    "has",    "get",   "i'd",  "i'm",  "it's",  "what's", "okay",  "yes",   "no",   "thanks",
+    "thank",  "much",  "how",  "also"};
 
 struct Synonym {
   std::string_view word;
@@ -30,12 +30,23 @@ struct Synonym {
 };
 // Small domain thesaurus for a receptionist: the caller's word -> the knowledge base's word.
 constexpr std::array<Synonym, 17> kSynonyms = {{
-    {"price", "cost"},       {"prices", "cost"},      {"charge", "cost"},
-    {"fee", "cost"},         {"fees", "cost"},        {"expensive", "cost"},
-    {"hours", "open"},       {"opening", "open"},     {"close", "open"},
-    {"closing", "open"},     {"time", "open"},        {"address", "located"},
-    {"location", "located"}, {"where", "located"},    {"find", "located"},
-    {"kids", "children"},    {"child", "children"},
+    {"price", "cost"},
+    {"prices", "cost"},
+    {"charge", "cost"},
+    {"fee", "cost"},
+    {"fees", "cost"},
+    {"expensive", "cost"},
+    {"hours", "open"},
+    {"opening", "open"},
+    {"close", "open"},
+    {"closing", "open"},
+    {"time", "open"},
+    {"address", "located"},
+    {"location", "located"},
+    {"where", "located"},
+    {"find", "located"},
+    {"kids", "children"},
+    {"child", "children"},
 }};
 
 std::string Stem(std::string word) {
@@ -125,8 +136,7 @@ std::vector<double> KnowledgeIndex::Scores(std::string_view query) const {
   return scores;
 }
 
-std::optional<KnowledgeMatch> KnowledgeIndex::Best(std::string_view query,
-                                                   double min_score) const {
+std::optional<KnowledgeMatch> KnowledgeIndex::Best(std::string_view query, double min_score) const {
   const std::vector<double> scores = Scores(query);
   std::optional<KnowledgeMatch> best;
   for (std::size_t i = 0; i < scores.size(); ++i) {

@@ -35,8 +35,7 @@ class KnowledgeIndex {
 
   /// The best entry for a caller's words, if its score reaches `min_score`. Ties go to the
   /// earlier entry. nullopt for an empty index or a query without content words.
-  [[nodiscard]] std::optional<KnowledgeMatch> Best(std::string_view query,
-                                                   double min_score) const;
+  [[nodiscard]] std::optional<KnowledgeMatch> Best(std::string_view query, double min_score) const;
 
   /// Scores of every entry (for tests and tuning), in entry order.
   [[nodiscard]] std::vector<double> Scores(std::string_view query) const;

@@ -374,8 +374,8 @@ struct Core : std::enable_shared_from_this<Core> {
     speaking_generation = gen;
     pending_tool = std::move(reply.tool);
     if (silence_timer) silence_timer->Cancel();
-    tts_queue->Post([synth = synthesizer, text = std::move(reply.text), gen,
-                     current = generation, self = weak_from_this(), link = link] {
+    tts_queue->Post([synth = synthesizer, text = std::move(reply.text), gen, current = generation,
+                     self = weak_from_this(), link = link] {
       for (std::string& chunk : SplitIntoChunks(text)) {
         if (current->load() != gen) return;
         std::vector<int16_t> pcm;
@@ -489,9 +489,10 @@ LocalEngine::~LocalEngine() = default;
 Result<std::unique_ptr<LocalEngine>> LocalEngine::Create(LocalEngineOptions options) {
   const auto hmm = options.model_dir / "en-us" / "mdef";
   if (!std::filesystem::exists(hmm)) {
-    return NotFound(fmt::format("local engine: acoustic model {} is missing (install the Debian "
-                                "package pocketsphinx-en-us)",
-                                hmm.string()));
+    return NotFound(
+        fmt::format("local engine: acoustic model {} is missing (install the Debian "
+                    "package pocketsphinx-en-us)",
+                    hmm.string()));
   }
   if (options.cache_dir.empty()) {
     options.cache_dir = std::filesystem::temp_directory_path() / "tempovoice-lm";
@@ -499,8 +500,7 @@ Result<std::unique_ptr<LocalEngine>> LocalEngine::Create(LocalEngineOptions opti
   if (options.hangover.count() <= 0 || options.hangover.count() % kVadFrameMs != 0) {
     return InvalidArgument("local engine: hangover must be a positive multiple of 20 ms");
   }
-  return std::unique_ptr<LocalEngine>(
-      new LocalEngine(std::make_unique<Impl>(std::move(options))));
+  return std::unique_ptr<LocalEngine>(new LocalEngine(std::make_unique<Impl>(std::move(options))));
 }
 
 Result<void> LocalEngine::Prepare(const agent::AgentConfig& agent) {
@@ -518,8 +518,8 @@ Result<std::unique_ptr<SpeechSession>> LocalEngine::Open(const SessionParams& pa
   EndpointerConfig ep;
   ep.hangover_ms = int(impl_->options.hangover.count());
   TEMPO_ASSIGN_OR_RETURN(Endpointer endpointer, Endpointer::Create(ep));
-  auto core = std::make_shared<Core>(impl_, params, observer, synth, std::move(vad),
-                                     std::move(endpointer));
+  auto core =
+      std::make_shared<Core>(impl_, params, observer, synth, std::move(vad), std::move(endpointer));
   return std::unique_ptr<SpeechSession>(std::make_unique<LocalSession>(std::move(core)));
 }
 

@@ -21,10 +21,10 @@ namespace tempo::engine::local {
 /// speech frame, counted from the session's first caller frame.
 struct TurnTiming {
   std::chrono::milliseconds speech_end_audio{0};
-  Clock::Steady::time_point speech_end_at;  ///< when that last speech frame arrived
-  Clock::Steady::time_point endpoint_at;    ///< the endpointer closed the turn (after hang-over)
-  Clock::Steady::time_point hypothesis_at;  ///< the decoder's hypothesis is back on the executor
-  Clock::Steady::time_point first_audio_at; ///< the reply's first audio left (OnAudio)
+  Clock::Steady::time_point speech_end_at;   ///< when that last speech frame arrived
+  Clock::Steady::time_point endpoint_at;     ///< the endpointer closed the turn (after hang-over)
+  Clock::Steady::time_point hypothesis_at;   ///< the decoder's hypothesis is back on the executor
+  Clock::Steady::time_point first_audio_at;  ///< the reply's first audio left (OnAudio)
   std::string caller_text;
   Intent intent = Intent::kNone;
 };

@@ -1,7 +1,6 @@
 #include "tempo/engine/local/dialogue.hpp"
 
 #include "local_call_harness.hpp"
-
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -22,13 +21,13 @@ TEST(KnowledgeIndexTest, FindsTheEntryForParaphrases) {
     const char* query;
     std::size_t entry;
   };
-  for (const Case& c : {Case{"what are your opening hours", 0}, Case{"when are you open", 0},
-                        Case{"what time do you close on saturday", 0},
-                        Case{"where are you located", 1}, Case{"what is your address", 1},
-                        Case{"how much is a cleaning", 2}, Case{"what is the price of a cleaning", 2},
-                        Case{"how much does whitening cost", 3}, Case{"how much is a checkup", 4},
-                        Case{"do you accept insurance", 5}, Case{"do you treat kids", 6},
-                        Case{"i have a dental emergency", 7}}) {
+  for (const Case& c :
+       {Case{"what are your opening hours", 0}, Case{"when are you open", 0},
+        Case{"what time do you close on saturday", 0}, Case{"where are you located", 1},
+        Case{"what is your address", 1}, Case{"how much is a cleaning", 2},
+        Case{"what is the price of a cleaning", 2}, Case{"how much does whitening cost", 3},
+        Case{"how much is a checkup", 4}, Case{"do you accept insurance", 5},
+        Case{"do you treat kids", 6}, Case{"i have a dental emergency", 7}}) {
     auto best = index.Best(c.query, DialogueOptions{}.min_knowledge_score);
     ASSERT_TRUE(best.has_value()) << c.query;
     EXPECT_EQ(best->entry, c.entry) << c.query;
@@ -71,7 +70,8 @@ TEST(DialogueTest, GreetsWithFirstMessageOrAgentName) {
 
 TEST(DialogueTest, ToolIntents) {
   const auto agent = Agent();
-  for (const char* bye : {"goodbye", "okay bye", "that's all thank you", "that is all", "bye bye"}) {
+  for (const char* bye :
+       {"goodbye", "okay bye", "that's all thank you", "that is all", "bye bye"}) {
     Dialogue d(agent, "+15550100");
     Reply r = d.OnCallerText(bye);
     EXPECT_EQ(r.intent, Intent::kGoodbye) << bye;

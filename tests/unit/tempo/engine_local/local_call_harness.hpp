@@ -51,7 +51,8 @@ class TestClock final : public Clock {
     return last_;
   }
   [[nodiscard]] Wall::time_point WallNow() const override {
-    return Wall::time_point{} + std::chrono::duration_cast<Wall::duration>(Now().time_since_epoch());
+    return Wall::time_point{} +
+           std::chrono::duration_cast<Wall::duration>(Now().time_since_epoch());
   }
   void Advance(Steady::duration d) {
     std::lock_guard lock(mu_);
@@ -195,7 +196,9 @@ class Recorder final : public SessionObserver {
   }
   void OnError(const Error& error) override { errors.push_back(error.message); }
 
-  [[nodiscard]] bool Playing() const { return current_.has_value() || clock_.Now() < playing_until; }
+  [[nodiscard]] bool Playing() const {
+    return current_.has_value() || clock_.Now() < playing_until;
+  }
 
   std::vector<Transcript> transcripts;
   std::vector<ToolCall> tools;
@@ -330,7 +333,8 @@ class Call {
   }
 
   /// Feeds line hiss until the agent has finished speaking (and `extra` more), at most `limit`.
-  void WaitForAgent(milliseconds extra = milliseconds(300), milliseconds limit = milliseconds(60000)) {
+  void WaitForAgent(milliseconds extra = milliseconds(300),
+                    milliseconds limit = milliseconds(60000)) {
     const auto deadline = clock_.Now() + limit;
     while (clock_.Now() < deadline && recorder_->Playing()) Feed(LineNoise(20, 10.0, seed_++));
     Feed(LineNoise(int(extra.count()), 10.0, seed_++));
@@ -384,13 +388,15 @@ inline std::vector<std::string> PossibleReplies(const agent::AgentConfig& agent)
 }
 
 /// Word-level edit distance / reference length.
-inline double WordErrorRate(const std::vector<std::string>& ref, const std::vector<std::string>& hyp) {
+inline double WordErrorRate(const std::vector<std::string>& ref,
+                            const std::vector<std::string>& hyp) {
   std::vector<std::size_t> prev(hyp.size() + 1), cur(hyp.size() + 1);
   for (std::size_t j = 0; j <= hyp.size(); ++j) prev[j] = j;
   for (std::size_t i = 1; i <= ref.size(); ++i) {
     cur[0] = i;
     for (std::size_t j = 1; j <= hyp.size(); ++j) {
-      cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ref[i - 1] == hyp[j - 1] ? 0 : 1)});
+      cur[j] =
+          std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ref[i - 1] == hyp[j - 1] ? 0 : 1)});
     }
     std::swap(prev, cur);
   }

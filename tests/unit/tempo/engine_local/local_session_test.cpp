@@ -1,5 +1,4 @@
 #include "local_call_harness.hpp"
-
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -10,8 +9,8 @@ namespace {
 using harness::Call;
 using harness::CallerSpeech;
 using harness::DentalAgent;
-using ::testing::HasSubstr;
 using std::chrono::milliseconds;
+using ::testing::HasSubstr;
 
 std::filesystem::path CacheDir() {
   return std::filesystem::temp_directory_path() / "tempo-local-engine-test";
