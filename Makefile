@@ -2,7 +2,7 @@
 #   make run    build (release) and start `tempovoice serve` on 127.0.0.1:3000
 #   make test   build with sanitizers and run every test (unit, fuzz corpora, integration)
 # Both install missing Debian packages first.
-.PHONY: run test deps test-deps build release dev check-format format check-headers bench fuzz clean
+.PHONY: run test deps test-deps build release dev check-format format check-headers tidy bench fuzz clean
 
 ARGS ?=
 
@@ -34,6 +34,9 @@ format:
 
 check-headers: dev
 	cmake --build --preset dev --target check_headers
+
+tidy: dev
+	bash tools/run-tidy.sh build/dev
 
 bench: test-deps release
 	bash bench/run-all.sh build/release

@@ -13,7 +13,7 @@ build=(
 )
 test=(
   libgtest-dev libgmock-dev libbenchmark-dev clang-14 libclang-rt-14-dev clang-format-14
-  clang-tidy-14 wrk prometheus postgresql sox curl
+  clang-tidy-14 wrk prometheus postgresql sox curl chromium
 )
 
 wanted=("${build[@]}")

@@ -17,10 +17,13 @@ if [[ -z "${TEMPO_TEST_POSTGRES_URL:-}" ]]; then
   started_pg=1
 fi
 
-# The integration tests play Twilio with the official twilio and ws npm packages.
-if [[ ! -d tests/integration/node_modules ]]; then
-  (cd tests/integration && npm ci --no-audit --no-fund --silent)
-fi
+# The integration tests play Twilio with the official twilio and ws npm packages; the
+# browser tests drive Chromium with playwright-core.
+for dir in tests/integration tests/browser; do
+  if [[ ! -d $dir/node_modules ]]; then
+    (cd "$dir" && npm ci --no-audit --no-fund --silent)
+  fi
+done
 
 # ASan/UBSan: fail on the first report; LeakSanitizer stays on.
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1:strict_string_checks=1}

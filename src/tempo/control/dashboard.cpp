@@ -72,10 +72,9 @@ void AddDashboardRoutes(net::Router& router) {
   const auto page = [](const net::Request& request) {
     return ServeEmbeddedFile(request, "index.html");
   };
-  for (const char* pattern :
-       {"/dashboard", "/dashboard/", "/dashboard/login", "/dashboard/agents",
-        "/dashboard/agents/{id}", "/dashboard/numbers", "/dashboard/calls",
-        "/dashboard/calls/{sid}", "/dashboard/analytics"}) {
+  for (const char* pattern : {"/dashboard", "/dashboard/", "/dashboard/login", "/dashboard/agents",
+                              "/dashboard/agents/{id}", "/dashboard/numbers", "/dashboard/calls",
+                              "/dashboard/calls/{sid}", "/dashboard/analytics"}) {
     router.Add(net::Method::kGet, pattern, page);
   }
   router.Add(net::Method::kGet, "/dashboard/assets/{file}", [](const net::Request& request) {

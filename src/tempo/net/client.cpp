@@ -510,11 +510,12 @@ class ClientWebSocket final : public WebSocket,
 
   asio::awaitable<void> DoWrites() {
     while (!queue_.empty() && state_ == State::kOpen) {
-      Outgoing& front = queue_.front();  // deque references survive push_back
-      ws_->binary(front.kind == Kind::kBinary);
-      auto [ec, n] = co_await ws_->async_write(asio::buffer(front.data), kUseTuple);
-      queued_bytes_.fetch_sub(front.data.size(), std::memory_order_relaxed);
+      // Owned by this frame while it is written: the read loop may drop the queue meanwhile.
+      Outgoing message = std::move(queue_.front());
       queue_.pop_front();
+      ws_->binary(message.kind == Kind::kBinary);
+      auto [ec, n] = co_await ws_->async_write(asio::buffer(message.data), kUseTuple);
+      queued_bytes_.fetch_sub(message.data.size(), std::memory_order_relaxed);
       if (ec) {
         DropQueue();  // the read loop sees the same failure and reports the close
         writing_ = false;

@@ -86,6 +86,17 @@ std::string CutWords(const std::string& text, double fraction) {
   return out;
 }
 
+/// An agent utterance: text from the engine, audio queued and sent for it. (At namespace
+/// scope: clang cannot default-construct a nested struct with member initializers inside its
+/// enclosing class.)
+struct AgentTurn {
+  std::string text;
+  int64_t start_ms = -1;
+  int64_t queued_ms = 0;
+  int64_t sent_ms = 0;
+  std::string mark;
+};
+
 }  // namespace
 
 struct CallSession::Impl {
@@ -97,15 +108,6 @@ struct CallSession::Impl {
         clock(runtime.clock()) {}
 
   enum class State { kAwaitingStart, kActive, kRejected, kFinished };
-
-  /// An agent utterance: text from the engine, audio queued and sent for it.
-  struct AgentTurn {
-    std::string text;
-    int64_t start_ms = -1;
-    int64_t queued_ms = 0;
-    int64_t sent_ms = 0;
-    std::string mark;
-  };
 
   Runtime& rt;
   std::shared_ptr<const agent::AgentConfig> agent;

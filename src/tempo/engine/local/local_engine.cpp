@@ -50,9 +50,10 @@ Ms Since(Clock::Steady::time_point from, Clock::Steady::time_point to) {
 
 struct LocalEngine::Impl {
   LocalEngineOptions options;
-  WorkPool pool;
   std::mutex mu;
   std::map<uint64_t, std::shared_ptr<const PreparedAgent>> prepared;
+  // Last member, destroyed first: it finishes queued jobs, which may still use the others.
+  WorkPool pool;
 
   explicit Impl(LocalEngineOptions o)
       : options(std::move(o)),
@@ -127,7 +128,7 @@ struct Core : std::enable_shared_from_this<Core> {
         dialogue(*params.agent, params.from, options.dialogue),
         synthesizer(synthesizer),
         vad(std::move(vad)),
-        endpointer(std::move(endpointer)),
+        endpointer(endpointer),
         asr_queue(std::make_shared<SerialQueue>(this->engine->pool)),
         tts_queue(std::make_shared<SerialQueue>(this->engine->pool)),
         link(std::make_shared<ExecutorLink>()),
@@ -192,7 +193,9 @@ struct Core : std::enable_shared_from_this<Core> {
   // ------------------------------------------------------------------ start
   void Start() {
     // The decoder is made on a worker: agent preparation and ps_init take milliseconds.
-    asr_queue->Post([engine = engine, agent = params.agent, asr = asr,
+    // A raw pointer: the pool (a member of *engine) outlives its jobs, and a job must never
+    // hold the last reference to the engine (its destructor joins the worker threads).
+    asr_queue->Post([engine = engine.get(), agent = *params.agent, asr = asr,
                      model_dir = options.model_dir, self = weak_from_this(), link = link] {
       auto fail = [&](Error e) {
         asr->failed = true;
@@ -200,7 +203,7 @@ struct Core : std::enable_shared_from_this<Core> {
           if (auto s = self.lock(); s && !s->closed) s->Fail(e);
         });
       };
-      auto prepared = engine->PrepareShared(*agent);
+      auto prepared = engine->PrepareShared(agent);
       if (!prepared) return fail(prepared.error());
       RecognizerConfig config;
       config.model_dir = model_dir;
@@ -518,8 +521,7 @@ Result<std::unique_ptr<SpeechSession>> LocalEngine::Open(const SessionParams& pa
   EndpointerConfig ep;
   ep.hangover_ms = int(impl_->options.hangover.count());
   TEMPO_ASSIGN_OR_RETURN(Endpointer endpointer, Endpointer::Create(ep));
-  auto core =
-      std::make_shared<Core>(impl_, params, observer, synth, std::move(vad), std::move(endpointer));
+  auto core = std::make_shared<Core>(impl_, params, observer, synth, std::move(vad), endpointer);
   return std::unique_ptr<SpeechSession>(std::make_unique<LocalSession>(std::move(core)));
 }
 
