@@ -5,6 +5,7 @@ build=${1:-build/release}
 cd "$(dirname "$0")/.."
 bash bench/startup.sh "$build/tempovoice"
 bash bench/http_load.sh "$build/tempovoice"
+bash bench/incoming_call.sh "$build/tempovoice"
 bash bench/bridge.sh "$build/tempovoice"
 for b in "$build"/bench/*_bench; do
   [[ -x "$b" ]] || continue

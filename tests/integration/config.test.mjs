@@ -66,3 +66,16 @@ test('--help lists every setting with its environment variable', () => {
   }
   assert.match(run(['--help']).out, /serve/);
 });
+
+test('migrate brings the database schema up to date, once', () => {
+  const dir = tempDir();
+  const first = run(['migrate', '--data-dir', dir]);
+  assert.equal(first.code, 0, first.err);
+  assert.match(first.out, /schema version 0 -> \d+ \(\d+ migration\(s\) applied\)/);
+  const again = run(['migrate', '--data-dir', dir]);
+  assert.equal(again.code, 0, again.err);
+  assert.match(again.out, /\(0 migration\(s\) applied\)/);
+  const bad = run(['migrate', '--database-url', 'postgres://user:hunter2@127.0.0.1:1/none']);
+  assert.notEqual(bad.code, 0);
+  assert.ok(!bad.err.includes('hunter2'), 'the password is not printed');
+});

@@ -1,6 +1,7 @@
 #include "tempo/cli/main.hpp"
 
 #include "tempo/cli/call_command.hpp"
+#include "tempo/cli/migrate_command.hpp"
 #include "tempo/cli/serve.hpp"
 
 #include <CLI/CLI.hpp>
@@ -18,6 +19,7 @@ int Main(int argc, char** argv) {
       "file (--config); flags win over the environment, which wins over the file.");
   AddServeCommand(app);
   AddCallCommand(app);
+  AddMigrateCommand(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# POST /agent/{agentId}/incoming-call throughput with the agent created and deployed through the
+# API (so the runtime reads it from the database, through the cache), each request carrying a
+# valid X-Twilio-Signature that the server checks. wrk with keep-alive, server and load
+# generator on the same machine. Target on 2 cores: >= 5,000 requests/s, p99 <= 5 ms.
+set -euo pipefail
+bin=${1:-build/release/tempovoice}
+duration=${DURATION:-10s}
+source "$(dirname "$0")/lib.sh"
+export TEMPO_ADMIN_EMAIL=bench@localhost TEMPO_ADMIN_PASSWORD=bench-password-123
+start_serve "$bin"
+work=$(mktemp -d)
+trap 'stop_serve; rm -rf "$work"' EXIT
+base="http://127.0.0.1:$SERVE_PORT"
+token=0123456789abcdef0123456789abcdef
+
+csrf=$(curl -sf -c "$work/jar" -H 'Content-Type: application/json' \
+  -d "{\"email\":\"$TEMPO_ADMIN_EMAIL\",\"password\":\"$TEMPO_ADMIN_PASSWORD\"}" \
+  "$base/api/v1/auth/login" | python3 -c 'import json,sys;print(json.load(sys.stdin)["csrfToken"])')
+api() { curl -sf -b "$work/jar" -H "X-CSRF-Token: $csrf" -H 'Content-Type: application/json' "$@"; }
+api -d "{\"agentId\":\"bench-line\",\"agentName\":\"Bench\",\"engine\":\"echo\",\"twilioAuthToken\":\"$token\"}" \
+  "$base/api/v1/agents" >/dev/null
+api -X POST -d '{}' "$base/api/v1/agents/bench-line/deploy" >/dev/null
+for _ in $(seq 1 100); do
+  state=$(api "$base/api/v1/agents/bench-line/deployment" | python3 -c 'import json,sys;print(json.load(sys.stdin)["state"])')
+  [[ $state == succeeded ]] && break
+  sleep 0.05
+done
+[[ $state == succeeded ]] || { echo "deployment did not succeed: $state" >&2; exit 1; }
+
+# One signed Twilio voice webhook (the signature covers the public URL and every parameter).
+url="$base/agent/bench-line/incoming-call"
+python3 - "$url" "$token" >"$work/post.lua" <<'PY'
+import base64, hashlib, hmac, sys, urllib.parse
+url, token = sys.argv[1], sys.argv[2]
+params = {"AccountSid": "AC" + "0" * 32, "ApiVersion": "2010-04-01", "CallSid": "CA" + "1" * 32,
+          "CallStatus": "ringing", "Called": "+14155550199", "Caller": "+14155550100",
+          "Direction": "inbound", "From": "+14155550100", "To": "+14155550199",
+          "FromCountry": "US", "ToCountry": "US"}
+data = url + "".join(k + params[k] for k in sorted(params))
+sig = base64.b64encode(hmac.new(token.encode(), data.encode(), hashlib.sha1).digest()).decode()
+body = urllib.parse.urlencode(params)
+print(f'wrk.method = "POST"\nwrk.body = "{body}"')
+print('wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"')
+print(f'wrk.headers["X-Twilio-Signature"] = "{sig}"')
+PY
+check=$(curl -s -o /dev/null -w '%{http_code}' -X POST -H 'Content-Type: application/x-www-form-urlencoded' \
+  -H "X-Twilio-Signature: $(sed -n 's/.*X-Twilio-Signature"\] = "\(.*\)"/\1/p' "$work/post.lua")" \
+  --data "$(sed -n 's/^wrk.body = "\(.*\)"/\1/p' "$work/post.lua")" "$url")
+[[ $check == 200 ]] || { echo "signed webhook answered $check" >&2; exit 1; }
+
+out=$(wrk -t1 -c32 -d"$duration" --latency -s "$work/post.lua" "$url")
+rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
+p50=$(awk '$1=="50%" {print $2}' <<<"$out")
+p99=$(awk '$1=="99%" {print $2}' <<<"$out")
+errors=$(grep -E "Non-2xx|Socket errors" <<<"$out" || true)
+echo "incoming-call (signed, agent from the database; wrk 1 thread, 32 connections, $duration): ${rps} requests/s, p50 ${p50}, p99 ${p99} (target >= 5,000 requests/s, p99 <= 5 ms)"
+[[ -z "$errors" ]] || { echo "wrk reported: $errors" >&2; exit 1; }
+awk -v r="$rps" 'BEGIN { exit !(r >= 500) }' || { echo "incoming-call regression: $rps" >&2; exit 1; }
