@@ -415,6 +415,22 @@ json Paths() {
       WriteOp("Deploy the agent; poll GET .../deployment for progress", deploy_responses);
   p["/agents/{id}/undeploy"]["parameters"] = {agent_id};
   p["/agents/{id}/undeploy"]["post"] = WriteOp("Take the agent out of service", deploy_responses);
+  p["/agents/{id}/talk"]["parameters"] = {agent_id};
+  p["/agents/{id}/talk"]["post"] = WriteOp(
+      "Start a browser call to the agent (dashboard session only): returns a single-use ticket "
+      "(60 s) for the WebSocket GET /api/v1/agents/{id}/talk?ticket=..., which then speaks "
+      "Twilio's Media Streams protocol with this callSid and streamSid",
+      {{"201", JsonBody({{"type", "object"},
+                         {"properties",
+                          {{"ticket", {{"type", "string"}}},
+                           {"callSid", {{"type", "string"}}},
+                           {"streamSid", {{"type", "string"}}},
+                           {"accountSid", {{"type", "string"}}},
+                           {"url", {{"type", "string"}}}}}},
+                        "Ticket issued")},
+       {"403", ErrorResponse("Not a dashboard session, or the role cannot write")},
+       {"404", ErrorResponse("No such agent")},
+       {"409", ErrorResponse("The agent is not deployed")}});
   p["/agents/{id}/deployment"]["parameters"] = {agent_id};
   p["/agents/{id}/deployment"]["get"] =
       Op("The latest deployment with its steps and progress",
