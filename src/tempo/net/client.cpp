@@ -1,6 +1,7 @@
 #include "tempo/net/client.hpp"
 
 #include "tempo/base/log.hpp"
+#include "tempo/net/strand_executor.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -51,79 +52,13 @@ namespace bhttp = beast::http;
 namespace websocket = beast::websocket;
 namespace ssl = asio::ssl;
 using tcp = asio::ip::tcp;
-using Strand = asio::strand<asio::io_context::executor_type>;
 using boost::system::error_code;
+using detail::LogFailure;
+using detail::Strand;
 using SteadyClock = std::chrono::steady_clock;
 
 constexpr auto kUseTuple = asio::as_tuple(asio::use_awaitable);
 constexpr std::string_view kUserAgent = "tempovoice";
-
-auto LogFailure(std::string_view what) {
-  return [what](const std::exception_ptr& failure) {
-    if (!failure) return;
-    try {
-      std::rethrow_exception(failure);
-    } catch (const std::exception& e) {
-      TEMPO_LOG(net, error, "{} failed: {}", what, e.what());
-    } catch (...) {
-      TEMPO_LOG(net, error, "{} failed with a non-standard exception", what);
-    }
-  };
-}
-
-// ---- Executor over a strand ------------------------------------------------------------
-
-class ClientTimer final : public Timer {
- public:
-  explicit ClientTimer(const Strand& strand) : timer_(strand), state_(std::make_shared<State>()) {}
-  ~ClientTimer() override { state_->alive = false; }
-
-  void ExpireAt(SteadyClock::time_point when,
-                std::function<void(bool cancelled)> callback) override {
-    // A wait that completed but whose handler had not run when the timer was re-armed must
-    // report cancelled: the generation tells them apart.
-    uint64_t generation = ++state_->generation;
-    timer_.expires_at(when);
-    timer_.async_wait([state = std::weak_ptr<State>(state_), generation,
-                       callback = std::move(callback)](const error_code& ec) {
-      auto alive = state.lock();
-      if (!alive || !alive->alive) return;
-      callback(ec == asio::error::operation_aborted || generation != alive->generation);
-    });
-  }
-
-  void Cancel() override {
-    ++state_->generation;
-    timer_.cancel();
-  }
-
- private:
-  struct State {
-    uint64_t generation = 0;
-    bool alive = true;
-  };
-  asio::steady_timer timer_;
-  std::shared_ptr<State> state_;
-};
-
-class ClientExecutor final : public Executor {
- public:
-  explicit ClientExecutor(Strand strand) : strand_(std::move(strand)) {}
-  void Post(std::function<void()> fn) override {
-    asio::post(strand_, [fn = std::move(fn)]() {
-      try {
-        fn();
-      } catch (const std::exception& e) {
-        TEMPO_LOG(net, error, "posted task threw: {}", e.what());
-      }
-    });
-  }
-  std::unique_ptr<Timer> MakeTimer() override { return std::make_unique<ClientTimer>(strand_); }
-  [[nodiscard]] const Strand& strand() const { return strand_; }
-
- private:
-  Strand strand_;
-};
 
 // ---- Helpers -----------------------------------------------------------------------------
 
@@ -274,7 +209,7 @@ struct ClientContext::Impl {
   /// The strand of `executor` (which must be one of ours), or a new strand.
   Strand StrandFor(Executor* executor) {
     if (executor != nullptr) {
-      if (auto* ours = dynamic_cast<ClientExecutor*>(executor)) return ours->strand();
+      if (auto* ours = dynamic_cast<detail::StrandExecutor*>(executor)) return ours->strand();
       TEMPO_LOG(net, warn, "executor from another context ignored; using a new strand");
     }
     return asio::make_strand(ioc);
@@ -319,7 +254,7 @@ void ClientContext::Abort() {
 }
 
 std::unique_ptr<Executor> ClientContext::MakeExecutor() {
-  return std::make_unique<ClientExecutor>(asio::make_strand(impl_->ioc));
+  return std::make_unique<detail::StrandExecutor>(asio::make_strand(impl_->ioc));
 }
 
 // ---- HTTP --------------------------------------------------------------------------------
@@ -435,7 +370,8 @@ class ClientWebSocket final : public WebSocket,
   ClientWebSocket(Strand strand, Executor* external, WebSocketConnectOptions options, ClientUrl url,
                   ssl::context* tls)
       : strand_(strand),
-        own_executor_(external == nullptr ? std::make_unique<ClientExecutor>(strand) : nullptr),
+        own_executor_(external == nullptr ? std::make_unique<detail::StrandExecutor>(strand)
+                                          : nullptr),
         executor_(external != nullptr ? *external : *own_executor_),
         options_(std::move(options)),
         url_(std::move(url)),

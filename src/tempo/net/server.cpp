@@ -4,6 +4,7 @@
 #include "tempo/base/metrics.hpp"
 #include "tempo/net/beast_request.hpp"
 #include "tempo/net/http_parse.hpp"
+#include "tempo/net/strand_executor.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -47,8 +48,9 @@ namespace beast = boost::beast;
 namespace http = beast::http;
 namespace websocket = beast::websocket;
 using tcp = asio::ip::tcp;
-using Strand = asio::strand<asio::io_context::executor_type>;
 using boost::system::error_code;
+using detail::LogFailure;
+using detail::Strand;
 using Clock = std::chrono::steady_clock;
 
 constexpr auto kUseTuple = asio::as_tuple(asio::use_awaitable);
@@ -64,20 +66,6 @@ constexpr size_t kLingerMaxBytes = 8 * 1024 * 1024;
 constexpr std::chrono::milliseconds kShutdownPoll{10};
 constexpr std::chrono::milliseconds kForceCloseWait{1000};
 constexpr std::string_view kServerName = "tempovoice";
-
-/// Completion handler for co_spawn: session work must never fail silently.
-auto LogFailure(std::string_view what) {
-  return [what](const std::exception_ptr& failure) {
-    if (!failure) return;
-    try {
-      std::rethrow_exception(failure);
-    } catch (const std::exception& e) {
-      TEMPO_LOG(net, error, "{} failed: {}", what, e.what());
-    } catch (...) {
-      TEMPO_LOG(net, error, "{} failed with a non-standard exception", what);
-    }
-  };
-}
 
 // ---- Metrics (R12: one list, bounded labels) --------------------------------------------
 
@@ -160,59 +148,6 @@ struct NetMetrics {
 
   std::shared_mutex mutex_;
   std::map<std::string, ClassCounters, std::less<>> by_route_;
-};
-
-// ---- Executor over a strand ------------------------------------------------------------
-
-class AsioTimer final : public Timer {
- public:
-  explicit AsioTimer(const Strand& strand) : timer_(strand), state_(std::make_shared<State>()) {}
-  ~AsioTimer() override { state_->alive = false; }
-
-  void ExpireAt(Clock::time_point when, std::function<void(bool cancelled)> callback) override {
-    // The generation guards against a wait that completed (successfully) but whose handler
-    // had not run yet when the timer was re-armed: it must report cancelled.
-    uint64_t generation = ++state_->generation;
-    timer_.expires_at(when);
-    timer_.async_wait([state = std::weak_ptr<State>(state_), generation,
-                       callback = std::move(callback)](const error_code& ec) {
-      auto alive = state.lock();
-      if (!alive || !alive->alive) return;  // the Timer is gone: its owner no longer cares
-      bool cancelled = ec == asio::error::operation_aborted || generation != alive->generation;
-      callback(cancelled);
-    });
-  }
-
-  void Cancel() override {
-    ++state_->generation;
-    timer_.cancel();
-  }
-
- private:
-  struct State {
-    uint64_t generation = 0;
-    bool alive = true;
-  };
-  asio::steady_timer timer_;
-  std::shared_ptr<State> state_;
-};
-
-class StrandExecutor final : public Executor {
- public:
-  explicit StrandExecutor(Strand strand) : strand_(std::move(strand)) {}
-  void Post(std::function<void()> fn) override {
-    asio::post(strand_, [fn = std::move(fn)]() {
-      try {
-        fn();
-      } catch (const std::exception& e) {
-        TEMPO_LOG(net, error, "posted task threw: {}", e.what());
-      }
-    });
-  }
-  std::unique_ptr<Timer> MakeTimer() override { return std::make_unique<AsioTimer>(strand_); }
-
- private:
-  Strand strand_;
 };
 
 }  // namespace
@@ -577,7 +512,7 @@ class WsConnection final : public Connection, public WebSocket {
   }
 
   ServerCore& impl_;
-  StrandExecutor executor_;
+  detail::StrandExecutor executor_;
   std::optional<websocket::stream<beast::tcp_stream>> stream_;
   std::shared_ptr<WebSocketListener> listener_;
   State state_ = State::kHandshake;
@@ -1048,7 +983,7 @@ void Server::Stop() {
 }
 
 std::unique_ptr<Executor> Server::MakeExecutor() {
-  return std::make_unique<StrandExecutor>(asio::make_strand(impl_->ioc));
+  return std::make_unique<detail::StrandExecutor>(asio::make_strand(impl_->ioc));
 }
 
 void Server::RunBlocking(std::function<void()> fn) {

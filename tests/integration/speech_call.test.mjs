@@ -1,0 +1,120 @@
+// Spoken calls to the demo agent of the offline (`local`) engine, end to end: `tempovoice serve`
+// (its first run creates the demo agent), our Twilio-compatible caller speaking flite lines over
+// the 8 kHz μ-law stream and recording the agent, and the agent's replies recognised back from
+// that recording by tests/e2e/reply_recognizer (grammar of everything the agent can say).
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { BIN, tempDir, startServer, artefacts } from './lib/server.mjs';
+
+// Built next to the binary: <build>/tempovoice and <build>/tests/e2e/reply_recognizer.
+const RECOGNIZER = process.env.TEMPO_REPLY_RECOGNIZER ?? join(dirname(BIN), 'tests', 'e2e', 'reply_recognizer');
+const missing = existsSync(RECOGNIZER) ? false : `reply_recognizer not built (${RECOGNIZER})`;
+
+const GREETING = 'hello thank you for calling bright smile dental how can i help you today';
+const CLOSING = 'thank you for calling bright smile dental have a great day';
+
+let data, server, agentFile, agent;
+before(async () => {
+  if (missing) return;
+  data = tempDir('tempo-speech-');
+  server = await startServer(data);
+  agentFile = join(data, 'agents', 'demo.json');
+  agent = JSON.parse(readFileSync(agentFile, 'utf8'));
+});
+after(async () => { if (server) await server.stop(); });
+
+function run(cmd, args) {
+  return new Promise((resolve) => {
+    const child = spawn(cmd, args);
+    let out = '', err = '';
+    child.stdout.on('data', (d) => { out += d; });
+    child.stderr.on('data', (d) => { err += d; });
+    child.on('exit', (code) => resolve({ code, out, err }));
+  });
+}
+
+const words = (s) => s.toLowerCase().replace(/[^a-z0-9' ]+/g, ' ').split(/\s+/).filter(Boolean).join(' ');
+
+/**
+ * One call: says `lines` (the caller's default flite voice), records the agent, recognises the
+ * recording. Returns the caller's report, the recognised utterances and the server's artefacts.
+ */
+async function speak(lines) {
+  const dir = tempDir('tempo-speech-call-');
+  const wav = join(dir, 'agent.wav');
+  const says = lines.flatMap((l) => ['--say', l]);
+  const call = await run(BIN, ['call', '--url', `${server.base}/agent/demo/incoming-call`,
+    '--auth-token', agent.twilioAuthToken, ...says, '--record', wav, '--json']);
+  assert.equal(call.code, 0, call.err + call.out);
+  const report = JSON.parse(call.out);
+  assert.equal(report.violations.length, 0, JSON.stringify(report.violations));
+  const rec = await run(RECOGNIZER, [agentFile, wav]);
+  assert.equal(rec.code, 0, rec.err);
+  const heard = rec.out.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l));
+  const { metadata } = await artefacts(data, 'demo', report.call_sid);
+  const text = heard.map((u) => words(u.text)).join(' | ');
+  return { report, heard, text, metadata };
+}
+
+// The four calls run at once (the server takes them concurrently) to keep the file short.
+let calls;
+const scenario = (i) => {
+  calls ??= Promise.all([
+    ['What are your opening hours?'],
+    ['Goodbye'],
+    ['Can I talk to a person?'],
+    ['Please call me back tomorrow at three pm'],
+  ].map((lines) => speak(lines).then((r) => ({ ok: r }), (e) => ({ error: e }))));
+  return calls.then((all) => {
+    if (all[i].error) throw all[i].error;
+    return all[i].ok;
+  });
+};
+
+/** The greeting is heard first; returns the recognised text after it. */
+function afterGreeting({ heard, text }) {
+  assert.ok(heard.length >= 2, `the greeting and a reply were heard: ${text}`);
+  assert.equal(words(heard[0].text), GREETING, `greeting heard as: ${heard[0].text}`);
+  return heard.slice(1).map((u) => words(u.text)).join(' ');
+}
+
+test('opening hours: the spoken answer names the days and hours', { skip: missing }, async () => {
+  const call = await scenario(0);
+  const reply = afterGreeting(call);
+  for (const w of ['nine', 'five', 'monday', 'friday']) {
+    assert.ok(reply.split(' ').includes(w), `"${w}" in the reply: ${reply}`);
+  }
+  assert.equal(call.metadata.outcome, 'completed', JSON.stringify(call.metadata));
+});
+
+test('goodbye: the closing line is spoken and the agent ends the call', { skip: missing }, async () => {
+  const call = await scenario(1);
+  const reply = afterGreeting(call);
+  assert.ok(reply.includes(CLOSING), `closing line in the reply: ${reply}`);
+  assert.equal(call.report.stream_closed_by_server, true);
+  assert.equal(call.report.outcome, 'agent_hung_up');
+  assert.equal(call.metadata.outcome, 'ended_by_agent');
+  assert.ok(call.metadata.toolCalls.some((t) => t.name === 'end_call'), JSON.stringify(call.metadata.toolCalls));
+});
+
+test('asking for a person: the transfer line is spoken and the call is transferred', { skip: missing }, async () => {
+  const call = await scenario(2);
+  const reply = afterGreeting(call);
+  assert.ok(reply.includes('transfer you to a member of our team'), `transfer line in the reply: ${reply}`);
+  assert.equal(call.report.transfer_target, '+14155550100');
+  assert.equal(call.report.outcome, 'transferred');
+  assert.equal(call.metadata.outcome, 'transferred');
+});
+
+test('a callback request: the time is confirmed aloud and stored with the call', { skip: missing }, async () => {
+  const call = await scenario(3);
+  const reply = afterGreeting(call);
+  assert.ok(reply.includes('call you back tomorrow'), `callback confirmation in the reply: ${reply}`);
+  const time = call.metadata.callback?.time ?? '';
+  assert.match(time, /tomorrow/i, JSON.stringify(call.metadata));
+  assert.match(time, /\b(3|three)\s*(pm|p\.?\s?m)\b/i, JSON.stringify(call.metadata));
+  assert.ok(call.metadata.toolCalls.some((t) => t.name === 'schedule_callback'), JSON.stringify(call.metadata.toolCalls));
+});
