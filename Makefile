@@ -6,7 +6,9 @@
 
 ARGS ?=
 
-run: deps release
+run: deps
+	@cmake --preset release >/dev/null
+	cmake --build --preset release --target tempovoice
 	./build/release/tempovoice serve $(ARGS)
 
 test: test-deps dev
