@@ -7,9 +7,9 @@
 ARGS ?=
 
 run: deps
-	@cmake --preset release >/dev/null
-	cmake --build --preset release --target tempovoice
-	./build/release/tempovoice serve $(ARGS)
+	@cmake --preset app >/dev/null
+	cmake --build --preset app --target tempovoice
+	./build/app/tempovoice serve $(ARGS)
 
 test: test-deps dev
 	bash tools/run-tests.sh build/dev
