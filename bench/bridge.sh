@@ -18,9 +18,12 @@ trap 'stop_serve 2>/dev/null || true; rm -rf "$work"' EXIT
 # a second and a half of silence; looped by each call.
 sox -q -n -r 8000 -c 1 -b 16 "$work/line.wav" synth 1.0 sine 300 pad 0.5 1.5
 
-start_serve "$bin" --threads "${SERVER_THREADS:-0}"
-token=$(python3 -c 'import json,sys;print(json.load(open(sys.argv[1]))["twilioAuthToken"])' \
-  "$BENCH_TMP/data/agents/demo.json")
+# An agent of its own on the echo engine (the demo agent speaks through the offline engine).
+token=0123456789abcdef0123456789abcdef
+mkdir -p "$work/agents"
+printf '{"agentId":"echo-bench","agentName":"Echo Bench","engine":"echo","twilioAuthToken":"%s"}' \
+  "$token" >"$work/agents/echo-bench.json"
+start_serve "$bin" --threads "${SERVER_THREADS:-0}" --agents-dir "$work/agents"
 
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$SERVE_PID/stat"; }
 rss_kb() { awk '/VmRSS/ {print $2}' "/proc/$SERVE_PID/status"; }
@@ -28,7 +31,7 @@ hz=$(getconf CLK_TCK)
 idle_rss=$(rss_kb)
 cpu0=$(cpu_ticks)
 
-"$bin" call --url "http://127.0.0.1:$SERVE_PORT/agent/demo/incoming-call" --auth-token "$token" \
+"$bin" call --url "http://127.0.0.1:$SERVE_PORT/agent/echo-bench/incoming-call" --auth-token "$token" \
   --wav "$work/line.wav" --load "$calls" --duration "$duration" --ramp "$ramp" --threads 1 --json \
   >"$work/load.json" 2>"$work/load.err" &
 load_pid=$!
