@@ -9,6 +9,17 @@ import { mkdtempSync, writeFileSync, rmSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
+
+// page.waitForFunction polls by evaluating a string in the page, which the dashboard's CSP
+// (no 'unsafe-eval') refuses once the condition is not true at the first try; page.evaluate
+// goes through the DevTools protocol instead.
+async function waitInPage(page, predicate, arg, timeoutMs = 15000) {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await page.evaluate(predicate, arg))) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${predicate}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
 import { chromium } from 'playwright-core';
 
 const BIN = process.env.TEMPOVOICE_BIN;
@@ -216,7 +227,7 @@ test('a `tempovoice call` appears in the call list; its detail plays and seeks',
   assert.ok(await turns.count() >= 1);
 
   const audio = page.locator('#recording');
-  await page.waitForFunction(() => document.querySelector('#recording').readyState >= 1);
+  await waitInPage(page, () => document.querySelector('#recording').readyState >= 1);
   const duration = await audio.evaluate((a) => a.duration);
   assert.ok(duration > 0, `duration ${duration}`);
   const target = Math.min(1.5, duration / 2);
@@ -229,7 +240,7 @@ test('a `tempovoice call` appears in the call list; its detail plays and seeks',
   const last = turns.last();
   const startMs = Number(await last.getAttribute('data-start'));
   await last.click();
-  await page.waitForFunction((t) => Math.abs(document.querySelector('#recording').currentTime - t) < 0.5, startMs / 1000);
+  await waitInPage(page, (t) => Math.abs(document.querySelector('#recording').currentTime - t) < 0.5, startMs / 1000);
   await page.evaluate(() => document.querySelector('#recording').pause());
   await page.screenshot({ path: SCREENSHOT });
 });

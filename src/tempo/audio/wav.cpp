@@ -8,6 +8,7 @@
 #include <array>
 #include <bit>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <optional>
 #include <string>
@@ -332,6 +333,32 @@ Result<void> WavWriter::Finish() {
   file_ = nullptr;
   if (!patched) return patched;
   if (!closed) return Unavailable(fmt::format("wav: close failed: {}", std::strerror(errno)));
+  return Ok();
+}
+
+Result<void> RepairWavFile(const std::filesystem::path& path) {
+  std::error_code ec;
+  const auto size = std::filesystem::file_size(path, ec);
+  if (ec || size < 44) return InvalidArgument(fmt::format("{} is not a WAV file", path.string()));
+  std::FILE* f = std::fopen(path.c_str(), "r+b");
+  if (f == nullptr) return Unavailable(fmt::format("cannot open {}", path.string()));
+  char head[44];
+  const bool ok = std::fread(head, 1, sizeof head, f) == sizeof head &&
+                  std::string_view(head, 4) == "RIFF" && std::string_view(head + 36, 4) == "data";
+  if (ok) {
+    // Whole stereo 16-bit frames only.
+    const auto data = static_cast<uint32_t>((size - 44) / 4 * 4);
+    const uint32_t riff = data + 36;
+    auto put32 = [&](long offset, uint32_t v) {
+      const unsigned char b[4] = {uint8_t(v), uint8_t(v >> 8), uint8_t(v >> 16), uint8_t(v >> 24)};
+      std::fseek(f, offset, SEEK_SET);
+      std::fwrite(b, 1, 4, f);
+    };
+    put32(4, riff);
+    put32(40, data);
+  }
+  std::fclose(f);
+  if (!ok) return InvalidArgument(fmt::format("{} has an unexpected WAV header", path.string()));
   return Ok();
 }
 

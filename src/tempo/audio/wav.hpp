@@ -42,6 +42,11 @@ Result<WavData> ParseWav(std::span<const uint8_t> bytes);
 /// ResourceExhausted above 1 GiB, then those of ParseWav.
 Result<WavData> ReadWavFile(const std::filesystem::path& path);
 
+/// Sets the RIFF and data sizes of a stereo PCM16 file written by WavWriter from the file's
+/// length: a recording cut short by a crash keeps the sizes of its last periodic patch, and
+/// the audio after it becomes playable again. Rejects files with another header layout.
+Result<void> RepairWavFile(const std::filesystem::path& path);
+
 /// Streams 16-bit PCM to a RIFF/WAVE file. The header is written at Open with zero sizes and
 /// patched every `patch_interval` of audio (default one second), so a crash leaves a playable
 /// file that holds all but the last second. Move-only; not thread-safe. The destructor calls

@@ -1,8 +1,8 @@
 #include "tempo/cli/serve.hpp"
 
+#include "tempo/agent/demo_agent.hpp"
 #include "tempo/base/clock.hpp"
 #include "tempo/base/log.hpp"
-#include "tempo/cli/demo_agent.hpp"
 #include "tempo/cli/ops_routes.hpp"
 #include "tempo/cli/settings.hpp"
 #include "tempo/control/control_plane.hpp"
@@ -56,7 +56,7 @@ bool LoadAgents(const ServeSettings& settings, Mode mode, runtime::MemoryAgentDi
     return false;
   }
   if (*loaded == 0) {
-    auto demo = MakeDemoAgent("local");
+    auto demo = agent::MakeDemoAgent("local");
     if (auto saved = runtime::SaveAgentFile(dir, demo); !saved) {
       fmt::print(stderr, "tempovoice serve: cannot create the demo agent: {}\n",
                  saved.error().message);

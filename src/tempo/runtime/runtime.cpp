@@ -1,5 +1,6 @@
 #include "tempo/runtime/runtime.hpp"
 
+#include "tempo/audio/wav.hpp"
 #include "tempo/base/log.hpp"
 #include "tempo/base/metrics.hpp"
 #include "tempo/runtime/call_session.hpp"
@@ -8,8 +9,6 @@
 #include "tempo/twilio/twiml.hpp"
 
 #include <fmt/format.h>
-
-#include <cstdio>
 
 namespace tempo::runtime {
 namespace {
@@ -32,34 +31,6 @@ std::string SayAndHangup(std::string_view text) {
   t.Say(std::string(text));
   t.Hangup();
   return t.ToXml();
-}
-
-/// Sets the RIFF and data sizes of a WAV file from its length (a recording cut short by a
-/// crash has the sizes of its last periodic patch). Assumes our own writer's 44-byte header.
-Result<void> RepairWavSizes(const std::filesystem::path& path) {
-  std::error_code ec;
-  const auto size = std::filesystem::file_size(path, ec);
-  if (ec || size < 44) return InvalidArgument(fmt::format("{} is not a WAV file", path.string()));
-  std::FILE* f = std::fopen(path.c_str(), "r+b");
-  if (f == nullptr) return Unavailable(fmt::format("cannot open {}", path.string()));
-  char head[44];
-  const bool ok = std::fread(head, 1, sizeof head, f) == sizeof head &&
-                  std::string_view(head, 4) == "RIFF" && std::string_view(head + 36, 4) == "data";
-  if (ok) {
-    // Whole stereo 16-bit frames only.
-    const auto data = static_cast<uint32_t>((size - 44) / 4 * 4);
-    const uint32_t riff = data + 36;
-    auto put32 = [&](long offset, uint32_t v) {
-      const unsigned char b[4] = {uint8_t(v), uint8_t(v >> 8), uint8_t(v >> 16), uint8_t(v >> 24)};
-      std::fseek(f, offset, SEEK_SET);
-      std::fwrite(b, 1, 4, f);
-    };
-    put32(4, riff);
-    put32(40, data);
-  }
-  std::fclose(f);
-  if (!ok) return InvalidArgument(fmt::format("{} has an unexpected WAV header", path.string()));
-  return Ok();
 }
 
 }  // namespace
@@ -377,7 +348,7 @@ Result<size_t> Runtime::RecoverSpool() {
     if (has_recording) {
       // The WAV header was patched every second while recording; whatever followed is
       // still playable audio once the sizes are fixed from the file length.
-      TEMPO_TRY(RepairWavSizes(wav));
+      TEMPO_TRY(audio::RepairWavFile(wav));
       TEMPO_TRY(store_.PutFile(bucket, prefix + "recording.wav", wav));
     }
     TEMPO_TRY(store_.Put(bucket, prefix + "transcript.json", record->TranscriptJson("recovered")));

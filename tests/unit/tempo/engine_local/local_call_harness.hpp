@@ -6,6 +6,7 @@
 // voices, LCG noise, no dither; the test waits for the engine's workers after every frame.
 
 #include "tempo/agent/agent_config.hpp"
+#include "tempo/agent/demo_agent.hpp"
 #include "tempo/audio/g711.hpp"
 #include "tempo/audio/resampler.hpp"
 #include "tempo/base/clock.hpp"
@@ -485,27 +486,11 @@ class ReplyListener {
   std::vector<std::vector<std::string>> normalized_;
 };
 
-/// The dental-clinic test agent (the same knowledge base as the CLI's demo agent).
+/// The dental-clinic agent the tests speak to: the demo agent `serve` creates, with a test id
+/// and transfer number.
 inline agent::AgentConfig DentalAgent() {
-  agent::AgentConfig a;
+  agent::AgentConfig a = agent::MakeDemoAgent("local");
   a.agent_id = AgentId("dental");
-  a.agent_name = "Bright Smile Dental";
-  a.first_message = "Hello, thank you for calling Bright Smile Dental. How can I help you today?";
-  a.knowledge_base = {
-      {"What are your opening hours?",
-       "We are open from nine to five, Monday to Friday, and from nine to one on Saturday."},
-      {"Where are you located?",
-       "We are at 12 Harbour Street, next to the central library. Parking is free."},
-      {"How much does a cleaning cost?", "A cleaning costs eighty dollars."},
-      {"How much does teeth whitening cost?", "Teeth whitening costs two hundred dollars."},
-      {"How much is a checkup?", "A checkup with x-rays costs one hundred and twenty dollars."},
-      {"Do you take insurance?", "Yes, we accept most dental insurance plans."},
-      {"Do you see children?", "Yes, we see children from the age of three."},
-      {"What should I do in an emergency?",
-       "For a dental emergency during opening hours, come straight in. Outside opening hours, "
-       "call the emergency line on our website."},
-  };
-  a.voice_id = "kal16";
   a.transfer_phone_number = "+15550123";
   return a;
 }

@@ -1,10 +1,10 @@
-#include "tempo/cli/demo_agent.hpp"
+#include "tempo/agent/demo_agent.hpp"
 
 #include "tempo/base/check.hpp"
 
 #include <openssl/rand.h>
 
-namespace tempo::cli {
+namespace tempo::agent {
 
 std::string RandomHex32() {
   unsigned char bytes[16];
@@ -18,8 +18,8 @@ std::string RandomHex32() {
   return out;
 }
 
-agent::AgentConfig MakeDemoAgent(std::string engine) {
-  agent::AgentConfig a;
+AgentConfig MakeDemoAgent(std::string engine) {
+  AgentConfig a;
   a.agent_id = AgentId("demo");
   a.agent_name = "Bright Smile Dental";
   a.description = "Receptionist of a dental clinic: answers questions and books callbacks";
@@ -53,4 +53,4 @@ agent::AgentConfig MakeDemoAgent(std::string engine) {
   return a;
 }
 
-}  // namespace tempo::cli
+}  // namespace tempo::agent
