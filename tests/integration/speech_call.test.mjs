@@ -42,32 +42,36 @@ const words = (s) => s.toLowerCase().replace(/[^a-z0-9' ]+/g, ' ').split(/\s+/).
  * One call: says `lines` (the caller's default flite voice), records the agent, recognises the
  * recording. Returns the caller's report, the recognised utterances and the server's artefacts.
  */
-async function speak(lines) {
+async function speak(lines, extra = []) {
   const dir = tempDir('tempo-speech-call-');
   const wav = join(dir, 'agent.wav');
   const says = lines.flatMap((l) => ['--say', l]);
   const call = await run(BIN, ['call', '--url', `${server.base}/agent/demo/incoming-call`,
-    '--auth-token', agent.twilioAuthToken, ...says, '--record', wav, '--json']);
+    '--auth-token', agent.twilioAuthToken, ...says, ...extra, '--record', wav, '--json']);
   assert.equal(call.code, 0, call.err + call.out);
   const report = JSON.parse(call.out);
   assert.equal(report.violations.length, 0, JSON.stringify(report.violations));
   const rec = await run(RECOGNIZER, [agentFile, wav]);
   assert.equal(rec.code, 0, rec.err);
   const heard = rec.out.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l));
-  const { metadata } = await artefacts(data, 'demo', report.call_sid);
+  const { metadata, transcript } = await artefacts(data, 'demo', report.call_sid);
   const text = heard.map((u) => words(u.text)).join(' | ');
-  return { report, heard, text, metadata };
+  return { report, heard, text, metadata, transcript };
 }
 
-// The four calls run at once (the server takes them concurrently) to keep the file short.
+// The calls run at once (the server takes them concurrently) to keep the file short.
 let calls;
 const scenario = (i) => {
   calls ??= Promise.all([
-    ['What are your opening hours?'],
-    ['Goodbye'],
-    ['Can I talk to a person?'],
-    ['Please call me back tomorrow at three pm'],
-  ].map((lines) => speak(lines).then((r) => ({ ok: r }), (e) => ({ error: e }))));
+    [['What are your opening hours?']],
+    [['Goodbye']],
+    [['Can I talk to a person?']],
+    [['Please call me back tomorrow at three pm']],
+    [['[barge-in 1500ms] What are your opening hours?', 'Goodbye']],
+    // A withheld number: the agent asks for one, then for the time.
+    [['Please call me back.', 'Five five five, oh one two three.', 'Tomorrow morning.'],
+      ['--from', 'anonymous']],
+  ].map(([lines, extra]) => speak(lines, extra).then((r) => ({ ok: r }), (e) => ({ error: e }))));
   return calls.then((all) => {
     if (all[i].error) throw all[i].error;
     return all[i].ok;
@@ -116,5 +120,51 @@ test('a callback request: the time is confirmed aloud and stored with the call',
   const time = call.metadata.callback?.time ?? '';
   assert.match(time, /tomorrow/i, JSON.stringify(call.metadata));
   assert.match(time, /\b(3|three)\s*(pm|p\.?\s?m)\b/i, JSON.stringify(call.metadata));
+  assert.ok(call.metadata.toolCalls.some((t) => t.name === 'schedule_callback'), JSON.stringify(call.metadata.toolCalls));
+});
+
+test('barge-in: the caller talks over the greeting, the agent stops within 300 ms and answers', { skip: missing }, async (t) => {
+  const call = await scenario(4);
+  const { report, heard, text } = call;
+  assert.equal(report.barge_ins.length, 1, JSON.stringify(report.barge_ins));
+  const [barge] = report.barge_ins;
+  assert.equal(barge.turn, 1);
+  assert.equal(barge.interrupt_after_ms, 1500);
+  assert.equal(barge.agent_was_speaking, true, 'the greeting was still playing');
+  // From the caller's first voiced frame to the `clear` reaching it.
+  assert.equal(typeof barge.clear_ms, 'number', JSON.stringify(barge));
+  t.diagnostic(`clear ${barge.clear_ms.toFixed(1)} ms after the caller began`);
+  assert.ok(barge.clear_ms <= 300, `clear ${barge.clear_ms} ms after the caller began`);
+  // Counted up to the end of the caller's words, before the agent may answer them.
+  assert.equal(barge.agent_audio_after_clear_ms, 0, JSON.stringify(barge));
+
+  assert.equal(call.metadata.interruptions, 1, JSON.stringify(call.metadata));
+  const firstAgentTurn = call.transcript.turns.find((t) => t.role === 'agent');
+  assert.equal(firstAgentTurn.interrupted, true, JSON.stringify(call.transcript.turns));
+
+  // The greeting was cut: heard first, but not whole.
+  assert.ok(heard.length >= 3, `the cut greeting, the answer and the closing line were heard: ${text}`);
+  const greeting = words(heard[0].text);
+  assert.ok(greeting.startsWith('hello thank you'), `cut greeting heard as: ${heard[0].text}`);
+  assert.notEqual(greeting, GREETING, `the greeting was not cut: ${heard[0].text}`);
+  const rest = heard.slice(1).map((u) => words(u.text)).join(' ');
+  const closing = rest.indexOf(CLOSING);
+  assert.ok(closing > 0, `closing line after the answer: ${rest}`);
+  const answer = rest.slice(0, closing).split(' ');
+  for (const w of ['nine', 'five', 'monday', 'friday']) {
+    assert.ok(answer.includes(w), `"${w}" in the answer before the closing line: ${rest}`);
+  }
+  assert.equal(report.outcome, 'agent_hung_up');
+  assert.equal(call.metadata.outcome, 'ended_by_agent');
+});
+
+test('a callback from a withheld number: the agent asks for the number and the time', { skip: missing }, async () => {
+  const call = await scenario(5);
+  const reply = afterGreeting(call);
+  assert.ok(reply.includes('what number should we call you back on'), `number question: ${reply}`);
+  assert.ok(reply.includes('when would be a good time to call you back'), `time question: ${reply}`);
+  assert.ok(reply.indexOf('what number') < reply.indexOf('when would'), `number asked first: ${reply}`);
+  assert.equal(call.metadata.callback?.phone, '5550123', JSON.stringify(call.metadata));
+  assert.equal(call.metadata.callback?.time, 'tomorrow morning', JSON.stringify(call.metadata));
   assert.ok(call.metadata.toolCalls.some((t) => t.name === 'schedule_callback'), JSON.stringify(call.metadata.toolCalls));
 });

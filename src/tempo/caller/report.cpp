@@ -3,6 +3,8 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include <chrono>
+
 namespace tempo::caller {
 namespace {
 
@@ -21,6 +23,37 @@ std::string LatencyText(const LatencySummary& l) {
       "p50 {:.2f} ms, p90 {:.2f} ms, p99 {:.2f} ms, max {:.2f} ms; {} late (> 20 ms) "
       "of {}",
       l.p50_ms, l.p90_ms, l.p99_ms, l.max_ms, l.late_frames, l.frames);
+}
+
+double DurationMs(Clock::Steady::duration d) {
+  return std::chrono::duration<double, std::milli>(d).count();
+}
+
+/// μ-law bytes (8 kHz) as milliseconds of audio.
+double AudioMs(uint64_t bytes) { return static_cast<double>(bytes) / 8.0; }
+
+json BargeInsJson(const std::vector<BargeIn>& barge_ins) {
+  json out = json::array();
+  for (const auto& b : barge_ins) {
+    out.push_back(
+        {{"turn", b.turn},
+         {"interrupt_after_ms", b.interrupt_after.count()},
+         {"agent_was_speaking", b.agent_was_speaking},
+         {"clear_ms", b.clear_latency ? json(DurationMs(*b.clear_latency)) : json(nullptr)},
+         {"agent_audio_after_clear_ms", AudioMs(b.agent_bytes_after_clear)}});
+  }
+  return out;
+}
+
+std::string BargeInText(const BargeIn& b) {
+  std::string out =
+      fmt::format("  turn {}, after {} ms of agent audio: ", b.turn, b.interrupt_after.count());
+  out += b.agent_was_speaking ? "the agent was speaking; " : "the agent was not speaking; ";
+  if (!b.clear_latency) return out + "no clear while the turn was spoken\n";
+  return out + fmt::format(
+                   "clear after {:.1f} ms, then {:.1f} ms of agent audio while the caller "
+                   "spoke\n",
+                   DurationMs(*b.clear_latency), AudioMs(b.agent_bytes_after_clear));
 }
 
 std::string OutcomeText(const CallReport& r) {
@@ -103,6 +136,7 @@ std::string ToJson(const CallReport& r) {
       {"marks_received", r.stats.marks_received},
       {"marks_echoed", r.stats.marks_echoed},
       {"clears", r.stats.clears},
+      {"barge_ins", BargeInsJson(r.stats.barge_ins)},
       {"agent_audio_s", r.agent_audio_s},
       {"latency", LatencyJson(r.latency)},
       {"violations", violations},
@@ -136,6 +170,10 @@ std::string ToText(const CallReport& r) {
                   r.stats.media_received, r.agent_audio_s);
   out += fmt::format("Marks: {} received, {} echoed; clears: {}\n", r.stats.marks_received,
                      r.stats.marks_echoed, r.stats.clears);
+  if (!r.stats.barge_ins.empty()) {
+    out += fmt::format("Barge-ins: {}\n", r.stats.barge_ins.size());
+    for (const auto& b : r.stats.barge_ins) out += BargeInText(b);
+  }
   out += "Agent frame latency: " + LatencyText(r.latency) + "\n";
   if (r.violations.empty()) {
     out += "Protocol violations: none\n";

@@ -287,6 +287,10 @@ class CallDriver final : public CallHandle,
   void CollectSession() {
     report_.stream_duration_s += Seconds(SteadyClock::now() - stream_opened_at_);
     const auto& s = session_->stats();
+    for (auto barge_in : s.barge_ins) {
+      barge_in.turn += report_.stats.turns_spoken;  // numbered over the whole call
+      report_.stats.barge_ins.push_back(barge_in);
+    }
     report_.stats.frames_sent += s.frames_sent;
     report_.stats.dtmf_sent += s.dtmf_sent;
     report_.stats.turns_spoken += s.turns_spoken;

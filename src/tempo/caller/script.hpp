@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -27,12 +28,24 @@ Result<MulawClip> EncodeTurn(std::span<const int16_t> pcm, int sample_rate_hz,
 /// Errors: those of ReadWavFile, and InvalidArgument for an empty file.
 Result<MulawClip> LoadWavTurn(const std::filesystem::path& path, const TurnPadding& padding);
 
-/// Each line synthesized with the local flite engine (`voice_id` as the agent settings name
-/// it; "" = the default voice) as one padded turn. Empty lines are skipped.
-/// Errors: those of the synthesizer.
-Result<std::vector<MulawClip>> SynthesizeTurns(const std::vector<std::string>& lines,
-                                               std::string_view voice_id,
-                                               const TurnPadding& padding);
+/// A caller line: what to say, and whether it is a barge-in.
+struct ScriptLine {
+  std::string text;
+  std::optional<std::chrono::milliseconds> interrupt_after;  ///< CallerTurn::interrupt_after
+};
+
+/// Reads the optional prefix of a caller line: `[barge-in 1200ms] What are your hours?` is a
+/// barge-in after 1200 ms of the agent's audio. Errors: InvalidArgument for a line that starts
+/// with '[' but not with a well-formed `[barge-in <N>ms]`, or that has nothing to say after it.
+Result<ScriptLine> ParseScriptLine(std::string_view line);
+
+/// Each line (with its optional prefix, see ParseScriptLine) synthesized with the local flite
+/// engine (`voice_id` as the agent settings name it; "" = the default voice) as one padded
+/// turn. Empty lines are skipped. Every line is parsed before any is synthesized.
+/// Errors: those of ParseScriptLine (naming the line) and of the synthesizer.
+Result<std::vector<CallerTurn>> SynthesizeTurns(const std::vector<std::string>& lines,
+                                                std::string_view voice_id,
+                                                const TurnPadding& padding);
 
 /// The lines of a script file (one caller turn per line; blank lines and lines starting with
 /// '#' are skipped). Errors: NotFound / Unavailable when it cannot be read.

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cmath>
 #include <utility>
 #include <variant>
 
@@ -24,7 +25,34 @@ ViolationKind Classify(std::string_view message) {
   return ViolationKind::kInvalidMessage;
 }
 
+uint64_t BytesFor(std::chrono::milliseconds d) { return static_cast<uint64_t>(d.count()) * 8; }
+
 }  // namespace
+
+SpeechSpan FindSpeech(std::span<const uint8_t> mulaw) {
+  // The floor as the energy of a whole frame, in 16-bit units (full scale 32768).
+  const double floor_rms = 32768.0 * std::pow(10.0, kSpeechFloorDbfs / 20.0);
+  const double floor_energy = floor_rms * floor_rms * static_cast<double>(kFrameBytes);
+  SpeechSpan span;
+  bool found = false;
+  for (std::size_t at = 0, f = 0; at < mulaw.size(); at += kFrameBytes, ++f) {
+    double energy = 0;
+    for (const uint8_t code : mulaw.subspan(at, std::min(kFrameBytes, mulaw.size() - at))) {
+      const double x = audio::kMulawToLinear[code];
+      energy += x * x;
+    }
+    if (energy <= floor_energy) continue;
+    if (!found) span.first = f;
+    found = true;
+    span.end = f + 1;
+  }
+  return span;
+}
+
+CallerTurn::CallerTurn(MulawClip audio, std::optional<std::chrono::milliseconds> interrupt)
+    : clip(std::move(audio)),
+      interrupt_after(interrupt),
+      speech(clip ? FindSpeech(*clip) : SpeechSpan{}) {}
 
 std::string_view ToString(ViolationKind kind) {
   switch (kind) {
@@ -109,48 +137,74 @@ void MediaStreamSession::Start(TimePoint now) {
 void MediaStreamSession::BeginWait(TimePoint now, Duration timeout) {
   mouth_ = Mouth::kWaitingForAgent;
   wait_deadline_ = now + timeout;
+  played_at_wait_start_ = playback_.played_bytes();
 }
 
 void MediaStreamSession::UpdateMouth(TimePoint now) {
   if (mouth_ != Mouth::kWaitingForAgent) return;
-  const bool agent_spoke = playback_.played_bytes() > played_at_turn_start_ || playback_.playing();
-  const auto idle = playback_.idle_since();
-  const bool replied =
-      agent_spoke && !playback_.playing() && idle && now - *idle >= options_.reply_quiet;
-  // The timeout is for an agent that does not answer; one that is still talking is let finish
-  // (bounded by the call's max duration).
-  if (!replied && (now < wait_deadline_ || agent_spoke)) return;
   const auto& turns = options_.script.turns;
   if (turn_index_ >= turns.size() && options_.script.repeat == CallerScript::Repeat::kLoop) {
     turn_index_ = 0;
   }
-  if (turn_index_ >= turns.size()) {
+  const CallerTurn* next = turn_index_ < turns.size() ? &turns[turn_index_] : nullptr;
+  const uint64_t played = playback_.played_bytes();
+  const bool agent_spoke = played > played_at_turn_start_ || playback_.playing();
+  const auto idle = playback_.idle_since();
+  const bool replied =
+      agent_spoke && !playback_.playing() && idle && now - *idle >= options_.reply_quiet;
+  // A barge-in does not wait for the agent to finish, only for it to have talked long enough
+  // since the wait began.
+  const bool barge_in = next != nullptr && next->interrupt_after &&
+                        (played > played_at_wait_start_ || playback_.playing()) &&
+                        played - played_at_wait_start_ >= BytesFor(*next->interrupt_after);
+  // The timeout is for an agent that does not answer; one that is still talking is let finish
+  // (bounded by the call's max duration).
+  if (!replied && !barge_in && (now < wait_deadline_ || agent_spoke)) return;
+  if (next == nullptr) {
     mouth_ = Mouth::kDone;
     HangUp(now, HangupReason::kScriptDone);
     return;
   }
   mouth_ = Mouth::kSpeaking;
   turn_offset_ = 0;
-  played_at_turn_start_ = playback_.played_bytes();
+  played_at_turn_start_ = played;
+  if (next->interrupt_after) {
+    BargeIn record;
+    record.turn = stats_.turns_spoken + 1;
+    record.interrupt_after = *next->interrupt_after;
+    stats_.barge_ins.push_back(record);
+    barge_in_ = OpenBargeIn{stats_.barge_ins.size() - 1, std::nullopt, {}, std::nullopt};
+  }
 }
 
-void MediaStreamSession::SendFrame() {
+void MediaStreamSession::SendFrame(TimePoint now) {
   std::array<uint8_t, kFrameBytes> frame;
   frame.fill(audio::kMulawSilence);
+  const uint64_t index = next_frame_++;
   if (mouth_ == Mouth::kSpeaking) {
-    const auto& clip = *options_.script.turns[turn_index_];
+    const CallerTurn& turn = options_.script.turns[turn_index_];
+    const auto& clip = *turn.clip;
+    if (barge_in_ && !turn.speech.empty() && turn_offset_ == turn.speech.first * kFrameBytes) {
+      // The caller's speech begins with this frame. Paced, it goes out at its media time; a
+      // fast caller sends it earlier, now.
+      const TimePoint at = std::min(FrameDue(index), now);
+      barge_in_->speech_at = at;
+      barge_in_->speech_end_at =
+          at + kFrameDuration * static_cast<int64_t>(turn.speech.end - turn.speech.first);
+      stats_.barge_ins[barge_in_->record].agent_was_speaking = playback_.playing();
+    }
     const std::size_t n = std::min(kFrameBytes, clip.size() - turn_offset_);
     std::copy_n(clip.begin() + static_cast<std::ptrdiff_t>(turn_offset_), n, frame.begin());
     turn_offset_ += n;
     if (turn_offset_ >= clip.size()) {
       ++stats_.turns_spoken;
       ++turn_index_;
+      barge_in_.reset();  // a later clear is not this turn's doing
       // The reply is measured from the end of this turn; played_at_turn_start_ stays, so audio
       // the agent started while the caller was still speaking counts as its reply.
-      BeginWait(FrameDue(next_frame_ + 1), options_.reply_timeout);
+      BeginWait(FrameDue(index + 1), options_.reply_timeout);
     }
   }
-  const uint64_t index = next_frame_++;
   if (recorder_ != nullptr) recorder_->AddCaller(FrameDue(index), frame);
 
   twilio::MediaMessage media;
@@ -219,7 +273,7 @@ void MediaStreamSession::Tick(TimePoint now) {
     if (hung_up()) break;
     const bool fast_speech = options_.pacing == Pacing::kFast && mouth_ == Mouth::kSpeaking;
     if (!fast_speech && now < FrameDue(next_frame_)) break;
-    SendFrame();
+    SendFrame(now);
   }
 }
 
@@ -285,6 +339,9 @@ void MediaStreamSession::OnText(TimePoint now, std::string_view text) {
     if (!check_sid(media->stream_sid)) return;
     ++stats_.media_received;
     stats_.media_bytes_received += media->payload.size();
+    if (barge_in_ && barge_in_->cleared_at && now < barge_in_->speech_end_at) {
+      stats_.barge_ins[barge_in_->record].agent_bytes_after_clear += media->payload.size();
+    }
     const Duration added = latency_.OnFrame(now, media->payload.size());
     if (added > kLateFrameThreshold) ++stats_.late_frames;
     if (latency_observer_) latency_observer_(added);
@@ -302,6 +359,13 @@ void MediaStreamSession::OnText(TimePoint now, std::string_view text) {
     auto cleared = playback_.Clear(now, recorder_sink_.get());
     stats_.cleared_bytes += cleared.dropped_bytes;
     EchoMarks(cleared.marks);
+    if (barge_in_ && barge_in_->speech_at && !barge_in_->cleared_at) {
+      barge_in_->cleared_at = now;
+      stats_.barge_ins[barge_in_->record].clear_latency = now - *barge_in_->speech_at;
+    }
+    // The agent was cut off while the caller spoke: what it had said is not its reply to this
+    // turn, which is still to come.
+    if (mouth_ == Mouth::kSpeaking) played_at_turn_start_ = playback_.played_bytes();
   }
   AdvancePlayback(now);
 }

@@ -13,6 +13,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -22,10 +23,41 @@ namespace tempo::caller {
 /// 8 kHz μ-law audio, shared read-only between calls (a load test speaks the same clips).
 using MulawClip = std::shared_ptr<const std::vector<uint8_t>>;
 
-/// What the caller says: one clip per turn, silence padding included.
+/// The 20 ms frames of a clip that hold speech: from the first to the last frame whose level
+/// is above kSpeechFloorDbfs, `end` one past it. Empty when the clip is all silence.
+struct SpeechSpan {
+  std::size_t first = 0;
+  std::size_t end = 0;
+  [[nodiscard]] bool empty() const { return end <= first; }
+  bool operator==(const SpeechSpan&) const = default;
+};
+
+/// The level (RMS of a 20 ms frame, relative to full scale) above which a frame is speech: 5 dB
+/// above flite's quiet lead-in before the first word (up to -45 dBFS), below a word's onset.
+inline constexpr double kSpeechFloorDbfs = -40.0;
+
+/// Where the speech is in 8 kHz μ-law audio, frame by frame (160 bytes; a last partial frame is
+/// measured as sent, padded with silence).
+SpeechSpan FindSpeech(std::span<const uint8_t> mulaw);
+
+/// One caller turn.
+struct CallerTurn {
+  CallerTurn() = default;
+  /// Finds the speech in `clip` once here: a load test shares its turns between calls.
+  explicit CallerTurn(MulawClip clip,
+                      std::optional<std::chrono::milliseconds> interrupt_after = std::nullopt);
+
+  MulawClip clip;  ///< silence padding included
+  /// A barge-in: the turn starts once the agent's audio has been playing this long since the
+  /// previous turn ended (or the stream started), without waiting for the agent to finish.
+  std::optional<std::chrono::milliseconds> interrupt_after;
+  SpeechSpan speech;  ///< in `clip`
+};
+
+/// What the caller says, turn by turn.
 struct CallerScript {
   enum class Repeat { kOnce, kLoop };
-  std::vector<MulawClip> turns;
+  std::vector<CallerTurn> turns;
   Repeat repeat = Repeat::kOnce;
 };
 
@@ -82,6 +114,20 @@ struct ViolationRecord {
 enum class HangupReason { kScriptDone, kHangupAfter, kMaxDuration, kRequested };
 std::string_view ToString(HangupReason reason);
 
+/// A barge-in turn as it happened.
+struct BargeIn {
+  uint64_t turn = 0;  ///< its number among the turns spoken, from 1
+  std::chrono::milliseconds interrupt_after{};
+  /// The agent's audio was playing when the caller's speech began.
+  bool agent_was_speaking = false;
+  /// The first `clear` after the caller's speech began, less the time that speech went out;
+  /// nullopt when none came before the turn was sent (or the turn holds no speech).
+  std::optional<Clock::Steady::duration> clear_latency;
+  /// Agent audio (μ-law bytes) received after that clear while the caller was still talking,
+  /// up to the end of the turn's speech: the agent should have stopped.
+  uint64_t agent_bytes_after_clear = 0;
+};
+
 struct SessionStats {
   uint64_t frames_sent = 0;
   uint64_t dtmf_sent = 0;
@@ -93,14 +139,16 @@ struct SessionStats {
   uint64_t clears = 0;
   uint64_t cleared_bytes = 0;
   uint64_t late_frames = 0;  ///< agent frames with added latency > 20 ms
+  std::vector<BargeIn> barge_ins;
 };
 
 /// The Twilio side of one bidirectional Media Stream, sans-I/O. The driver passes in time and
 /// the server's messages, sends what TakeOutgoing() returns in order, and calls Tick() at
 /// NextWakeup(). It plays the caller's script as 20 ms μ-law `media` frames with Twilio's
-/// counters, presses DTMF keys, simulates Twilio's playback buffer (mark echoes, clear),
-/// records both sides on request, measures the agent's frame latency and reports protocol
-/// violations. Not thread-safe: use it from one strand.
+/// counters (waiting for the agent's replies, or talking over them: barge-in), presses DTMF keys,
+/// simulates Twilio's playback buffer (mark echoes, clear), records both sides on request, measures
+/// the agent's frame latency and reports protocol violations. Not thread-safe: use it from one
+/// strand.
 class MediaStreamSession {
  public:
   using TimePoint = Clock::Steady::time_point;
@@ -149,9 +197,17 @@ class MediaStreamSession {
  private:
   enum class Mouth { kWaitingForAgent, kSpeaking, kDone };
 
+  /// A barge-in turn being spoken: when its speech went out and when the agent was cleared.
+  struct OpenBargeIn {
+    std::size_t record = 0;  // in stats_.barge_ins
+    std::optional<TimePoint> speech_at;
+    TimePoint speech_end_at{};
+    std::optional<TimePoint> cleared_at;
+  };
+
   void UpdateMouth(TimePoint now);
   void BeginWait(TimePoint now, Duration timeout);
-  void SendFrame();
+  void SendFrame(TimePoint now);
   void SendDueDtmf(TimePoint now);
   void AdvancePlayback(TimePoint now);
   void EchoMarks(std::vector<std::string>& marks);
@@ -175,6 +231,8 @@ class MediaStreamSession {
   std::size_t turn_offset_ = 0;
   TimePoint wait_deadline_{};
   uint64_t played_at_turn_start_ = 0;
+  uint64_t played_at_wait_start_ = 0;
+  std::optional<OpenBargeIn> barge_in_;
   std::size_t next_dtmf_ = 0;
 
   PlaybackBuffer playback_;

@@ -107,7 +107,7 @@ Result<caller::CallConfig> BuildConfig(const CallSettings& s) {
   const caller::TurnPadding padding;
   if (!s.wav.empty()) {
     TEMPO_ASSIGN_OR_RETURN(auto clip, caller::LoadWavTurn(s.wav, padding));
-    session.script.turns.push_back(std::move(clip));
+    session.script.turns.emplace_back(std::move(clip));
   }
   std::vector<std::string> lines = s.say;
   if (!s.script.empty()) {
@@ -174,7 +174,9 @@ void AddCallCommand(CLI::App& app) {
   call->add_option("--call-sid", s->call_sid, "CA... (default: random)");
   call->add_option("--wav", s->wav, "What the caller says: a WAV file (PCM16 or mu-law, any rate)")
       ->check(CLI::ExistingFile);
-  call->add_option("--say", s->say, "A caller turn, spoken with the local TTS (repeatable)");
+  call->add_option("--say", s->say,
+                   "A caller turn, spoken with the local TTS (repeatable); a '[barge-in 1200ms] ' "
+                   "prefix speaks it over the agent after 1200 ms of its audio");
   call->add_option("--script", s->script, "A file of caller turns, one per line")
       ->check(CLI::ExistingFile);
   call->add_option("--voice", s->voice, "flite voice for --say/--script (kal16, slt, rms, awb)");

@@ -1,5 +1,6 @@
 #include "tempo/engine/local/dialogue.hpp"
 
+#include "tempo/engine/local/knowledge_index.hpp"
 #include "tempo/engine/local/lm_builder.hpp"
 
 #include <fmt/format.h>
@@ -7,6 +8,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cctype>
 
 namespace tempo::engine::local {
 namespace {
@@ -19,6 +21,18 @@ constexpr std::string_view kAnythingElseLine = "Is there anything else I can hel
 constexpr std::string_view kStillThereLine = "Are you still there?";
 constexpr std::string_view kWarningLine =
     "Please keep our conversation respectful, or I will have to end this call.";
+constexpr std::string_view kAskNumberLine =
+    "What number should we call you back on? You can say it or key it in.";
+constexpr std::string_view kAskNumberAgainLine =
+    "Sorry, I didn't get that. Please say your phone number one digit at a time, or key it in.";
+constexpr std::string_view kNoNumberLine =
+    "I'm sorry, I couldn't get your number. Is there anything else I can help you with?";
+constexpr std::string_view kAskTimeLine = "When would be a good time to call you back?";
+constexpr std::string_view kDeclineLine = "I'm sorry, I can't help with that.";
+
+// A phone number has at least this many digits (a local number without area code).
+constexpr std::size_t kMinPhoneDigits = 7;
+constexpr std::size_t kMaxPhoneDigits = 15;
 
 // Lower-case words joined by single spaces, padded with a space each side, so that a phrase
 // matches on word boundaries with a plain substring search.
@@ -64,6 +78,80 @@ bool IsYes(const std::string& s) {
 }
 bool IsNo(const std::string& s) {
   return HasAny(s, {"no", "nope", "not really", "no thanks", "don't", "do not"});
+}
+
+bool IsAnyTime(const std::string& s) {
+  return HasAny(s, {"any time", "anytime", "whenever", "as soon as possible", "asap",
+                    "doesn't matter", "does not matter", "don't mind", "don't care", "soon"});
+}
+
+// The digits a caller said ("five five five oh one two three", "555 0123"), in order.
+std::string SpokenDigits(const std::vector<std::string>& words) {
+  static constexpr std::array<std::string_view, 10> kNames = {
+      "zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"};
+  std::string out;
+  for (const auto& w : words) {
+    if (w == "oh") {
+      out += '0';
+      continue;
+    }
+    if (auto it = std::find(kNames.begin(), kNames.end(), w); it != kNames.end()) {
+      out += static_cast<char>('0' + (it - kNames.begin()));
+      continue;
+    }
+    if (std::all_of(w.begin(), w.end(), [](char c) { return c >= '0' && c <= '9'; })) out += w;
+  }
+  return out;
+}
+
+// "5550123" -> "5 5 5, 0 1 2 3": flite reads separate digits one by one; the commas make the
+// usual pauses of a read-back number.
+std::string SpeakDigits(std::string_view digits) {
+  std::string out;
+  for (std::size_t i = 0; i < digits.size(); ++i) {
+    if (i > 0) out += (digits.size() - i) % 4 == 0 ? ", " : " ";
+    out += digits[i];
+  }
+  return out;
+}
+
+// Words of a rule that say how something is forbidden, not what.
+bool IsGenericRuleWord(std::string_view term) {
+  static constexpr std::array<std::string_view, 24> kGeneric = {
+      "never",   "not",    "don't",    "dont",  "avoid",   "must",     "give",   "share",
+      "provide", "offer",  "discuss",  "talk",  "mention", "disclose", "reveal", "make",
+      "say",     "answer", "question", "other", "anyone",  "anything", "ever",   "caller"};
+  return std::find(kGeneric.begin(), kGeneric.end(), term) != kGeneric.end();
+}
+
+// Retrieval terms for guardrail matching: possessives stripped ("patients'" -> "patient").
+std::vector<std::string> GuardrailTerms(std::string_view text) {
+  std::vector<std::string> out;
+  for (std::string w : NormalizeWords(text)) {
+    if (w.ends_with("'s")) w.resize(w.size() - 2);
+    while (!w.empty() && w.back() == '\'') w.pop_back();
+    std::string term = RetrievalTerm(w);
+    if (term.empty() || IsGenericRuleWord(w) || IsGenericRuleWord(term)) continue;
+    if (std::find(out.begin(), out.end(), term) == out.end()) out.push_back(std::move(term));
+  }
+  return out;
+}
+
+std::string_view Trim(std::string_view s) {
+  while (!s.empty() && (std::isspace(static_cast<unsigned char>(s.front())) != 0)) {
+    s.remove_prefix(1);
+  }
+  while (!s.empty() && (std::isspace(static_cast<unsigned char>(s.back())) != 0 ||
+                        s.back() == '.' || s.back() == '!' || s.back() == ',')) {
+    s.remove_suffix(1);
+  }
+  return s;
+}
+
+std::string Lower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
 }
 
 struct NumberWord {
@@ -120,10 +208,87 @@ std::string_view ToString(Intent intent) {
       return "no";
     case Intent::kInappropriate:
       return "inappropriate";
+    case Intent::kGuardrail:
+      return "guardrail";
+    case Intent::kQuestion:
+      return "question";
     case Intent::kFallback:
       return "fallback";
   }
   return "none";
+}
+
+std::string_view ToString(Expect expect) {
+  switch (expect) {
+    case Expect::kOpen:
+      return "open";
+    case Expect::kYesNo:
+      return "yes_no";
+    case Expect::kDigits:
+      return "digits";
+    case Expect::kTime:
+      return "time";
+  }
+  return "open";
+}
+
+std::optional<GuardrailRule> ParseGuardrail(std::string_view sentence) {
+  const std::string lower = Lower(Trim(sentence));
+  std::string_view rest = lower;
+  for (std::string_view lead : {"you must ", "you should ", "you ", "please "}) {
+    if (rest.starts_with(lead)) rest.remove_prefix(lead.size());
+  }
+  bool prohibition = false;
+  for (std::string_view neg : {"never ", "do not ", "don't ", "dont ", "must not ", "avoid ", "no ",
+                               "refuse to ", "do not ever "}) {
+    if (rest.starts_with(neg)) {
+      rest.remove_prefix(neg.size());
+      prohibition = true;
+      break;
+    }
+  }
+  if (!prohibition) return std::nullopt;
+  GuardrailRule rule;
+  rule.sentence = std::string(sentence);
+  // "X; instead Y", "X; Y instead", "X, instead Y", "X - Y instead".
+  std::string_view forbidden = rest;
+  std::string_view instead;
+  for (std::string_view sep : {";", " - ", ", instead ", ". "}) {
+    if (auto at = rest.find(sep); at != std::string_view::npos) {
+      forbidden = rest.substr(0, at);
+      instead = rest.substr(at + sep.size());
+      if (sep == ", instead ") instead = rest.substr(at + 2);
+      break;
+    }
+  }
+  std::string alt(Trim(instead));
+  for (std::string_view filler : {"instead, ", "instead ", "but ", "and ", "rather "}) {
+    if (std::string_view(alt).starts_with(filler)) alt.erase(0, filler.size());
+  }
+  if (std::string_view(alt).ends_with(" instead")) alt.resize(alt.size() - 8);
+  rule.instead = std::string(Trim(alt));
+  rule.forbidden = std::string(Trim(forbidden));
+  rule.topic = GuardrailTerms(rule.forbidden);
+  if (rule.topic.empty()) return std::nullopt;
+  return rule;
+}
+
+bool IsCallbackNumber(std::string_view phone) {
+  // Withheld caller ids arrive as keypad spellings: ANONYMOUS, UNAVAILABLE, RESTRICTED.
+  for (std::string_view withheld : {"+266696687", "+86282452253", "+7378742833"}) {
+    if (phone == withheld) return false;
+  }
+  std::size_t digits = 0;
+  for (std::size_t i = 0; i < phone.size(); ++i) {
+    const char c = phone[i];
+    if (c >= '0' && c <= '9') {
+      ++digits;
+    } else if (!(c == '+' && i == 0)) {
+      return false;
+    }
+  }
+  const std::size_t min = phone.starts_with('+') ? 8 : 10;
+  return digits >= min && digits <= kMaxPhoneDigits;
 }
 
 std::optional<std::string> ExtractCallbackTime(std::string_view text) {
@@ -247,6 +412,17 @@ std::vector<std::string> DialogueCorpus(const agent::AgentConfig& agent) {
       "Hello, are you there?", "Sorry, can you repeat that?", "I didn't hear you.",
       "My phone number is 5 5 5 0 1 2 3.", "Thank you.", "Thank you very much."};
   for (std::string_view p : kPhrases) corpus.emplace_back(p);
+  // Answers to the callback questions: a number digit by digit, a time, or no preference.
+  static constexpr std::array<std::string_view, 8> kAnswers = {
+      "Tomorrow at three p m.", "Tomorrow morning.", "Monday afternoon.", "At ten thirty a m.",
+      "Friday at two.",         "Any time.",         "Whenever.",         "As soon as possible."};
+  for (std::string_view p : kAnswers) corpus.emplace_back(p);
+  // How callers ask for what a guardrail rule forbids, so that the words can be recognised.
+  for (const auto& sentence : agent.guardrails) {
+    if (auto rule = ParseGuardrail(sentence)) {
+      corpus.push_back(fmt::format("Can you {}?", rule->forbidden));
+    }
+  }
   return corpus;
 }
 
@@ -255,7 +431,11 @@ Dialogue::Dialogue(const agent::AgentConfig& agent, std::string caller_phone,
     : agent_(agent),
       caller_phone_(std::move(caller_phone)),
       options_(options),
-      index_(agent.knowledge_base) {}
+      index_(agent.knowledge_base) {
+  for (const auto& sentence : agent.guardrails) {
+    if (auto rule = ParseGuardrail(sentence)) rules_.push_back(std::move(*rule));
+  }
+}
 
 Reply Dialogue::Greeting() {
   Reply reply;
@@ -271,12 +451,107 @@ Reply Dialogue::Finish(Reply reply) {
   return reply;
 }
 
-Reply Dialogue::OnCallerText(std::string_view text) {
+Expect Dialogue::expecting() const {
+  switch (pending_) {
+    case Pending::kTransferOffer:
+      return Expect::kYesNo;
+    case Pending::kCallbackNumber:
+      return Expect::kDigits;
+    case Pending::kCallbackTime:
+      return Expect::kTime;
+    case Pending::kNone:
+    case Pending::kAnythingElse:
+      return Expect::kOpen;
+  }
+  return Expect::kOpen;
+}
+
+const GuardrailRule* Dialogue::MatchGuardrail(const std::vector<std::string>& words) const {
+  if (rules_.empty()) return nullptr;
+  std::string joined;
+  for (const auto& w : words) joined += w + ' ';
+  const std::vector<std::string> said = GuardrailTerms(joined);
+  for (const auto& rule : rules_) {
+    std::size_t hits = 0;
+    for (const auto& t : rule.topic) {
+      if (std::find(said.begin(), said.end(), t) != said.end()) ++hits;
+    }
+    // One word of a one-word topic ("politics"), two of a longer one: "medical" alone is a
+    // question about the clinic, "medical advice" is the forbidden thing.
+    if (hits >= std::min<std::size_t>(2, rule.topic.size())) return &rule;
+  }
+  return nullptr;
+}
+
+Reply Dialogue::ContinueCallback(Intent intent) {
+  Reply reply;
+  reply.intent = intent;
+  CallbackDraft& draft = *callback_;
+  if (!draft.number_given && !IsCallbackNumber(draft.phone)) {
+    reply.intent = Intent::kQuestion;
+    reply.text = std::string(kAskNumberLine);
+    pending_ = Pending::kCallbackNumber;
+    return reply;
+  }
+  if (!draft.time && !draft.time_asked) {
+    draft.time_asked = true;
+    reply.intent = Intent::kQuestion;
+    reply.text = std::string(kAskTimeLine);
+    pending_ = Pending::kCallbackTime;
+    return reply;
+  }
+  nlohmann::json args = {{"phone", draft.phone}};
+  if (draft.time) args["time"] = *draft.time;
+  args["note"] = draft.note;
+  reply.intent = Intent::kCallback;
+  reply.tool = ToolRequest{"schedule_callback", args.dump()};
+  // Spoken "3 pm" as letters: flite would otherwise read "pm" as a word.
+  std::string spoken = draft.time ? *draft.time : "as soon as possible";
+  for (std::string_view unit : {" pm", " am"}) {
+    if (auto at = spoken.find(unit); at != std::string::npos) {
+      spoken.replace(at, unit.size(), unit == " pm" ? " p m" : " a m");
+    }
+  }
+  // A number the caller gave is read back; the one they call from goes without saying.
+  const std::string on =
+      !draft.number_given
+          ? std::string()
+          : " on " + SpeakDigits(draft.phone.substr(draft.phone.starts_with('+') ? 1 : 0));
+  reply.text = fmt::format("I'll arrange for someone to call you back {}{}. {}", spoken, on,
+                           kAnythingElseLine);
+  pending_ = Pending::kAnythingElse;
+  callback_.reset();
+  return reply;
+}
+
+Reply Dialogue::OnNumberAnswer(const std::string& digits) {
+  if (digits.size() >= kMinPhoneDigits && digits.size() <= kMaxPhoneDigits) {
+    callback_->phone = digits;
+    callback_->number_given = true;
+    return ContinueCallback(Intent::kCallback);
+  }
+  Reply reply;
+  reply.intent = Intent::kQuestion;
+  if (++callback_->failed_number_attempts < 2) {
+    reply.text = std::string(kAskNumberAgainLine);
+    pending_ = Pending::kCallbackNumber;
+    return reply;
+  }
+  callback_.reset();
+  reply.text = std::string(kNoNumberLine);
+  pending_ = Pending::kAnythingElse;
+  return reply;
+}
+
+Reply Dialogue::OnCallerText(std::string_view text, std::string_view closed_text) {
   if (ended_) return {};
-  const std::vector<std::string> words = NormalizeWords(text);
-  if (words.empty()) return {};
+  std::vector<std::string> words = NormalizeWords(text);
+  const std::vector<std::string> closed = NormalizeWords(closed_text);
+  if (words.empty() && closed.empty()) return {};
   silence_count_ = 0;
+  keyed_digits_.clear();
   const std::string s = Padded(words);
+  const std::string cs = Padded(closed);
   const Pending pending = std::exchange(pending_, Pending::kNone);
   Reply reply;
 
@@ -288,27 +563,46 @@ Reply Dialogue::OnCallerText(std::string_view text) {
       reply.tool = ToolRequest{"end_call", R"({"reason":"inappropriate language"})"};
     } else {
       reply.text = std::string(kWarningLine);
+      pending_ = pending;  // the question before the warning still stands
     }
     return Finish(std::move(reply));
   }
-  if (IsCallback(s)) {
-    reply.intent = Intent::kCallback;
-    const std::optional<std::string> when = ExtractCallbackTime(text);
-    nlohmann::json args = {{"phone", caller_phone_}};
-    if (when) args["time"] = *when;
-    args["note"] = std::string(text);
-    reply.tool = ToolRequest{"schedule_callback", args.dump()};
-    // Spoken "3 pm" as letters: flite would otherwise read "pm" as a word.
-    std::string spoken = when ? *when : "as soon as possible";
-    for (std::string_view unit : {" pm", " am"}) {
-      if (auto at = spoken.find(unit); at != std::string::npos) {
-        spoken.replace(at, unit.size(), unit == " pm" ? " p m" : " a m");
-      }
+  // The answer to the callback's questions comes first: a time or a number is what we asked.
+  if (pending == Pending::kCallbackNumber && callback_) {
+    std::string digits = SpokenDigits(words);
+    bool from_grammar = false;
+    if (digits.size() < kMinPhoneDigits) {
+      std::string closed_digits = SpokenDigits(closed);
+      from_grammar = closed_digits.size() > digits.size();
+      if (from_grammar) digits = std::move(closed_digits);
     }
-    reply.text =
-        fmt::format("I'll arrange for someone to call you back {}. {}", spoken, kAnythingElseLine);
-    pending_ = Pending::kAnythingElse;
-    return Finish(std::move(reply));
+    if (digits.size() >= kMinPhoneDigits || !(IsHuman(s) || IsGoodbye(s) || IsVoicemail(s))) {
+      Reply r = OnNumberAnswer(digits);
+      r.from_closed_grammar = from_grammar;
+      return Finish(std::move(r));
+    }
+    callback_.reset();
+  }
+  if (pending == Pending::kCallbackTime && callback_) {
+    const bool other_intent = IsHuman(s) || IsGoodbye(s) || IsVoicemail(s);
+    std::optional<std::string> when = ExtractCallbackTime(text);
+    bool from_grammar = false;
+    if (!when && !IsAnyTime(s) && !other_intent) {
+      when = ExtractCallbackTime(closed_text);
+      from_grammar = when.has_value();
+    }
+    if (when || !other_intent) {
+      // No time named ("any time", "I don't know"): as soon as possible, not asking again.
+      callback_->time = when;
+      Reply r = ContinueCallback(Intent::kCallback);
+      r.from_closed_grammar = from_grammar;
+      return Finish(std::move(r));
+    }
+    callback_.reset();
+  }
+  if (IsCallback(s)) {
+    callback_ = CallbackDraft{caller_phone_, ExtractCallbackTime(text), std::string(text)};
+    return Finish(ContinueCallback(Intent::kCallback));
   }
   if (IsVoicemail(s)) {
     reply.intent = Intent::kVoicemail;
@@ -322,24 +616,36 @@ Reply Dialogue::OnCallerText(std::string_view text) {
     reply.tool = ToolRequest{"transfer_call", R"({"reason":"caller asked for a person"})"};
     return Finish(std::move(reply));
   }
-  if (pending == Pending::kTransferOffer) {
-    if (IsYes(s)) {
-      reply.intent = Intent::kYes;
-      reply.text = std::string(kTransferLine);
-      reply.tool = ToolRequest{"transfer_call", R"({"reason":"unanswered question"})"};
-      return Finish(std::move(reply));
+  auto answer_offer = [&](const std::string& said) -> std::optional<Reply> {
+    if (IsYes(said)) {
+      Reply r;
+      r.intent = Intent::kYes;
+      r.text = std::string(kTransferLine);
+      r.tool = ToolRequest{"transfer_call", R"({"reason":"unanswered question"})"};
+      return r;
     }
-    if (IsNo(s)) {
-      reply.intent = Intent::kNo;
-      reply.text = std::string(kAnythingElseLine);
+    if (IsNo(said)) {
+      Reply r;
+      r.intent = Intent::kNo;
+      r.text = std::string(kAnythingElseLine);
       pending_ = Pending::kAnythingElse;
-      return Finish(std::move(reply));
+      return r;
     }
+    return std::nullopt;
+  };
+  if (pending == Pending::kTransferOffer) {
+    if (auto r = answer_offer(s)) return Finish(std::move(*r));
   }
   if (IsGoodbye(s) || (pending == Pending::kAnythingElse && IsNo(s) && !IsYes(s))) {
     reply.intent = Intent::kGoodbye;
     reply.text = agent_.ClosingLine();
     reply.tool = ToolRequest{"end_call", R"({"reason":"caller said goodbye"})"};
+    return Finish(std::move(reply));
+  }
+  if (const GuardrailRule* rule = MatchGuardrail(words)) {
+    reply.intent = Intent::kGuardrail;
+    reply.text = std::string(kDeclineLine);
+    if (!rule->instead.empty()) reply.text += fmt::format(" Instead, I can {}.", rule->instead);
     return Finish(std::move(reply));
   }
   if (auto match = index_.Best(text, options_.min_knowledge_score)) {
@@ -353,10 +659,40 @@ Reply Dialogue::OnCallerText(std::string_view text) {
     reply.text = "Sure, what can I help you with?";
     return Finish(std::move(reply));
   }
+  // The open decoding answered nothing: the closed grammar's reading of the same audio may.
+  if (pending == Pending::kTransferOffer && !closed.empty()) {
+    if (auto r = answer_offer(cs)) {
+      r->from_closed_grammar = true;
+      return Finish(std::move(*r));
+    }
+  }
   reply.intent = Intent::kFallback;
   reply.text = std::string(kFallbackLine);
   pending_ = Pending::kTransferOffer;
   return Finish(std::move(reply));
+}
+
+Reply Dialogue::OnDtmf(char digit) {
+  if (ended_) return {};
+  silence_count_ = 0;
+  if (pending_ == Pending::kCallbackNumber && callback_) {
+    if (digit >= '0' && digit <= '9') {
+      keyed_digits_ += digit;
+      if (keyed_digits_.size() < kMaxPhoneDigits) return {};
+    } else if (digit != '#') {
+      return {};
+    }
+    return OnDtmfPause();
+  }
+  if (digit == '0') return OnCallerText("transfer me to a person");
+  return {};
+}
+
+Reply Dialogue::OnDtmfPause() {
+  if (ended_ || pending_ != Pending::kCallbackNumber || !callback_) return {};
+  const std::string digits = std::exchange(keyed_digits_, {});
+  pending_ = Pending::kNone;
+  return Finish(OnNumberAnswer(digits));
 }
 
 Reply Dialogue::OnSilence() {

@@ -70,13 +70,7 @@ struct LocalEngine::Impl {
           agent.knowledge_base.size(), bytes, kMaxKnowledgeEntries, kMaxKnowledgeBytes));
     }
     const std::vector<std::string> corpus = DialogueCorpus(agent);
-    // Grammar words go into the trimmed dictionary up front: words added later with
-    // ps_add_word also enter the trie LM, and growing its vocabulary past a power of two
-    // corrupts trigram lookups in this sphinxbase version (a crash in lm_trie_score).
-    LmBuildOptions lm = options.lm;
-    for (const auto& g : BuiltinGrammars()) {
-      for (std::string& w : JsgfWords(g.jsgf)) lm.extra_dictionary_words.push_back(std::move(w));
-    }
+    const LmBuildOptions lm = WithGrammarWords(options.lm);
     const uint64_t hash = ModelContentHash(corpus, lm);
     std::lock_guard lock(mu);
     if (auto it = prepared.find(hash); it != prepared.end()) return it->second;
@@ -112,8 +106,35 @@ struct AsrState {
   std::optional<Recognizer> recognizer;
   std::optional<audio::Resampler> upsampler;
   std::vector<int16_t> wide;
+  /// The utterance's 16 kHz audio, kept only when a closed grammar decodes it a second time.
+  std::vector<int16_t> utterance;
+  std::string_view grammar;  // empty: no second pass for this utterance
   bool failed = false;
 };
+
+/// The closed grammar for what the dialogue expects (empty for an open question).
+std::string_view GrammarFor(Expect expect) {
+  switch (expect) {
+    case Expect::kYesNo:
+      return kYesNoGrammar;
+    case Expect::kDigits:
+      return kDigitsGrammar;
+    case Expect::kTime:
+      return kTimeGrammar;
+    case Expect::kOpen:
+      break;
+  }
+  return {};
+}
+
+/// One utterance decoded: with the domain LM, and with a closed grammar when one was expected.
+struct Decoded {
+  Hypothesis open;
+  std::optional<Hypothesis> closed;
+};
+
+/// Pause after the last keyed digit that ends a number entry without '#'.
+constexpr Ms kDigitPause{3000};
 
 class LocalSession;
 
@@ -152,6 +173,7 @@ struct Core : std::enable_shared_from_this<Core> {
   std::shared_ptr<AsrState> asr;
   std::shared_ptr<std::atomic<uint64_t>> generation;  // bumped on barge-in: stops synthesis
   std::unique_ptr<net::Timer> silence_timer;
+  std::unique_ptr<net::Timer> digit_timer;
 
   Clock::Steady::time_point started_at;
   std::optional<Clock::Steady::time_point> first_frame_at;
@@ -272,7 +294,7 @@ struct Core : std::enable_shared_from_this<Core> {
         const auto& fr = recent[std::size_t(f - recent_first_frame)];
         audio.insert(audio.end(), fr.begin(), fr.end());
       }
-      PostDecode(std::move(audio), DecodeStep::kStart);
+      PostDecode(std::move(audio), DecodeStep::kStart, {}, GrammarFor(dialogue.expecting()));
     } else if (decoding) {
       PostDecode({frame.begin(), frame.end()}, DecodeStep::kContinue);
     }
@@ -294,8 +316,8 @@ struct Core : std::enable_shared_from_this<Core> {
       t.speech_end_at = speech_end_at;
       const Ms start = Offset(*first_frame_at) + Ms(endpointer.segment_start_frame() * kVadFrameMs);
       const Ms end = Offset(*first_frame_at) + t.speech_end_audio;
-      PostDecode({}, DecodeStep::kEnd, [t, start, end](Core& self, Hypothesis hyp) mutable {
-        self.OnHypothesis(std::move(hyp), t, start, end);
+      PostDecode({}, DecodeStep::kEnd, [t, start, end](Core& self, Decoded d) mutable {
+        self.OnHypothesis(std::move(d), t, start, end);
       });
     } else if (event == EndpointEvent::kFalseStart) {
       ArmSilenceTimer();
@@ -305,35 +327,64 @@ struct Core : std::enable_shared_from_this<Core> {
   enum class DecodeStep : uint8_t { kStart, kContinue, kEnd };
 
   void PostDecode(std::vector<int16_t> pcm8k, DecodeStep step,
-                  std::function<void(Core&, Hypothesis)> on_result = {}) {
-    asr_queue->Post([asr = asr, pcm8k = std::move(pcm8k), step, link = link,
+                  std::function<void(Core&, Decoded)> on_result = {},
+                  std::string_view grammar = {}) {
+    asr_queue->Post([asr = asr, pcm8k = std::move(pcm8k), step, grammar, link = link,
                      self = weak_from_this(), on_result = std::move(on_result)]() mutable {
-      auto deliver = [&](Result<Hypothesis> hyp) {
-        link->Post([self, hyp = std::move(hyp), on_result = std::move(on_result)]() mutable {
-          auto s = self.lock();
-          if (!s || s->closed) return;
-          if (!hyp) return s->Fail(hyp.error());
-          if (on_result) on_result(*s, std::move(*hyp));
-        });
+      auto deliver = [&](Result<Decoded> decoded) {
+        link->Post(
+            [self, decoded = std::move(decoded), on_result = std::move(on_result)]() mutable {
+              auto s = self.lock();
+              if (!s || s->closed) return;
+              if (!decoded) return s->Fail(decoded.error());
+              if (on_result) on_result(*s, std::move(*decoded));
+            });
       };
       if (asr->failed) return;
       Recognizer& rec = *asr->recognizer;
       if (step == DecodeStep::kStart) {
         asr->upsampler->Reset();
+        asr->utterance.clear();
+        asr->grammar = grammar;
         if (auto ok = rec.StartUtterance(); !ok) return deliver(ok.error());
       }
+      auto feed = [&] {
+        if (auto ok = rec.Process(asr->wide); !ok) return ok;
+        if (!asr->grammar.empty()) {
+          asr->utterance.insert(asr->utterance.end(), asr->wide.begin(), asr->wide.end());
+        }
+        return Result<void>(Ok());
+      };
       if (!pcm8k.empty()) {
         asr->wide.clear();
         asr->upsampler->Process(pcm8k, asr->wide);
-        if (auto ok = rec.Process(asr->wide); !ok) return deliver(ok.error());
+        if (auto ok = feed(); !ok) return deliver(ok.error());
       }
       if (step == DecodeStep::kEnd) {
         asr->wide.clear();
         asr->upsampler->Flush(asr->wide);
-        if (!asr->wide.empty()) (void)rec.Process(asr->wide);
-        deliver(rec.EndUtterance());
+        if (!asr->wide.empty()) (void)feed();
+        auto open = rec.EndUtterance();
+        if (!open) return deliver(open.error());
+        Decoded decoded{std::move(*open), std::nullopt};
+        if (!asr->grammar.empty()) decoded.closed = DecodeClosed(*asr);
+        deliver(std::move(decoded));
       }
     });
+  }
+
+  /// Decodes the kept utterance again with its closed grammar (RTF about 0.01: a few
+  /// milliseconds). A failure there only loses the second opinion, never the turn.
+  static std::optional<Hypothesis> DecodeClosed(AsrState& asr) {
+    Recognizer& rec = *asr.recognizer;
+    std::optional<Hypothesis> out;
+    if (rec.SelectSearch(asr.grammar) && rec.StartUtterance() && rec.Process(asr.utterance)) {
+      if (auto hyp = rec.EndUtterance()) out = std::move(*hyp);
+    }
+    if (!rec.SelectSearch(kDomainSearch)) asr.failed = true;
+    asr.utterance.clear();
+    asr.grammar = {};
+    return out;
   }
 
   void OnSpeechStart() {
@@ -350,15 +401,17 @@ struct Core : std::enable_shared_from_this<Core> {
     if (pending_tool) EmitTool(*std::exchange(pending_tool, std::nullopt));
   }
 
-  void OnHypothesis(Hypothesis hyp, TurnTiming t, Ms start, Ms end) {
+  void OnHypothesis(Decoded decoded, TurnTiming t, Ms start, Ms end) {
     --awaiting_hypotheses;
     if (dialogue.ended()) return;
     t.hypothesis_at = Now();
+    const Hypothesis& hyp = decoded.open;
     t.caller_text = hyp.text;
-    if (!hyp.text.empty()) {
-      observer.OnTranscript({Role::kCaller, hyp.text, true, start, end});
-    }
-    Reply reply = dialogue.OnCallerText(hyp.text);
+    if (decoded.closed) t.closed_text = decoded.closed->text;
+    Reply reply = dialogue.OnCallerText(hyp.text, t.closed_text);
+    // The transcript shows what the reply was based on.
+    const std::string& said = reply.from_closed_grammar ? t.closed_text : hyp.text;
+    if (!said.empty()) observer.OnTranscript({Role::kCaller, said, true, start, end});
     t.intent = reply.intent;
     if (reply.text.empty()) {
       ArmSilenceTimer();
@@ -436,6 +489,35 @@ struct Core : std::enable_shared_from_this<Core> {
     Speak(std::move(reply));
   }
 
+  // ------------------------------------------------------------------ keypad
+  void OnDtmf(char digit) {
+    if (closed || failed) return;
+    Reply reply = dialogue.OnDtmf(digit);
+    const bool collecting = dialogue.collecting_digits();
+    if (collecting || !reply.text.empty()) {
+      // A key the dialogue takes cuts the agent short, as on any phone menu.
+      if (silence_timer) silence_timer->Cancel();
+      if (speaking || Now() < playing_until) Interrupt();
+    }
+    if (collecting) {
+      if (!digit_timer) digit_timer = params.executor->MakeTimer();
+      digit_timer->ExpireAt(Now() + kDigitPause, [weak = weak_from_this()](bool cancelled) {
+        auto s = weak.lock();
+        if (!s || cancelled || s->closed) return;
+        Reply r = s->dialogue.OnDtmfPause();
+        if (r.text.empty()) return s->ArmSilenceTimer();
+        s->Speak(std::move(r));
+      });
+    } else if (digit_timer) {
+      digit_timer->Cancel();
+    }
+    if (!reply.text.empty()) {
+      Speak(std::move(reply));
+    } else if (!collecting) {
+      ArmSilenceTimer();
+    }
+  }
+
   // ------------------------------------------------------------------ silence
   void ArmSilenceTimer() {
     if (closed || failed || dialogue.ended() || speaking) return;
@@ -449,7 +531,10 @@ struct Core : std::enable_shared_from_this<Core> {
   }
 
   void OnSilenceTimeout() {
-    if (speaking || decoding || awaiting_hypotheses > 0 || endpointer.in_speech()) return;
+    if (speaking || decoding || awaiting_hypotheses > 0 || endpointer.in_speech() ||
+        dialogue.collecting_digits()) {
+      return;
+    }
     if (Now() < playing_until) return ArmSilenceTimer();
     Speak(dialogue.OnSilence());
   }
@@ -460,6 +545,7 @@ struct Core : std::enable_shared_from_this<Core> {
     ++*generation;
     link->Close();
     if (silence_timer) silence_timer->Cancel();
+    if (digit_timer) digit_timer->Cancel();
   }
 };
 
@@ -472,7 +558,7 @@ class LocalSession final : public SpeechSession {
   int output_sample_rate() const override { return core_->synthesizer.sample_rate_hz(); }
   void Start() override { core_->Start(); }
   void SendAudio(std::span<const int16_t> pcm) override { core_->SendAudio(pcm); }
-  void SendDtmf(char /*digit*/) override {}
+  void SendDtmf(char digit) override { core_->OnDtmf(digit); }
   void SendToolResult(const ToolResult& result) override { core_->OnToolResult(result); }
   void OnPlayed(Ms /*played*/) override {
     // Twilio played the turn to its end: nothing of it is still audible.

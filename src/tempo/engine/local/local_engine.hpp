@@ -26,6 +26,7 @@ struct TurnTiming {
   Clock::Steady::time_point hypothesis_at;   ///< the decoder's hypothesis is back on the executor
   Clock::Steady::time_point first_audio_at;  ///< the reply's first audio left (OnAudio)
   std::string caller_text;
+  std::string closed_text;  ///< the closed grammar's reading, when the dialogue expected one
   Intent intent = Intent::kNone;
 };
 

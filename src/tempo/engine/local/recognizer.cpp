@@ -93,6 +93,13 @@ std::string NormalizeHypothesis(const char* hyp) {
 
 }  // namespace
 
+LmBuildOptions WithGrammarWords(LmBuildOptions options) {
+  for (const auto& g : BuiltinGrammars()) {
+    for (std::string& w : JsgfWords(g.jsgf)) options.extra_dictionary_words.push_back(std::move(w));
+  }
+  return options;
+}
+
 void Recognizer::DecoderDeleter::operator()(ps_decoder_s* ps) const { ps_free(ps); }
 
 Recognizer::Recognizer(std::unique_ptr<ps_decoder_s, DecoderDeleter> ps) : ps_(std::move(ps)) {}

@@ -29,6 +29,12 @@ enum class AudioChannel : uint8_t {
   kWideband,   ///< native 16 kHz audio: the acoustic model's own initial mean
 };
 
+/// `options` with the built-in grammars' words added to the dictionary. Build every model a
+/// Recognizer loads with it: a grammar word missing from the dictionary is added with
+/// ps_add_word, which also enters the trie LM, and growing its vocabulary past a power of two
+/// corrupts trigram lookups in this sphinxbase version (a crash in lm_trie_score).
+LmBuildOptions WithGrammarWords(LmBuildOptions options);
+
 struct RecognizerConfig {
   /// Directory with the acoustic model folder "en-us" (package pocketsphinx-en-us).
   std::filesystem::path model_dir = std::filesystem::path(kDefaultModelDir);

@@ -237,7 +237,7 @@ TEST(RunLoadTest, RunsConcurrentCallsAndMeasuresTheAgentsFrames) {
   load.call = Config(agent);
   load.call.session.script.repeat = CallerScript::Repeat::kLoop;
   load.call.session.script.turns = {
-      std::make_shared<const std::vector<uint8_t>>(1600, uint8_t{0x20})};
+      CallerTurn(std::make_shared<const std::vector<uint8_t>>(1600, uint8_t{0x20}))};
   load.calls = 8;
   load.duration = std::chrono::milliseconds(800);
   load.ramp = std::chrono::milliseconds(200);

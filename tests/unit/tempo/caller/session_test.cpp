@@ -1,5 +1,6 @@
 #include "tempo/caller/session.hpp"
 
+#include "tempo/audio/g711.hpp"
 #include "tempo/base/base64.hpp"
 #include "tempo/twilio/media_stream.hpp"
 
@@ -23,6 +24,13 @@ constexpr std::string_view kSid = "MZ0123456789abcdef0123456789abcdef";
 
 MulawClip Clip(std::size_t bytes, uint8_t value = 0x22) {
   return std::make_shared<const std::vector<uint8_t>>(bytes, value);
+}
+
+/// `lead` and `trail` frames of silence around `speech` frames of loud audio.
+MulawClip PaddedClip(std::size_t lead, std::size_t speech, std::size_t trail) {
+  auto clip = std::make_shared<std::vector<uint8_t>>((lead + speech + trail) * 160, 0xFF);
+  std::fill_n(clip->begin() + static_cast<std::ptrdiff_t>(lead * 160), speech * 160, 0x22);
+  return clip;
 }
 
 SessionOptions Options() {
@@ -78,6 +86,7 @@ twilio::OutboundMedia Media(std::size_t bytes) {
 twilio::OutboundMark Mark(std::string name) {
   return twilio::OutboundMark{StreamSid(std::string(kSid)), std::move(name)};
 }
+twilio::ClearMessage Clear() { return twilio::ClearMessage{StreamSid(std::string(kSid))}; }
 
 TEST(MediaStreamSessionTest, OpensWithConnectedThenStart) {
   Harness h(Options());
@@ -136,7 +145,7 @@ TEST(MediaStreamSessionTest, SendsOneFrameEvery20MsWithTwilioCounters) {
 
 TEST(MediaStreamSessionTest, WaitsForTheGreetingThenSpeaksAndHangsUpAfterTheReply) {
   auto options = Options();
-  options.script.turns = {Clip(800)};  // 100 ms
+  options.script.turns = {CallerTurn(Clip(800))};  // 100 ms
   Harness h(std::move(options));
   h.session.Start(kT0);
   h.Drain();
@@ -168,7 +177,7 @@ TEST(MediaStreamSessionTest, WaitsForTheGreetingThenSpeaksAndHangsUpAfterTheRepl
 
 TEST(MediaStreamSessionTest, SpeaksAfterTheGreetingTimeoutWhenTheAgentIsSilent) {
   auto options = Options();
-  options.script.turns = {Clip(160)};
+  options.script.turns = {CallerTurn(Clip(160))};
   Harness h(std::move(options));
   h.session.Start(kT0);
   h.Drain();
@@ -268,7 +277,7 @@ TEST(MediaStreamSessionTest, NothingIsSentAfterStop) {
 TEST(MediaStreamSessionTest, HangsUpAtHangupAfter) {
   auto options = Options();
   options.hangup_after = milliseconds(200);
-  options.script.turns = {Clip(100000)};
+  options.script.turns = {CallerTurn(Clip(100000))};
   Harness h(std::move(options));
   h.session.Start(kT0);
   for (int k = 0; k <= 10; ++k) h.session.Tick(kT0 + milliseconds(20 * k));
@@ -296,7 +305,7 @@ TEST(MediaStreamSessionTest, FastPacingSendsSpeechAtOnce) {
   auto options = Options();
   options.pacing = Pacing::kFast;
   options.greeting_timeout = milliseconds(0);
-  options.script.turns = {Clip(1600)};  // 10 frames
+  options.script.turns = {CallerTurn(Clip(1600))};  // 10 frames
   Harness h(std::move(options));
   h.session.Start(kT0);
   h.Drain();
@@ -349,7 +358,7 @@ TEST(MediaStreamSessionTest, MeasuresAgentFrameLatency) {
 TEST(MediaStreamSessionTest, RecordsBothSidesOnOneTimeline) {
   auto options = Options();
   options.greeting_timeout = milliseconds(0);
-  options.script.turns = {Clip(160, 0x00)};  // loud
+  options.script.turns = {CallerTurn(Clip(160, 0x00))};  // loud
   Harness h(std::move(options));
   CallRecorder recorder(kT0);
   h.session.set_recorder(&recorder);
@@ -362,6 +371,132 @@ TEST(MediaStreamSessionTest, RecordsBothSidesOnOneTimeline) {
   ASSERT_EQ(recorder.agent().size(), 320U + 160U);
   EXPECT_EQ(recorder.agent()[319], 0);  // silence before the agent spoke
   EXPECT_NE(recorder.agent()[320], 0);  // its audio at 40 ms
+}
+
+TEST(FindSpeechTest, FindsTheFramesAboveTheFloor) {
+  EXPECT_EQ(FindSpeech(*PaddedClip(3, 10, 5)), (SpeechSpan{3, 13}));
+  // A level of -45 dBFS (180 of 32768) is not speech; -35 dBFS (588) is.
+  std::vector<uint8_t> clip(160 * 4, 0xFF);
+  std::fill_n(clip.begin() + 160, 160, audio::LinearToMulaw(180));
+  EXPECT_TRUE(FindSpeech(clip).empty());
+  std::fill_n(clip.begin() + 320, 160, audio::LinearToMulaw(588));
+  EXPECT_EQ(FindSpeech(clip), (SpeechSpan{2, 3}));
+  // A last partial frame counts as sent: padded with silence.
+  EXPECT_EQ(FindSpeech(std::vector<uint8_t>(170, 0x22)), (SpeechSpan{0, 2}));
+  EXPECT_TRUE(FindSpeech({}).empty());
+}
+
+/// Ticks every 20 ms from kT0 until `end`; `server(t)` runs before each tick. Returns the
+/// chunk number of every caller frame that carried speech (0x22).
+template <class Server>
+std::vector<uint64_t> SpeechChunks(Harness& h, TimePoint end, Server server) {
+  std::vector<uint64_t> chunks;
+  for (TimePoint t = kT0; t <= end && !h.session.hung_up(); t += milliseconds(20)) {
+    server(t);
+    h.session.Tick(t);
+    for (const auto& m : h.Only<twilio::MediaMessage>(h.Drain())) {
+      if (m.payload[0] == 0x22) chunks.push_back(m.chunk);
+    }
+  }
+  return chunks;
+}
+
+TEST(MediaStreamSessionTest, BargeInStartsWhileTheAgentIsStillSpeaking) {
+  auto options = Options();
+  options.script.turns = {CallerTurn(PaddedClip(2, 5, 1), milliseconds(200))};
+  Harness h(std::move(options));
+  h.session.Start(kT0);
+  h.Drain();
+  // A 2 s greeting from 40 ms: a normal turn would wait for 3040 ms.
+  const auto chunks = SpeechChunks(h, kT0 + milliseconds(600), [&](TimePoint t) {
+    if (t == kT0 + milliseconds(40)) h.ServerSends(t, Media(16000));
+  });
+  // 200 ms of it have played at 240 ms (frame 12): the turn starts there, its speech two
+  // frames later.
+  ASSERT_EQ(chunks.size(), 5U);
+  EXPECT_EQ(chunks.front(), 15U);
+  EXPECT_EQ(h.session.stats().turns_spoken, 1U);
+  ASSERT_EQ(h.session.stats().barge_ins.size(), 1U);
+  const BargeIn& b = h.session.stats().barge_ins[0];
+  EXPECT_EQ(b.turn, 1U);
+  EXPECT_EQ(b.interrupt_after, milliseconds(200));
+  EXPECT_TRUE(b.agent_was_speaking);
+  // The agent never stopped: no clear while the turn was spoken, and one after it is not the
+  // barge-in's.
+  EXPECT_FALSE(b.clear_latency.has_value());
+  h.ServerSends(kT0 + milliseconds(620), twilio::ClearMessage{StreamSid(std::string(kSid))});
+  EXPECT_FALSE(h.session.stats().barge_ins[0].clear_latency.has_value());
+  EXPECT_EQ(h.session.stats().clears, 1U);
+}
+
+TEST(MediaStreamSessionTest, BargeInMeasuresTheClearFromTheCallersSpeech) {
+  auto options = Options();
+  // Starts at 100 ms (frame 5); its speech is frames 8-17 (160-360 ms), its last frame 22.
+  options.script.turns = {CallerTurn(PaddedClip(3, 10, 5), milliseconds(100))};
+  Harness h(std::move(options));
+  h.session.Start(kT0);
+  h.Drain();
+  SpeechChunks(h, kT0 + milliseconds(600), [&](TimePoint t) {
+    if (t == kT0) h.ServerSends(t, Media(16000));
+    if (t == kT0 + milliseconds(240)) h.ServerSends(t, Clear());
+    if (t == kT0 + milliseconds(260)) h.ServerSends(t, Media(160));  // the agent goes on talking
+    if (t == kT0 + milliseconds(400)) h.ServerSends(t, Media(320));  // its reply, after the speech
+  });
+  ASSERT_EQ(h.session.stats().barge_ins.size(), 1U);
+  const BargeIn& b = h.session.stats().barge_ins[0];
+  EXPECT_TRUE(b.agent_was_speaking);
+  ASSERT_TRUE(b.clear_latency.has_value());
+  EXPECT_EQ(*b.clear_latency, milliseconds(80));
+  EXPECT_EQ(b.agent_bytes_after_clear, 160U);
+}
+
+TEST(MediaStreamSessionTest, BargeInIgnoresAClearBeforeTheCallersSpeech) {
+  auto options = Options();
+  options.script.turns = {CallerTurn(PaddedClip(3, 10, 5), milliseconds(100))};
+  Harness h(std::move(options));
+  h.session.Start(kT0);
+  h.Drain();
+  SpeechChunks(h, kT0 + milliseconds(600), [&](TimePoint t) {
+    if (t == kT0) h.ServerSends(t, Media(16000));
+    if (t == kT0 + milliseconds(120)) h.ServerSends(t, Clear());
+  });
+  ASSERT_EQ(h.session.stats().barge_ins.size(), 1U);
+  const BargeIn& b = h.session.stats().barge_ins[0];
+  EXPECT_FALSE(b.agent_was_speaking);  // cleared before the caller's speech began at 160 ms
+  EXPECT_FALSE(b.clear_latency.has_value());
+}
+
+TEST(MediaStreamSessionTest, BargeInSpeaksAtTheTimeoutWhenTheAgentIsSilent) {
+  auto options = Options();
+  options.script.turns = {CallerTurn(Clip(160), milliseconds(500))};
+  Harness h(std::move(options));
+  h.session.Start(kT0);
+  h.Drain();
+  const auto chunks = SpeechChunks(h, kT0 + milliseconds(300), [](TimePoint) {});
+  EXPECT_THAT(chunks, ElementsAre(6U));  // the 100 ms greeting timeout, as for any turn
+  ASSERT_EQ(h.session.stats().barge_ins.size(), 1U);
+  EXPECT_FALSE(h.session.stats().barge_ins[0].agent_was_speaking);
+}
+
+TEST(MediaStreamSessionTest, AfterABargeInTheNextTurnWaitsForTheReply) {
+  auto options = Options();
+  options.script.turns = {CallerTurn(PaddedClip(0, 5, 0), milliseconds(100)),
+                          CallerTurn(PaddedClip(0, 1, 0))};
+  Harness h(std::move(options));
+  h.session.Start(kT0);
+  h.Drain();
+  // The barge-in is spoken from 100 ms to 200 ms; the agent is cleared at 140 ms, then replies
+  // at 1300 ms with 200 ms of audio.
+  const auto chunks = SpeechChunks(h, kT0 + milliseconds(3000), [&](TimePoint t) {
+    if (t == kT0) h.ServerSends(t, Media(16000));
+    if (t == kT0 + milliseconds(140)) h.ServerSends(t, Clear());
+    if (t == kT0 + milliseconds(1300)) h.ServerSends(t, Media(1600));
+  });
+  // The cut greeting is not the reply (1 s of quiet after it is not the end of one): the second
+  // turn starts after the reply's end (1500 ms) and 1 s of quiet.
+  EXPECT_THAT(chunks, ElementsAre(6U, 7U, 8U, 9U, 10U, 126U));
+  EXPECT_EQ(h.session.stats().barge_ins[0].clear_latency, milliseconds(40));
+  EXPECT_EQ(h.session.stats().barge_ins.size(), 1U);
 }
 
 }  // namespace

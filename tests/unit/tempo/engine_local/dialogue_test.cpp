@@ -113,10 +113,165 @@ TEST(DialogueTest, CallbackCarriesTimeAndPhone) {
   EXPECT_EQ(bye.intent, Intent::kGoodbye);
   EXPECT_EQ(bye.tool->name, "end_call");
 
+  // Without a time the dialogue asks for one, expecting a time (the time grammar).
   Dialogue plain(agent, "+15550100");
-  Reply p = plain.OnCallerText("please call me back");
+  Reply ask = plain.OnCallerText("please call me back");
+  EXPECT_EQ(ask.intent, Intent::kQuestion);
+  EXPECT_EQ(ask.text, "When would be a good time to call you back?");
+  EXPECT_FALSE(ask.tool);
+  EXPECT_EQ(plain.expecting(), Expect::kTime);
+  Reply when = plain.OnCallerText("monday afternoon");
+  EXPECT_EQ(when.intent, Intent::kCallback);
+  EXPECT_EQ(Args(when)["time"], "monday afternoon");
+  EXPECT_EQ(Args(when)["note"], "please call me back");
+  EXPECT_EQ(plain.expecting(), Expect::kOpen);
+
+  // No preference: as soon as possible, without asking again.
+  Dialogue any(agent, "+15550100");
+  any.OnCallerText("can you call me back");
+  Reply p = any.OnCallerText("any time");
   EXPECT_FALSE(Args(p).contains("time"));
-  EXPECT_THAT(p.text, HasSubstr("call you back as soon as possible"));
+  EXPECT_THAT(p.text, HasSubstr("call you back as soon as possible."));
+
+  // Changing one's mind: a request for a person drops the callback.
+  Dialogue mind(agent, "+15550100");
+  mind.OnCallerText("call me back");
+  EXPECT_EQ(mind.OnCallerText("actually let me talk to a person").intent, Intent::kHuman);
+}
+
+TEST(DialogueTest, CallbackAsksForTheNumberOfAWithheldCaller) {
+  const auto agent = Agent();
+  for (const char* withheld : {"", "anonymous", "+266696687", "client:alice", "+1555"}) {
+    EXPECT_FALSE(IsCallbackNumber(withheld)) << withheld;
+  }
+  for (const char* ok : {"+15550100", "+447700900123", "4155550199"}) {
+    EXPECT_TRUE(IsCallbackNumber(ok)) << ok;
+  }
+  Dialogue d(agent, "anonymous");
+  Reply ask = d.OnCallerText("call me back tomorrow at three p m");
+  EXPECT_EQ(ask.intent, Intent::kQuestion);
+  EXPECT_THAT(ask.text, HasSubstr("What number should we call you back on?"));
+  EXPECT_EQ(d.expecting(), Expect::kDigits);
+  Reply done = d.OnCallerText("five five five oh one two three");
+  ASSERT_TRUE(done.tool);
+  EXPECT_EQ(Args(done)["phone"], "5550123");
+  EXPECT_EQ(Args(done)["time"], "tomorrow at 3 pm");
+  // The number is read back digit by digit.
+  EXPECT_THAT(done.text, HasSubstr("tomorrow at 3 p m on 5 5 5, 0 1 2 3."));
+
+  // Not a number twice: the callback is given up politely.
+  Dialogue lost(agent, "");
+  lost.OnCallerText("call me back tomorrow");
+  EXPECT_THAT(lost.OnCallerText("what").text, HasSubstr("Sorry, I didn't get that"));
+  EXPECT_EQ(lost.expecting(), Expect::kDigits);
+  Reply gave_up = lost.OnCallerText("hmm");
+  EXPECT_THAT(gave_up.text, HasSubstr("couldn't get your number"));
+  EXPECT_FALSE(gave_up.tool);
+  EXPECT_EQ(lost.expecting(), Expect::kOpen);
+}
+
+TEST(DialogueTest, KeyedInNumberAndKeypad) {
+  const auto agent = Agent();
+  Dialogue d(agent, "anonymous");
+  d.OnCallerText("please call me back tomorrow morning");
+  for (char c : std::string("4155550199")) {
+    EXPECT_TRUE(d.OnDtmf(c).text.empty());
+    EXPECT_TRUE(d.collecting_digits());
+  }
+  Reply done = d.OnDtmf('#');
+  ASSERT_TRUE(done.tool);
+  EXPECT_EQ(Args(done)["phone"], "4155550199");
+  EXPECT_EQ(Args(done)["time"], "tomorrow morning");
+  EXPECT_FALSE(d.collecting_digits());
+
+  // A pause ends the entry like '#'.
+  Dialogue paused(agent, "");
+  paused.OnCallerText("call me back on friday");
+  for (char c : std::string("5550123")) paused.OnDtmf(c);
+  EXPECT_EQ(Args(paused.OnDtmfPause())["phone"], "5550123");
+
+  // Outside number entry, 0 asks for a person and other keys are ignored.
+  Dialogue keys(agent, "+15550100");
+  EXPECT_TRUE(keys.OnDtmf('5').text.empty());
+  EXPECT_TRUE(keys.OnDtmfPause().text.empty());
+  Reply zero = keys.OnDtmf('0');
+  EXPECT_EQ(zero.intent, Intent::kHuman);
+  EXPECT_EQ(zero.tool->name, "transfer_call");
+}
+
+TEST(DialogueTest, ClosedGrammarReadingRescuesOnlyUnansweredTurns) {
+  const auto agent = Agent();
+  // The transfer offer expects yes/no: an open reading that answers nothing falls back to the
+  // grammar's reading.
+  Dialogue d(agent, "+15550100");
+  d.OnCallerText("tell me a joke");
+  EXPECT_EQ(d.expecting(), Expect::kYesNo);
+  Reply yes = d.OnCallerText("guess", "yes please");
+  EXPECT_EQ(yes.intent, Intent::kYes);
+  EXPECT_TRUE(yes.from_closed_grammar);
+  EXPECT_EQ(yes.tool->name, "transfer_call");
+  // An open reading that answers something wins over the grammar's forced reading.
+  Dialogue d2(agent, "+15550100");
+  d2.OnCallerText("tell me a joke");
+  Reply kb = d2.OnCallerText("how much is a cleaning", "yes");
+  EXPECT_EQ(kb.intent, Intent::kKnowledge);
+  EXPECT_FALSE(kb.from_closed_grammar);
+  // A time the open reading missed.
+  Dialogue d3(agent, "+15550100");
+  d3.OnCallerText("call me back");
+  Reply t = d3.OnCallerText("to mark three", "tomorrow at three p m");
+  EXPECT_EQ(Args(t)["time"], "tomorrow at 3 pm");
+  EXPECT_TRUE(t.from_closed_grammar);
+  // Digits the open reading missed.
+  Dialogue d4(agent, "");
+  d4.OnCallerText("call me back tomorrow");
+  Reply n = d4.OnCallerText("i five five", "five five five oh one two three");
+  EXPECT_EQ(Args(n)["phone"], "5550123");
+}
+
+TEST(DialogueTest, GuardrailRulesAreParsed) {
+  auto rule = ParseGuardrail("Never give medical advice; suggest an appointment instead.");
+  ASSERT_TRUE(rule);
+  EXPECT_EQ(rule->forbidden, "give medical advice");
+  EXPECT_EQ(rule->instead, "suggest an appointment");
+  EXPECT_EQ(rule->topic.size(), 2u);
+  rule = ParseGuardrail("Never share other patients' information.");
+  ASSERT_TRUE(rule);
+  EXPECT_EQ(rule->instead, "");
+  EXPECT_EQ(rule->topic.size(), 2u) << "patient + information";
+  rule = ParseGuardrail("Do not discuss politics, instead steer back to the clinic.");
+  ASSERT_TRUE(rule);
+  EXPECT_EQ(rule->forbidden, "discuss politics");
+  EXPECT_EQ(rule->instead, "steer back to the clinic");
+  EXPECT_EQ(rule->topic.size(), 1u);
+  // Not prohibitions: left to language-model engines.
+  EXPECT_FALSE(ParseGuardrail("Always be polite."));
+  EXPECT_FALSE(ParseGuardrail("Keep answers short"));
+  EXPECT_FALSE(ParseGuardrail("Never do it."));  // nothing to recognise
+  EXPECT_FALSE(ParseGuardrail(""));
+}
+
+TEST(DialogueTest, GuardrailRulesMakeTheAgentDecline) {
+  auto agent = Agent();  // the demo agent's two rules
+  agent.guardrails.push_back("Do not discuss politics.");
+  agent.guardrails.push_back("Always be polite.");
+  Dialogue d(agent, "+15550100");
+  EXPECT_EQ(d.guardrails().size(), 3u);
+  Reply advice = d.OnCallerText("can you give me some medical advice about my tooth");
+  EXPECT_EQ(advice.intent, Intent::kGuardrail);
+  EXPECT_EQ(advice.text,
+            "I'm sorry, I can't help with that. Instead, I can suggest an appointment.");
+  EXPECT_FALSE(advice.tool);
+  EXPECT_EQ(d.OnCallerText("what did my neighbour's patient information say").intent,
+            Intent::kGuardrail);
+  EXPECT_EQ(d.OnCallerText("what do you think about politics").text,
+            "I'm sorry, I can't help with that.");
+  // One word of a two-word topic is an ordinary question.
+  EXPECT_NE(d.OnCallerText("is the clinic a medical practice").intent, Intent::kGuardrail);
+  EXPECT_EQ(d.OnCallerText("how much is a cleaning").intent, Intent::kKnowledge);
+  // The rule's words are in the recogniser's vocabulary.
+  const auto corpus = DialogueCorpus(agent);
+  EXPECT_NE(std::find(corpus.begin(), corpus.end(), "Can you give medical advice?"), corpus.end());
 }
 
 TEST(DialogueTest, CallbackTimeExtraction) {

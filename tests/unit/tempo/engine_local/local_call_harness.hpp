@@ -380,8 +380,23 @@ inline std::vector<std::string> PossibleReplies(const agent::AgentConfig& agent)
   out.push_back("Is there anything else I can help you with?");
   for (const char* when : {"", " tomorrow", " tomorrow at three", " tomorrow morning",
                            " monday morning", " tomorrow at three p m", " friday at two p m"}) {
-    Dialogue fresh(agent, "");
+    Dialogue fresh(agent, "+15550100");
     out.push_back(fresh.OnCallerText(std::string("call me back") + when).text);
+  }
+  {
+    // The callback's questions: no time, then no number (twice), then a number.
+    Dialogue d(agent, "+15550100");
+    (void)d.OnCallerText("call me back");
+    out.push_back(d.OnCallerText("any time").text);
+    Dialogue n(agent, "anonymous");
+    out.push_back(n.OnCallerText("call me back tomorrow").text);
+    out.push_back(n.OnCallerText("what").text);
+    out.push_back(n.OnCallerText("what").text);
+  }
+  const Dialogue with_rules(agent, "");
+  for (const auto& rule : with_rules.guardrails()) {
+    Dialogue d(agent, "");
+    out.push_back(d.OnCallerText("can you " + rule.forbidden).text);
   }
   std::sort(out.begin(), out.end());
   out.erase(std::unique(out.begin(), out.end()), out.end());
@@ -411,7 +426,7 @@ class ReplyListener {
  public:
   static std::optional<ReplyListener> Create(const std::vector<std::string>& replies,
                                              const std::filesystem::path& cache_dir) {
-    auto files = BuildOrLoadCached(replies, LmBuildOptions{}, cache_dir);
+    auto files = BuildOrLoadCached(replies, WithGrammarWords({}), cache_dir);
     if (!files) return std::nullopt;
     RecognizerConfig config;
     config.domain = *files;

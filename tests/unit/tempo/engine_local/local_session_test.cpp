@@ -120,6 +120,83 @@ TEST_F(LocalSessionTest, CallbackRequestSchedulesWithItsTime) {
   EXPECT_THAT(heard.text, HasSubstr("call you back tomorrow at three p m"));
 }
 
+TEST_F(LocalSessionTest, CallbackWithoutATimeAsksWhenThenSchedules) {
+  std::vector<TurnTiming> turns;
+  LocalEngineOptions options;
+  options.on_turn = [&](const TurnTiming& t) { turns.push_back(t); };
+  auto engine = MakeEngine(options);
+  ASSERT_TRUE(engine);
+  Call call(*engine, agent_, "+15550142");
+  call.Start();
+  call.WaitForAgent();
+  const auto ask = Ask(call, "Can you call me back?");
+  EXPECT_EQ(ask.reply, Listener().IndexOf("When would be a good time to call you back?"))
+      << ask.text;
+  EXPECT_TRUE(call.events().tools.empty());
+  (void)Ask(call, "Tomorrow at three p m.");
+  ASSERT_EQ(call.events().tools.size(), 1u);
+  const auto args = nlohmann::json::parse(call.events().tools[0].arguments_json);
+  EXPECT_EQ(args["time"], "tomorrow at 3 pm");
+  // The answer to "when?" was also decoded with the time grammar.
+  ASSERT_EQ(turns.size(), 2u);
+  EXPECT_TRUE(turns[0].closed_text.empty()) << "an open question has no grammar pass";
+  EXPECT_EQ(turns[1].closed_text, "tomorrow at three p m");
+}
+
+TEST_F(LocalSessionTest, WithheldCallerIsAskedForTheNumberSpokenOrKeyed) {
+  {
+    Call call(*engine_, agent_, "anonymous");
+    call.Start();
+    call.WaitForAgent();
+    const auto ask = Ask(call, "Please call me back tomorrow morning.");
+    EXPECT_THAT(ask.text, HasSubstr("what number should we call you back on"));
+    (void)Ask(call, "Five five five, oh one two three.");
+    ASSERT_EQ(call.events().tools.size(), 1u);
+    const auto args = nlohmann::json::parse(call.events().tools[0].arguments_json);
+    EXPECT_EQ(args["phone"], "5550123");
+    EXPECT_EQ(args["time"], "tomorrow morning");
+  }
+  {
+    Call call(*engine_, agent_, "anonymous");
+    call.Start();
+    call.WaitForAgent();
+    (void)Ask(call, "Please call me back tomorrow morning.");
+    // Keys pressed while the agent still asks cut it short; '#' ends the number.
+    for (char c : std::string("4155550199#")) call.session().SendDtmf(c);
+    call.Settle();
+    call.WaitForAgent();
+    ASSERT_EQ(call.events().tools.size(), 1u);
+    const auto args = nlohmann::json::parse(call.events().tools[0].arguments_json);
+    EXPECT_EQ(args["phone"], "4155550199");
+    EXPECT_EQ(args["time"], "tomorrow morning");
+  }
+}
+
+TEST_F(LocalSessionTest, KeypadZeroTransfers) {
+  Call call(*engine_, agent_);
+  call.Start();
+  call.session().SendDtmf('7');  // ignored: the greeting goes on
+  call.Settle();
+  EXPECT_TRUE(call.events().interruptions.empty());
+  call.session().SendDtmf('0');
+  call.Settle();
+  EXPECT_EQ(call.events().interruptions.size(), 1u) << "the key cut the greeting short";
+  call.WaitForAgent();
+  ASSERT_EQ(call.events().tools.size(), 1u);
+  EXPECT_EQ(call.events().tools[0].name, "transfer_call");
+}
+
+TEST_F(LocalSessionTest, GuardrailRuleIsEnforcedOnSpokenQuestions) {
+  Call call(*engine_, agent_);
+  call.Start();
+  call.WaitForAgent();
+  const auto heard = Ask(call, "Can you give me some medical advice?");
+  EXPECT_EQ(heard.reply, Listener().IndexOf("I'm sorry, I can't help with that. Instead, I can "
+                                            "suggest an appointment."))
+      << heard.text;
+  EXPECT_TRUE(call.events().tools.empty());
+}
+
 TEST_F(LocalSessionTest, CallerSpeakingOverTheAgentInterruptsWithin300Ms) {
   Call call(*engine_, agent_);
   call.Start();

@@ -62,10 +62,7 @@ class RecognizerTest : public ::testing::Test {
   static void SetUpTestSuite() {
     dir_ = new std::filesystem::path(std::filesystem::temp_directory_path() /
                                      ("tempo_recognizer_test_" + std::to_string(::getpid())));
-    LmBuildOptions options;
-    for (const auto& g : BuiltinGrammars()) {
-      for (auto& w : JsgfWords(g.jsgf)) options.extra_dictionary_words.push_back(std::move(w));
-    }
+    const LmBuildOptions options = WithGrammarWords({});
     auto files = BuildOrLoadCached(testing::DentalCorpus(), options, *dir_);
     ASSERT_TRUE(files.has_value()) << files.error().ToString();
     files_ = new ModelFiles(*files);

@@ -46,10 +46,7 @@ double RssMb() {
 TEST(SpeechMetricsTest, PrintCostFigures) {
   const auto dir = std::filesystem::temp_directory_path() /
                    ("tempo_speech_metrics_" + std::to_string(::getpid()));
-  LmBuildOptions options;
-  for (const auto& g : BuiltinGrammars()) {
-    for (auto& w : JsgfWords(g.jsgf)) options.extra_dictionary_words.push_back(std::move(w));
-  }
+  const LmBuildOptions options = WithGrammarWords({});
   const auto corpus = testing::DentalCorpus();
   // The first build pays for loading cmudict once per process; the second is the per-agent cost.
   auto t0 = Clock::now();
