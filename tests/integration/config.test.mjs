@@ -35,6 +35,8 @@ test('a bad setting stops the start with one message naming it', () => {
     [['serve', '--public-url', 'ftp://x'], {}, /public-url: 'ftp:\/\/x' must start with http/],
     [['serve'], { TEMPO_PORT: 'abc' }, /--port/],
     [['serve', '--request-timeout-ms', '5'], {}, /--request-timeout-ms/],
+    [['serve', '--turn-hangover-ms', '410'], {}, /turn-hangover-ms: 410 is not a multiple of 20/],
+    [['serve'], { TEMPO_SILENCE_TIMEOUT_MS: '100' }, /--silence-timeout-ms/],
   ];
   for (const [args, env, pattern] of cases) {
     const r = run([...args, '--data-dir', join(dir, 'd')], env);

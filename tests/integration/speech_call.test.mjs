@@ -5,7 +5,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { BIN, tempDir, startServer, artefacts } from './lib/server.mjs';
 
@@ -20,7 +20,8 @@ let data, server, agentFile, agent;
 before(async () => {
   if (missing) return;
   data = tempDir('tempo-speech-');
-  server = await startServer(data);
+  // A short silence timeout so that the silent caller's call ends within seconds.
+  server = await startServer(data, ['--silence-timeout-ms', '3000']);
   agentFile = join(data, 'agents', 'demo.json');
   agent = JSON.parse(readFileSync(agentFile, 'utf8'));
 });
@@ -59,6 +60,19 @@ async function speak(lines, extra = []) {
   return { report, heard, text, metadata, transcript };
 }
 
+/** A WAV file of `seconds` of 8 kHz 16-bit mono silence. */
+function silentWav(seconds) {
+  const samples = 8000 * seconds;
+  const wav = Buffer.alloc(44 + samples * 2);
+  wav.write('RIFF', 0); wav.writeUInt32LE(36 + samples * 2, 4); wav.write('WAVE', 8);
+  wav.write('fmt ', 12); wav.writeUInt32LE(16, 16); wav.writeUInt16LE(1, 20); wav.writeUInt16LE(1, 22);
+  wav.writeUInt32LE(8000, 24); wav.writeUInt32LE(16000, 28); wav.writeUInt16LE(2, 32); wav.writeUInt16LE(16, 34);
+  wav.write('data', 36); wav.writeUInt32LE(samples * 2, 40);
+  const path = join(tempDir('tempo-silence-'), 'silence.wav');
+  writeFileSync(path, wav);
+  return path;
+}
+
 // The calls run at once (the server takes them concurrently) to keep the file short.
 let calls;
 const scenario = (i) => {
@@ -71,6 +85,8 @@ const scenario = (i) => {
     // A withheld number: the agent asks for one, then for the time.
     [['Please call me back.', 'Five five five, oh one two three.', 'Tomorrow morning.'],
       ['--from', 'anonymous']],
+    // A caller who says nothing (a minute of digital silence).
+    [[], ['--wav', silentWav(60)]],
   ].map(([lines, extra]) => speak(lines, extra).then((r) => ({ ok: r }), (e) => ({ error: e }))));
   return calls.then((all) => {
     if (all[i].error) throw all[i].error;
@@ -167,4 +183,16 @@ test('a callback from a withheld number: the agent asks for the number and the t
   assert.equal(call.metadata.callback?.phone, '5550123', JSON.stringify(call.metadata));
   assert.equal(call.metadata.callback?.time, 'tomorrow morning', JSON.stringify(call.metadata));
   assert.ok(call.metadata.toolCalls.some((t) => t.name === 'schedule_callback'), JSON.stringify(call.metadata.toolCalls));
+});
+
+test('a silent caller: "are you still there?", then a polite ending by the agent', { skip: missing }, async () => {
+  const call = await scenario(6);
+  const reply = afterGreeting(call);
+  assert.ok(reply.includes('are you still there'), `re-prompt: ${reply}`);
+  assert.ok(reply.includes("i haven't heard anything for a while") && reply.includes(CLOSING), `polite ending: ${reply}`);
+  assert.equal(call.report.outcome, 'agent_hung_up');
+  const end = call.metadata.toolCalls.find((t) => t.name === 'end_call');
+  assert.ok(end, JSON.stringify(call.metadata.toolCalls));
+  // The agent, not the end of the caller's minute of silence, ended the call.
+  assert.ok(call.report.duration_s < 45, `ended after ${call.report.duration_s} s`);
 });

@@ -94,7 +94,12 @@ int Run(const ServeSettings& settings, Mode mode) {
   engines.Add(engine::MakeEchoEngine());
   // The offline engine needs the pocketsphinx model package; without it, it says why and the
   // agents that use it answer with an apology.
-  if (auto local = engine::local::MakeLocalEngine()) engines.Add(std::move(local));
+  engine::local::LocalEngineOptions local_options;
+  local_options.hangover = std::chrono::milliseconds(settings.turn_hangover_ms);
+  local_options.silence_timeout = std::chrono::milliseconds(settings.silence_timeout_ms);
+  if (auto local = engine::local::MakeLocalEngine(std::move(local_options))) {
+    engines.Add(std::move(local));
+  }
 
   net::ServerOptions options;
   options.host = settings.host;

@@ -79,6 +79,18 @@ void AddServeOptions(CLI::App& command, ServeSettings& s) {
       ->envname("TEMPO_MAX_BODY_BYTES")
       ->check(CLI::Range(1024, 256 * 1024 * 1024))
       ->capture_default_str();
+  command
+      .add_option("--turn-hangover-ms", s.turn_hangover_ms,
+                  "Local engine: caller silence that ends a turn (multiple of 20)")
+      ->envname("TEMPO_TURN_HANGOVER_MS")
+      ->check(CLI::Range(200, 2000))
+      ->capture_default_str();
+  command
+      .add_option("--silence-timeout-ms", s.silence_timeout_ms,
+                  "Local engine: caller silence before a re-prompt (twice: a polite end)")
+      ->envname("TEMPO_SILENCE_TIMEOUT_MS")
+      ->check(CLI::Range(2000, 120'000))
+      ->capture_default_str();
 }
 
 Result<void> ApplyConfigFile(CLI::App& command, const ServeSettings& settings) {
@@ -131,6 +143,11 @@ Result<void> ValidateServeSettings(const ServeSettings& s) {
         fmt::format("log-format: '{}' is not one of auto, text, json", s.log_format));
   }
   if (s.host.empty()) return InvalidArgument("host: must not be empty");
+  if (s.turn_hangover_ms % 20 != 0) {
+    return InvalidArgument(
+        fmt::format("turn-hangover-ms: {} is not a multiple of 20 (the voice detector's frame)",
+                    s.turn_hangover_ms));
+  }
   if (s.data_dir.empty()) return InvalidArgument("data-dir: must not be empty");
   if (!s.public_url.empty() && s.public_url.rfind("http://", 0) != 0 &&
       s.public_url.rfind("https://", 0) != 0) {

@@ -36,6 +36,12 @@ struct ServeSettings {
   uint32_t shutdown_grace_ms = 10'000;
   size_t max_header_bytes = 16 * 1024;
   size_t max_body_bytes = 1024 * 1024;
+  /// Local engine: caller silence that ends a turn (a multiple of 20 ms). Shorter answers
+  /// sooner; longer lets slow speakers pause mid-sentence.
+  uint32_t turn_hangover_ms = 400;
+  /// Local engine: caller silence after the agent spoke before "Are you still there?" (the
+  /// same again ends the call politely).
+  uint32_t silence_timeout_ms = 8000;
 };
 
 /// Registers the serve settings as options of `command` (flags with environment fallbacks and

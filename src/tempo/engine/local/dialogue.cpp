@@ -51,9 +51,38 @@ bool HasAny(const std::string& padded, std::initializer_list<std::string_view> p
   });
 }
 
+// A goodbye phrase counts only when nothing but courtesy follows it: "okay bye", "that's all,
+// thank you", but not "bye, I have a question" (a misheard "I have a question" must not hang
+// up on the caller).
 bool IsGoodbye(const std::string& s) {
-  return HasAny(s, {"bye", "goodbye", "good bye", "that's all", "that is all", "that will be all",
-                    "that's it", "nothing else", "have a good day", "have a nice day"});
+  static constexpr std::array<std::string_view, 10> kPhrases = {"bye",
+                                                                "goodbye",
+                                                                "good bye",
+                                                                "that's all",
+                                                                "that is all",
+                                                                "that will be all",
+                                                                "that's it",
+                                                                "nothing else",
+                                                                "have a good day",
+                                                                "have a nice day"};
+  static constexpr std::array<std::string_view, 16> kCourtesy = {
+      "thanks", "thank", "you", "so",    "much", "very", "a",    "nice",
+      "great",  "good",  "day", "again", "have", "bye",  "okay", "cheers"};
+  for (std::string_view phrase : kPhrases) {
+    const std::string needle = fmt::format(" {} ", phrase);
+    for (std::size_t at = s.find(needle); at != std::string::npos; at = s.find(needle, at + 1)) {
+      std::size_t pos = at + needle.size();
+      bool courteous = true;
+      while (pos < s.size() && courteous) {
+        const std::size_t end = s.find(' ', pos);
+        const std::string_view word(s.data() + pos, end - pos);
+        courteous = std::find(kCourtesy.begin(), kCourtesy.end(), word) != kCourtesy.end();
+        pos = end + 1;
+      }
+      if (courteous) return true;
+    }
+  }
+  return false;
 }
 bool IsHuman(const std::string& s) {
   return HasAny(

@@ -81,6 +81,15 @@ TEST(DialogueTest, ToolIntents) {
     EXPECT_TRUE(d.ended());
     EXPECT_TRUE(d.OnCallerText("hello").text.empty()) << "no replies after the end";
   }
+  for (const char* not_bye :
+       {"bye have a question", "goodbye is not what i want to say i want the price",
+        "that's all i need to know about the cost of cleaning"}) {
+    EXPECT_NE(Dialogue(agent, "").OnCallerText(not_bye).intent, Intent::kGoodbye) << not_bye;
+  }
+  for (const char* bye : {"thank you bye", "goodbye have a nice day", "bye bye thanks so much",
+                          "no that's all goodbye"}) {
+    EXPECT_EQ(Dialogue(agent, "").OnCallerText(bye).intent, Intent::kGoodbye) << bye;
+  }
   for (const char* human : {"can i speak to a person", "i want a human", "transfer me to an agent",
                             "representative please", "put me through to an operator"}) {
     Dialogue d(agent, "");
