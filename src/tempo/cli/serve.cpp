@@ -90,6 +90,16 @@ int Run(const ServeSettings& settings, Mode mode) {
   runtime::MemoryAgentDirectory agents;
   if (!LoadAgents(settings, mode, agents)) return 2;
 
+  net::ServerOptions options;
+  options.host = settings.host;
+  options.port = settings.port;
+  options.threads = settings.threads;
+  options.max_header_bytes = settings.max_header_bytes;
+  options.max_body_bytes = settings.max_body_bytes;
+  options.request_timeout = std::chrono::milliseconds(settings.request_timeout_ms);
+  options.idle_timeout = std::chrono::milliseconds(settings.idle_timeout_ms);
+  options.shutdown_grace = std::chrono::milliseconds(settings.shutdown_grace_ms);
+
   engine::EngineRegistry engines;
   engines.Add(engine::MakeEchoEngine());
   // The offline engine needs the pocketsphinx model package; without it, it says why and the
@@ -100,16 +110,6 @@ int Run(const ServeSettings& settings, Mode mode) {
   if (auto local = engine::local::MakeLocalEngine(std::move(local_options))) {
     engines.Add(std::move(local));
   }
-
-  net::ServerOptions options;
-  options.host = settings.host;
-  options.port = settings.port;
-  options.threads = settings.threads;
-  options.max_header_bytes = settings.max_header_bytes;
-  options.max_body_bytes = settings.max_body_bytes;
-  options.request_timeout = std::chrono::milliseconds(settings.request_timeout_ms);
-  options.idle_timeout = std::chrono::milliseconds(settings.idle_timeout_ms);
-  options.shutdown_grace = std::chrono::milliseconds(settings.shutdown_grace_ms);
 
   net::Router router;
   net::Server server(options, router);
@@ -124,6 +124,16 @@ int Run(const ServeSettings& settings, Mode mode) {
     control_options.data_dir = data;
     control_options.database_url = settings.database_url;
     control_options.public_url = settings.public_url;
+    // Deploying builds the agent's speech model, so an agent the engine refuses (a knowledge
+    // base over the local engine's limits) fails to deploy with that reason.
+    control_options.prepare_speech = [&engines](const agent::AgentConfig& config) -> Result<void> {
+      auto* kind = engines.Find(config.engine);
+      if (kind == nullptr) {
+        return Unavailable(
+            fmt::format("the {} speech engine is not available in this server", config.engine));
+      }
+      return kind->Prepare(config);
+    };
     control::ApplyEnvironment(control_options, GetEnv);
     auto opened = control::ControlPlane::Open(std::move(control_options), **store, run_blocking);
     if (!opened) {

@@ -258,7 +258,7 @@ struct ControlPlane::Impl {
         auth(*db, c, options.password_cost, options.session_ttl),
         limiter(c, options.login_failures_per_minute, std::chrono::seconds(60)),
         directory(*db, box),
-        deployer(std::make_unique<LocalDeployer>(store, directory)),
+        deployer(std::make_unique<LocalDeployer>(store, directory, options.prepare_speech)),
         public_url(options.public_url) {}
 
   ControlOptions options;

@@ -45,6 +45,9 @@ struct ControlOptions {
   int login_failures_per_minute = 5;
   /// Where the first-run admin password is shown (stdout by default; never the log).
   std::function<void(std::string_view)> print_line;
+  /// Deploying an agent builds its speech engine's model first (see LocalDeployer), so that an
+  /// agent the engine refuses (e.g. a knowledge base over its limits) fails to deploy.
+  SpeechPreparer prepare_speech;
 };
 
 /// Reads TEMPO_ADMIN_EMAIL, TEMPO_ADMIN_PASSWORD and TEMPO_SECRET_KEY into `options`

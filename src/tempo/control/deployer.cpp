@@ -18,11 +18,13 @@ std::string_view ToString(StepState state) {
   return "pending";
 }
 
-LocalDeployer::LocalDeployer(storage::ObjectStore& store, AgentActivator& activator)
-    : store_(store), activator_(activator) {}
+LocalDeployer::LocalDeployer(storage::ObjectStore& store, AgentActivator& activator,
+                             SpeechPreparer prepare)
+    : store_(store), activator_(activator), prepare_(std::move(prepare)) {}
 
 std::vector<std::string> LocalDeployer::DeploySteps() const {
-  return {"validate configuration", "create transcript storage", "activate in runtime"};
+  return {"validate configuration", "prepare speech engine", "create transcript storage",
+          "activate in runtime"};
 }
 
 std::vector<std::string> LocalDeployer::UndeploySteps() const { return {"deactivate in runtime"}; }
@@ -40,15 +42,21 @@ Result<void> LocalDeployer::Deploy(const OrgId& org, const agent::AgentConfig& c
   progress(0, StepState::kDone, "configuration is valid");
 
   progress(1, StepState::kRunning, "");
-  const std::string bucket = config.BucketName();
-  if (auto ok = store_.EnsureBucket(bucket); !ok) return fail(1, ok.error());
-  progress(1, StepState::kDone, fmt::format("bucket {}", bucket));
+  if (prepare_) {
+    if (auto ok = prepare_(config); !ok) return fail(1, ok.error());
+  }
+  progress(1, StepState::kDone, fmt::format("{} engine ready", config.engine));
 
   progress(2, StepState::kRunning, "");
+  const std::string bucket = config.BucketName();
+  if (auto ok = store_.EnsureBucket(bucket); !ok) return fail(2, ok.error());
+  progress(2, StepState::kDone, fmt::format("bucket {}", bucket));
+
+  progress(3, StepState::kRunning, "");
   if (auto ok = activator_.SetActivation(org, config.agent_id, Activation::kActive); !ok) {
-    return fail(2, ok.error());
+    return fail(3, ok.error());
   }
-  progress(2, StepState::kDone, "the agent answers calls");
+  progress(3, StepState::kDone, "the agent answers calls");
   return Ok();
 }
 

@@ -49,12 +49,17 @@ class Deployer {
                                 const DeployProgress& progress) = 0;
 };
 
-/// Serves the agent from this process: validates its config, creates its artefact bucket
-/// (tempo-agent-transcripts-{agentId}) and activates it in the runtime's directory.
-/// Completes in milliseconds. Thread-safe.
+/// Builds what the agent's speech engine needs before it takes calls (the local engine's
+/// language model). Errors fail the deployment with their message. Blocking; thread-safe.
+using SpeechPreparer = std::function<Result<void>(const agent::AgentConfig&)>;
+
+/// Serves the agent from this process: validates its config, prepares its speech engine (if a
+/// preparer is given), creates its artefact bucket (tempo-agent-transcripts-{agentId}) and
+/// activates it in the runtime's directory. Milliseconds for a normal agent. Thread-safe.
 class LocalDeployer final : public Deployer {
  public:
-  LocalDeployer(storage::ObjectStore& store, AgentActivator& activator);
+  LocalDeployer(storage::ObjectStore& store, AgentActivator& activator,
+                SpeechPreparer prepare = {});
   [[nodiscard]] std::string_view Name() const override { return "local"; }
   [[nodiscard]] std::vector<std::string> DeploySteps() const override;
   [[nodiscard]] std::vector<std::string> UndeploySteps() const override;
@@ -66,6 +71,7 @@ class LocalDeployer final : public Deployer {
  private:
   storage::ObjectStore& store_;
   AgentActivator& activator_;
+  SpeechPreparer prepare_;
 };
 
 }  // namespace tempo::control

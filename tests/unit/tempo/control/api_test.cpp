@@ -435,7 +435,7 @@ TEST_P(ControlTest, DeployAndUndeployReportStepsAndDriveTheDirectory) {
 
   auto started = Post("/api/v1/agents/deploy-me/deploy", json::object(), admin);
   ASSERT_EQ(started.status, 202) << started.body;
-  EXPECT_EQ(started.Json()["steps"].size(), 3u);
+  EXPECT_EQ(started.Json()["steps"].size(), 4u);
   auto status = Get("/api/v1/agents/deploy-me/deployment", admin);
   ASSERT_EQ(status.status, 200);
   EXPECT_EQ(status.Json()["state"], "succeeded");
@@ -453,6 +453,36 @@ TEST_P(ControlTest, DeployAndUndeployReportStepsAndDriveTheDirectory) {
   EXPECT_EQ(status.Json()["state"], "succeeded");
   EXPECT_EQ(control_->Directory().Find(AgentId("deploy-me")), nullptr);
   EXPECT_EQ(Get("/api/v1/agents/deploy-me", admin).Json()["status"], "undeployed");
+}
+
+TEST_P(ControlTest, AnAgentItsSpeechEngineRefusesFailsToDeploy) {
+  std::vector<std::string> prepared;
+  options_.prepare_speech = [&](const agent::AgentConfig& config) -> Result<void> {
+    prepared.push_back(config.agent_id.str());
+    if (config.agent_id.str() == "too-big") {
+      return ResourceExhausted(
+          "local engine: the knowledge base has 3000 entries; the limit is 2000");
+    }
+    return Ok();
+  };
+  Start();
+  auto admin = Admin();
+  ASSERT_EQ(CreateAgent("too-big", admin).status, 201);
+  ASSERT_EQ(CreateAgent("fine", admin).status, 201);
+
+  ASSERT_EQ(Post("/api/v1/agents/too-big/deploy", json::object(), admin).status, 202);
+  const json failed = Get("/api/v1/agents/too-big/deployment", admin).Json();
+  EXPECT_EQ(failed["state"], "failed");
+  EXPECT_THAT(std::string(failed["error"]), HasSubstr("the limit is 2000"));
+  EXPECT_EQ(failed["steps"][1]["name"], "prepare speech engine");
+  EXPECT_EQ(failed["steps"][1]["state"], "failed");
+  EXPECT_EQ(failed["steps"][2]["state"], "pending");
+  EXPECT_EQ(control_->Directory().Find(AgentId("too-big")), nullptr) << "not serving calls";
+
+  ASSERT_EQ(Post("/api/v1/agents/fine/deploy", json::object(), admin).status, 202);
+  EXPECT_EQ(Get("/api/v1/agents/fine/deployment", admin).Json()["state"], "succeeded");
+  EXPECT_NE(control_->Directory().Find(AgentId("fine")), nullptr);
+  EXPECT_EQ(prepared, (std::vector<std::string>{"too-big", "fine"}));
 }
 
 TEST_P(ControlTest, DeletingADeployedAgentStopsServingIt) {
