@@ -367,23 +367,30 @@ struct Core : std::enable_shared_from_this<Core> {
         auto open = rec.EndUtterance();
         if (!open) return deliver(open.error());
         Decoded decoded{std::move(*open), std::nullopt};
-        if (!asr->grammar.empty()) decoded.closed = DecodeClosed(*asr);
+        if (!asr->grammar.empty()) {
+          auto closed = DecodeClosed(*asr);
+          if (!closed) return deliver(closed.error());
+          decoded.closed = std::move(*closed);
+        }
         deliver(std::move(decoded));
       }
     });
   }
 
   /// Decodes the kept utterance again with its closed grammar (RTF about 0.01: a few
-  /// milliseconds). A failure there only loses the second opinion, never the turn.
-  static std::optional<Hypothesis> DecodeClosed(AsrState& asr) {
+  /// milliseconds). A failure there only loses the second opinion, never the turn; only
+  /// failing to switch back to the domain search is an error (the call cannot go on).
+  static Result<std::optional<Hypothesis>> DecodeClosed(AsrState& asr) {
     Recognizer& rec = *asr.recognizer;
     std::optional<Hypothesis> out;
-    if (rec.SelectSearch(asr.grammar) && rec.StartUtterance() && rec.Process(asr.utterance)) {
-      if (auto hyp = rec.EndUtterance()) out = std::move(*hyp);
+    if (rec.SelectSearch(asr.grammar) && rec.StartUtterance()) {
+      const bool fed = rec.Process(asr.utterance).has_value();
+      auto hyp = rec.EndUtterance();  // closes the utterance even when feeding failed
+      if (fed && hyp) out = std::move(*hyp);
     }
-    if (!rec.SelectSearch(kDomainSearch)) asr.failed = true;
     asr.utterance.clear();
     asr.grammar = {};
+    TEMPO_TRY(rec.SelectSearch(kDomainSearch));
     return out;
   }
 
