@@ -18,10 +18,18 @@ constexpr std::chrono::milliseconds kFrameDuration{20};
 /// go out at once; the rest of the gap is skipped, as a real network would lose it.
 constexpr uint64_t kMaxCatchUpFrames = 50;
 
-ViolationKind Classify(std::string_view message) {
-  if (message.find("not valid JSON") != std::string_view::npos) return ViolationKind::kNotJson;
-  if (message.find("unknown") != std::string_view::npos) return ViolationKind::kUnknownEvent;
-  if (message.find("base64") != std::string_view::npos) return ViolationKind::kBadBase64;
+ViolationKind Classify(const Error& error) {
+  switch (twilio::FaultOf(error)) {
+    case twilio::FrameFault::kNotJson:
+      return ViolationKind::kNotJson;
+    case twilio::FrameFault::kUnknownEvent:
+      return ViolationKind::kUnknownEvent;
+    case twilio::FrameFault::kBadBase64:
+      return ViolationKind::kBadBase64;
+    case twilio::FrameFault::kTooLarge:
+    case twilio::FrameFault::kMalformed:
+      break;
+  }
   return ViolationKind::kInvalidMessage;
 }
 
@@ -326,7 +334,7 @@ void MediaStreamSession::OnText(TimePoint now, std::string_view text) {
   AdvancePlayback(now);
   auto parsed = twilio::ParseOutbound(text);
   if (!parsed) {
-    AddViolation(Classify(parsed.error().message), parsed.error().message);
+    AddViolation(Classify(parsed.error()), parsed.error().message);
     return;
   }
   auto check_sid = [&](const StreamSid& sid) {

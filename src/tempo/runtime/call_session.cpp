@@ -60,16 +60,6 @@ Stats& GetStats() {
 }
 
 /// Maps a parse error to a metric reason (a fixed set).
-std::string_view ReasonOf(const Error& e) {
-  if (e.code == ErrorCode::kResourceExhausted) return "payload_too_large";
-  const auto& m = e.message;
-  if (m.find("not JSON") != std::string::npos || m.find("not valid JSON") != std::string::npos) {
-    return "not_json";
-  }
-  if (m.find("base64") != std::string::npos) return "bad_base64";
-  if (m.find("unknown twilio event") != std::string::npos) return "unknown_event";
-  return "malformed";
-}
 
 /// The first `fraction` of the words of `text` (what the caller heard of an interrupted turn).
 std::string CutWords(const std::string& text, double fraction) {
@@ -166,7 +156,7 @@ struct CallSession::Impl {
   void OnText(std::string_view text) {
     if (state == State::kFinished || state == State::kRejected) return;
     if (auto parsed = twilio::ParseInboundInto(text, event); !parsed) {
-      Bad(ReasonOf(parsed.error()), parsed.error().message);
+      Bad(twilio::ToString(twilio::FaultOf(parsed.error())), parsed.error().message);
       return;
     }
     std::visit([this](auto& message) { Handle(message); }, event);

@@ -866,4 +866,31 @@ void WriteOutboundMedia(std::string_view stream_sid, std::span<const uint8_t> pa
   out.append("}}");
 }
 
+std::string_view ToString(FrameFault fault) {
+  switch (fault) {
+    case FrameFault::kTooLarge:
+      return "payload_too_large";
+    case FrameFault::kNotJson:
+      return "not_json";
+    case FrameFault::kBadBase64:
+      return "bad_base64";
+    case FrameFault::kUnknownEvent:
+      return "unknown_event";
+    case FrameFault::kMalformed:
+      return "malformed";
+  }
+  return "malformed";
+}
+
+FrameFault FaultOf(const Error& parse_error) {
+  if (parse_error.code == ErrorCode::kResourceExhausted) return FrameFault::kTooLarge;
+  const std::string& m = parse_error.message;
+  if (m.starts_with("twilio frame is not")) return FrameFault::kNotJson;
+  if (m.find("is not valid base64") != std::string::npos) return FrameFault::kBadBase64;
+  if (m.starts_with("unknown twilio event") || m.starts_with("unknown outbound twilio event")) {
+    return FrameFault::kUnknownEvent;
+  }
+  return FrameFault::kMalformed;
+}
+
 }  // namespace tempo::twilio

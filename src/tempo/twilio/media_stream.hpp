@@ -142,6 +142,20 @@ Result<void> ParseInboundInto(std::string_view text, InboundEvent& event,
 /// as Twilio is: extra fields are an error (Twilio reports them as 31951).
 Result<OutboundEvent> ParseOutbound(std::string_view text, const ParseOptions& options = {});
 
+/// What was wrong with a frame the parsers above refused, for metrics and reports.
+enum class FrameFault : uint8_t {
+  kTooLarge,      ///< a payload above the limit
+  kNotJson,       ///< not JSON, or not a JSON object
+  kBadBase64,     ///< a payload that is not base64
+  kUnknownEvent,  ///< an `event` we do not know
+  kMalformed,     ///< anything else: missing or extra fields, wrong types, bad values
+};
+/// "payload_too_large", "not_json", "bad_base64", "unknown_event", "malformed".
+std::string_view ToString(FrameFault fault);
+/// The fault behind an error of ParseInbound / ParseInboundInto / ParseOutbound. The parsers'
+/// messages are this module's own, so the mapping lives here, next to them (tests pin it).
+FrameFault FaultOf(const Error& parse_error);
+
 // ---- serialization ----------------------------------------------------------------------
 // Output is compact JSON with the field order of Twilio's documentation. Strings are escaped
 // as JSON requires; they must be valid UTF-8 for the output to be valid JSON.

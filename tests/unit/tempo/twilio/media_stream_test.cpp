@@ -48,6 +48,37 @@ Error ParseError(std::string_view text, const ParseOptions& options = {}) {
   return event ? Error{} : event.error();
 }
 
+// ---- faults ------------------------------------------------------------------------------
+
+TEST(MediaStreamFaultTest, EveryRefusedFrameHasItsFault) {
+  struct Case {
+    std::string text;
+    FrameFault fault;
+  };
+  const std::vector<Case> cases = {
+      {"{not json", FrameFault::kNotJson},
+      {"[1,2]", FrameFault::kNotJson},
+      {R"({"event":"party"})", FrameFault::kUnknownEvent},
+      {MediaFrame("!!!!"), FrameFault::kBadBase64},
+      {MediaFrame(base64::Encode(TestAudio(64))) + "x", FrameFault::kNotJson},
+      {R"({"event":"media","sequenceNumber":"4"})", FrameFault::kMalformed},
+      {R"({"event":"dtmf","sequenceNumber":"1","streamSid":"MZ1","dtmf":{"track":"inbound_track","digit":"x"}})",
+       FrameFault::kMalformed},
+  };
+  for (const Case& c : cases) {
+    EXPECT_EQ(FaultOf(ParseError(c.text)), c.fault) << c.text;
+  }
+  ParseOptions small;
+  small.max_payload_bytes = 16;
+  EXPECT_EQ(FaultOf(ParseError(MediaFrame(base64::Encode(TestAudio(64))), small)),
+            FrameFault::kTooLarge);
+  EXPECT_EQ(ToString(FrameFault::kTooLarge), "payload_too_large");
+  // The outbound parser (our Twilio-side caller) shares the mapping.
+  auto outbound = ParseOutbound(R"({"event":"dance","streamSid":"MZ1"})");
+  ASSERT_FALSE(outbound);
+  EXPECT_EQ(FaultOf(outbound.error()), FrameFault::kUnknownEvent);
+}
+
 // ---- documented frames ---------------------------------------------------------------------
 
 TEST(MediaStreamParseTest, Connected) {
