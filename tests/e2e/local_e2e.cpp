@@ -193,90 +193,6 @@ int RunScenarios(const std::filesystem::path& path) {
 }
 
 // ------------------------------------------------------------------------------ concurrency
-/// A call's executor on its own thread, against the real clock.
-class ThreadExecutor final : public net::Executor {
- public:
-  class ThreadTimer final : public net::Timer {
-   public:
-    explicit ThreadTimer(ThreadExecutor& ex) : ex_(ex) {}
-    ~ThreadTimer() override { Cancel(); }
-    void ExpireAt(Steady::time_point when, std::function<void(bool)> cb) override {
-      Cancel();
-      std::lock_guard lock(ex_.mu_);
-      id_ = ++ex_.next_;
-      ex_.timers_[id_] = {when, std::move(cb)};
-    }
-    void Cancel() override {
-      std::function<void(bool)> cb;
-      {
-        std::lock_guard lock(ex_.mu_);
-        auto it = ex_.timers_.find(id_);
-        if (it == ex_.timers_.end()) return;
-        cb = std::move(it->second.second);
-        ex_.timers_.erase(it);
-      }
-      ex_.Post([cb = std::move(cb)] { cb(true); });
-    }
-
-   private:
-    ThreadExecutor& ex_;
-    uint64_t id_ = 0;
-  };
-
-  void Post(std::function<void()> fn) override {
-    {
-      std::lock_guard lock(mu_);
-      posted_.push_back(std::move(fn));
-    }
-    cv_.notify_one();
-  }
-  std::unique_ptr<net::Timer> MakeTimer() override { return std::make_unique<ThreadTimer>(*this); }
-
-  /// Runs posted work and due timers until `until`.
-  void RunUntil(Steady::time_point until) {
-    for (;;) {
-      std::function<void()> fn;
-      std::function<void(bool)> timer;
-      {
-        std::unique_lock lock(mu_);
-        for (;;) {
-          if (!posted_.empty()) {
-            fn = std::move(posted_.front());
-            posted_.pop_front();
-            break;
-          }
-          auto due = timers_.end();
-          for (auto it = timers_.begin(); it != timers_.end(); ++it) {
-            if (due == timers_.end() || it->second.first < due->second.first) due = it;
-          }
-          const auto now = Steady::now();
-          if (due != timers_.end() && due->second.first <= now) {
-            timer = std::move(due->second.second);
-            timers_.erase(due);
-            break;
-          }
-          if (now >= until) return;
-          auto wake = until;
-          if (due != timers_.end()) wake = std::min(wake, due->second.first);
-          cv_.wait_until(lock, wake);
-        }
-      }
-      if (fn) {
-        fn();
-      } else {
-        timer(false);
-      }
-    }
-  }
-
- private:
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::deque<std::function<void()>> posted_;
-  std::map<uint64_t, std::pair<Steady::time_point, std::function<void(bool)>>> timers_;
-  uint64_t next_ = 0;
-};
-
 struct LoadResult {
   std::vector<double> work_ms;
   int late_frames = 0;
@@ -288,7 +204,7 @@ struct LoadResult {
 void RunRealtimeCall(LocalEngine& engine, const agent::AgentConfig& agent,
                      const std::vector<std::vector<int16_t>>& lines, Steady::duration length,
                      std::mutex& mu, LoadResult& out, std::vector<TurnTiming>* timings) {
-  ThreadExecutor ex;
+  harness::QueueExecutor ex;
   const Clock& clock = SystemClock::Instance();
   harness::Recorder rec(clock, 16000);
   SessionParams params;

@@ -23,6 +23,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <condition_variable>
 #include <deque>
 #include <filesystem>
 #include <functional>
@@ -69,17 +70,18 @@ class TestClock final : public Clock {
   mutable Steady::time_point last_{};
 };
 
-/// Posted work and timers run when the test says so (RunReady), against a FakeClock. Post() is
-/// thread-safe because the engine's workers post results from their threads.
-class FakeExecutor final : public net::Executor {
+/// An executor whose posted work and timers wait in tables until its driver runs them: a test
+/// step against a test clock (RunReady), or a thread against the real clock (RunUntil). Post()
+/// is thread-safe because the engine's workers post results from their threads.
+class QueueExecutor final : public net::Executor {
  public:
-  explicit FakeExecutor(const Clock& clock) : clock_(clock) {}
+  using TimePoint = Clock::Steady::time_point;
 
-  class FakeTimer final : public net::Timer {
+  class QueueTimer final : public net::Timer {
    public:
-    explicit FakeTimer(FakeExecutor& ex) : ex_(ex) {}
-    ~FakeTimer() override { Cancel(); }
-    void ExpireAt(Clock::Steady::time_point when, std::function<void(bool)> cb) override {
+    explicit QueueTimer(QueueExecutor& ex) : ex_(ex) {}
+    ~QueueTimer() override { Cancel(); }
+    void ExpireAt(TimePoint when, std::function<void(bool)> cb) override {
       Cancel();
       std::lock_guard lock(ex_.mu_);
       id_ = ++ex_.next_timer_;
@@ -98,54 +100,74 @@ class FakeExecutor final : public net::Executor {
     }
 
    private:
-    FakeExecutor& ex_;
+    QueueExecutor& ex_;
     uint64_t id_ = 0;
   };
 
   void Post(std::function<void()> fn) override {
-    std::lock_guard lock(mu_);
-    posted_.push_back(std::move(fn));
+    {
+      std::lock_guard lock(mu_);
+      posted_.push_back(std::move(fn));
+    }
+    cv_.notify_one();
   }
-  std::unique_ptr<net::Timer> MakeTimer() override { return std::make_unique<FakeTimer>(*this); }
+  std::unique_ptr<net::Timer> MakeTimer() override { return std::make_unique<QueueTimer>(*this); }
 
-  /// Runs posted work and due timers until none is left; returns how many ran.
-  int RunReady() {
+  /// Runs posted work and the timers due by `now()` until none is left; returns how many ran.
+  int RunReady(const std::function<TimePoint()>& now) {
     int ran = 0;
     for (;;) {
-      std::function<void()> fn;
-      std::function<void(bool)> timer;
-      {
-        std::lock_guard lock(mu_);
-        if (!posted_.empty()) {
-          fn = std::move(posted_.front());
-          posted_.pop_front();
-        } else {
-          auto due = timers_.end();
-          for (auto it = timers_.begin(); it != timers_.end(); ++it) {
-            if (it->second.first <= clock_.Now() &&
-                (due == timers_.end() || it->second.first < due->second.first)) {
-              due = it;
-            }
-          }
-          if (due == timers_.end()) return ran;
-          timer = std::move(due->second.second);
-          timers_.erase(due);
-        }
-      }
+      std::unique_lock lock(mu_);
+      auto job = TakeLocked(now());
+      lock.unlock();
+      if (!job) return ran;
       ++ran;
-      if (fn) {
-        fn();
-      } else {
-        timer(false);
+      job();
+    }
+  }
+
+  /// Runs posted work and due timers on the real clock, waiting for them, until `until`.
+  void RunUntil(TimePoint until) {
+    for (;;) {
+      std::unique_lock lock(mu_);
+      std::function<void()> job;
+      while (!(job = TakeLocked(Clock::Steady::now()))) {
+        const auto now = Clock::Steady::now();
+        if (now >= until) return;
+        auto wake = until;
+        for (const auto& [id, timer] : timers_) wake = std::min(wake, timer.first);
+        cv_.wait_until(lock, wake);
       }
+      lock.unlock();
+      job();
     }
   }
 
  private:
-  const Clock& clock_;
+  // The next job: posted work first, then the earliest timer due by `now`. Empty if none.
+  std::function<void()> TakeLocked(TimePoint now) {
+    if (!posted_.empty()) {
+      auto fn = std::move(posted_.front());
+      posted_.pop_front();
+      return fn;
+    }
+    auto due = timers_.end();
+    for (auto it = timers_.begin(); it != timers_.end(); ++it) {
+      if (it->second.first <= now &&
+          (due == timers_.end() || it->second.first < due->second.first)) {
+        due = it;
+      }
+    }
+    if (due == timers_.end()) return {};
+    auto cb = std::move(due->second.second);
+    timers_.erase(due);
+    return [cb = std::move(cb)] { cb(false); };
+  }
+
   std::mutex mu_;
+  std::condition_variable cv_;
   std::deque<std::function<void()>> posted_;
-  std::map<uint64_t, std::pair<Clock::Steady::time_point, std::function<void(bool)>>> timers_;
+  std::map<uint64_t, std::pair<TimePoint, std::function<void(bool)>>> timers_;
   uint64_t next_timer_ = 0;
 };
 
@@ -282,7 +304,7 @@ class Call {
  public:
   Call(LocalEngine& engine, const agent::AgentConfig& agent, std::string from = "+15550100",
        TestClock::Mode mode = TestClock::Mode::kFake)
-      : engine_(engine), agent_(agent), clock_(mode), executor_(clock_) {
+      : engine_(engine), agent_(agent), clock_(mode) {
     SessionParams params;
     params.agent = &agent_;
     params.call_sid = CallSid("CAtest");
@@ -313,13 +335,17 @@ class Call {
     Settle();
   }
 
+  int RunReady() {
+    return executor_.RunReady([this] { return clock_.Now(); });
+  }
+
   /// Waits for the engine's workers and runs what they posted, until nothing moves.
   void Settle() {
     for (int i = 0; i < 1000; ++i) {
       engine_.WaitIdle();
-      if (executor_.RunReady() == 0) {
+      if (RunReady() == 0) {
         engine_.WaitIdle();
-        if (executor_.RunReady() == 0) return;
+        if (RunReady() == 0) return;
       }
     }
   }
@@ -359,7 +385,7 @@ class Call {
   LocalEngine& engine_;
   agent::AgentConfig agent_;
   TestClock clock_;
-  FakeExecutor executor_;
+  QueueExecutor executor_;
   std::unique_ptr<Recorder> recorder_;
   std::unique_ptr<SpeechSession> session_;
   uint32_t seed_ = 1000;
