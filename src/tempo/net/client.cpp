@@ -2,6 +2,7 @@
 
 #include "tempo/base/log.hpp"
 #include "tempo/net/strand_executor.hpp"
+#include "tempo/net/ws_outbox.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -388,9 +389,7 @@ class ClientWebSocket final : public WebSocket,
   }
 
   Executor& executor() override { return executor_; }
-  [[nodiscard]] size_t QueuedBytes() const override {
-    return queued_bytes_.load(std::memory_order_relaxed);
-  }
+  [[nodiscard]] size_t QueuedBytes() const override { return outbox_.queued_bytes(); }
 
   static asio::awaitable<void> Run(std::shared_ptr<ClientWebSocket> self,
                                    ClientContext::OpenCallback on_open,
@@ -399,45 +398,28 @@ class ClientWebSocket final : public WebSocket,
   }
 
  private:
-  enum class Kind { kText, kBinary };
+  using Kind = detail::WsOutbox::Kind;
   enum class State { kConnecting, kOpen, kClosed };
-  struct Outgoing {
-    std::string data;
-    Kind kind;
-  };
 
   void Send(std::string message, Kind kind) {
-    queued_bytes_.fetch_add(message.size(), std::memory_order_relaxed);
+    outbox_.Reserve(message.size());
     asio::post(strand_, [self = this->shared_from_this(), message = std::move(message),
                          kind]() mutable { self->Enqueue(std::move(message), kind); });
   }
 
   void Enqueue(std::string message, Kind kind) {
-    if (state_ == State::kClosed || close_request_) {
-      queued_bytes_.fetch_sub(message.size(), std::memory_order_relaxed);
-      return;
-    }
-    queue_.push_back(Outgoing{std::move(message), kind});
-    MaybeStartWriter();
+    if (outbox_.Push(std::move(message), kind, state_ != State::kClosed)) MaybeStartWriter();
   }
 
   void RequestClose(uint16_t code, std::string reason) {
-    if (state_ == State::kClosed || close_request_) return;
-    if (reason.size() > 123) reason.resize(123);  // RFC 6455 limit
-    close_request_.emplace(static_cast<websocket::close_code>(code), reason);
-    MaybeStartWriter();
+    if (outbox_.RequestClose(code, std::move(reason), state_ != State::kClosed)) {
+      MaybeStartWriter();
+    }
   }
 
   void MaybeStartWriter() {
-    if (writing_ || state_ != State::kOpen) return;
-    if (queue_.empty() && !(close_request_ && !close_sent_)) return;
-    writing_ = true;
+    if (!outbox_.ClaimWriter(state_ == State::kOpen)) return;
     asio::co_spawn(strand_, WriteLoop(this->shared_from_this()), LogFailure("websocket writer"));
-  }
-
-  void DropQueue() {
-    for (const auto& m : queue_) queued_bytes_.fetch_sub(m.data.size(), std::memory_order_relaxed);
-    queue_.clear();
   }
 
   static asio::awaitable<void> WriteLoop(std::shared_ptr<ClientWebSocket> self) {
@@ -445,25 +427,8 @@ class ClientWebSocket final : public WebSocket,
   }
 
   asio::awaitable<void> DoWrites() {
-    while (!queue_.empty() && state_ == State::kOpen) {
-      // Owned by this frame while it is written: the read loop may drop the queue meanwhile.
-      Outgoing message = std::move(queue_.front());
-      queue_.pop_front();
-      ws_->binary(message.kind == Kind::kBinary);
-      auto [ec, n] = co_await ws_->async_write(asio::buffer(message.data), kUseTuple);
-      queued_bytes_.fetch_sub(message.data.size(), std::memory_order_relaxed);
-      if (ec) {
-        DropQueue();  // the read loop sees the same failure and reports the close
-        writing_ = false;
-        co_return;
-      }
-    }
-    if (close_request_ && !close_sent_ && state_ == State::kOpen) {
-      close_sent_ = true;
-      auto [ec] = co_await ws_->async_close(*close_request_, kUseTuple);
-      if (ec) TEMPO_LOG(net, debug, "websocket close failed: {}", ec.message());
-    }
-    writing_ = false;
+    auto closed = co_await outbox_.Write(*ws_, [this] { return state_ == State::kOpen; });
+    if (closed && *closed) TEMPO_LOG(net, debug, "websocket close failed: {}", closed->message());
   }
 
   /// TCP connect, TLS handshake (wss) and the upgrade. On failure returns the error.
@@ -517,7 +482,7 @@ class ClientWebSocket final : public WebSocket,
     auto handshake = co_await Handshake();
     if (!handshake) {
       state_ = State::kClosed;
-      DropQueue();
+      outbox_.Drop();
       on_error(std::move(handshake).error());
       co_return;
     }
@@ -556,7 +521,7 @@ class ClientWebSocket final : public WebSocket,
       if (buffer.capacity() > 64 * 1024) buffer.shrink_to_fit();
     }
     state_ = State::kClosed;
-    DropQueue();
+    outbox_.Drop();
     error_code ignored;
     beast::get_lowest_layer(*ws_).socket().close(ignored);
     if (listener_) {
@@ -572,10 +537,11 @@ class ClientWebSocket final : public WebSocket,
   CloseInfo CloseInfoFor(const error_code& ec) {
     if (ec == websocket::error::message_too_big) return CloseInfo{1009, "message too big", false};
     // While our close handshake runs, Beast ends the pending read with operation_aborted.
-    if (ec == websocket::error::closed || (ec == asio::error::operation_aborted && close_sent_)) {
-      if (close_sent_ && close_request_) {
-        return CloseInfo{static_cast<uint16_t>(close_request_->code),
-                         std::string(close_request_->reason.c_str()), false};
+    const bool close_sent = outbox_.close_sent();
+    if (ec == websocket::error::closed || (ec == asio::error::operation_aborted && close_sent)) {
+      if (const auto& request = outbox_.close_request(); close_sent && request) {
+        return CloseInfo{static_cast<uint16_t>(request->code), std::string(request->reason.c_str()),
+                         false};
       }
       const auto& reason = ws_->reason();
       const uint16_t code = reason.code == websocket::close_code::none
@@ -595,11 +561,7 @@ class ClientWebSocket final : public WebSocket,
   std::optional<Ws> ws_;
   std::shared_ptr<WebSocketListener> listener_;
   State state_ = State::kConnecting;
-  std::deque<Outgoing> queue_;
-  std::atomic<size_t> queued_bytes_{0};
-  bool writing_ = false;
-  bool close_sent_ = false;
-  std::optional<websocket::close_reason> close_request_;
+  detail::WsOutbox outbox_;
 };
 
 }  // namespace

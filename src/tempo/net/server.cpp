@@ -5,6 +5,7 @@
 #include "tempo/net/beast_request.hpp"
 #include "tempo/net/http_parse.hpp"
 #include "tempo/net/strand_executor.hpp"
+#include "tempo/net/ws_outbox.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -286,9 +287,7 @@ class WsConnection final : public Connection, public WebSocket {
   }
 
   Executor& executor() override { return executor_; }
-  [[nodiscard]] size_t QueuedBytes() const override {
-    return queued_bytes_.load(std::memory_order_relaxed);
-  }
+  [[nodiscard]] size_t QueuedBytes() const override { return outbox_.queued_bytes(); }
 
   void NotifyShutdown() override { RequestClose(1001, "going away"); }
 
@@ -300,7 +299,7 @@ class WsConnection final : public Connection, public WebSocket {
   /// The upgrade was refused: the socket never opens. On the strand.
   void Abandon() {
     state_ = State::kClosed;
-    DropQueue();
+    outbox_.Drop();
     impl_.Unregister(this);
   }
 
@@ -313,19 +312,15 @@ class WsConnection final : public Connection, public WebSocket {
   }
 
  private:
-  enum class Kind { kText, kBinary };
+  using Kind = detail::WsOutbox::Kind;
   enum class State { kHandshake, kOpen, kClosed };
-  struct Outgoing {
-    std::string data;
-    Kind kind;
-  };
 
   std::shared_ptr<WsConnection> Self() {
     return std::static_pointer_cast<WsConnection>(shared_from_this());
   }
 
   void Send(std::string message, Kind kind) {
-    queued_bytes_.fetch_add(message.size(), std::memory_order_relaxed);
+    outbox_.Reserve(message.size());
     // Call sessions send from the connection's own strand: queue at once, without a post
     // (one allocation and one queue hop less per media message).
     if (strand_.running_in_this_thread()) {
@@ -338,32 +333,18 @@ class WsConnection final : public Connection, public WebSocket {
   }
 
   void Enqueue(std::string message, Kind kind) {
-    if (state_ == State::kClosed || close_request_) {
-      queued_bytes_.fetch_sub(message.size(), std::memory_order_relaxed);
-      return;
-    }
-    queue_.push_back(Outgoing{std::move(message), kind});
-    MaybeStartWriter();
+    if (outbox_.Push(std::move(message), kind, state_ != State::kClosed)) MaybeStartWriter();
   }
 
   void RequestClose(uint16_t code, std::string reason) {
-    if (state_ == State::kClosed || close_request_) return;
-    // RFC 6455 limits a close reason to 123 bytes.
-    if (reason.size() > 123) reason.resize(123);
-    close_request_.emplace(static_cast<websocket::close_code>(code), reason);
-    MaybeStartWriter();
+    if (outbox_.RequestClose(code, std::move(reason), state_ != State::kClosed)) {
+      MaybeStartWriter();
+    }
   }
 
   void MaybeStartWriter() {
-    if (writing_ || state_ != State::kOpen) return;
-    if (queue_.empty() && !(close_request_ && !close_sent_)) return;
-    writing_ = true;
+    if (!outbox_.ClaimWriter(state_ == State::kOpen)) return;
     asio::co_spawn(strand_, WriteLoop(Self()), LogFailure("websocket writer"));
-  }
-
-  void DropQueue() {
-    for (const auto& m : queue_) queued_bytes_.fetch_sub(m.data.size(), std::memory_order_relaxed);
-    queue_.clear();
   }
 
   static asio::awaitable<void> WriteLoop(std::shared_ptr<WsConnection> self) {
@@ -371,36 +352,14 @@ class WsConnection final : public Connection, public WebSocket {
   }
 
   asio::awaitable<void> DoWrites() {
-    while (!queue_.empty() && state_ == State::kOpen) {
-      // Owned by this frame while written: Finish may clear the queue meanwhile.
-      Outgoing message = std::move(queue_.front());
-      queue_.pop_front();
-      stream_->binary(message.kind == Kind::kBinary);
-      auto [ec, n] = co_await stream_->async_write(asio::buffer(message.data), kUseTuple);
-      queued_bytes_.fetch_sub(message.data.size(), std::memory_order_relaxed);
-      if (ec) {
-        // The read loop sees the same failure and reports the close.
-        DropQueue();
-        writing_ = false;
-        co_return;
-      }
-    }
-    if (close_request_ && !close_sent_ && state_ == State::kOpen) {
-      close_sent_ = true;
-      close_in_flight_ = true;
-      auto [ec] = co_await stream_->async_close(*close_request_, kUseTuple);
-      close_in_flight_ = false;
-      if (ec) TEMPO_LOG(net, debug, "websocket close failed: {}", ec.message());
-      // A read pending when the close started completes early (operation_aborted); the
-      // close operation then owns the connection and its result is how the socket ended.
-      close_result_ = ec && ec != websocket::error::closed ? CloseInfoFor(ec) : OurCloseInfo();
-      if (read_ended_) {
-        writing_ = false;
-        Finish(std::move(*close_result_));
-        co_return;
-      }
-    }
-    writing_ = false;
+    auto closed = co_await outbox_.Write(*stream_, [this] { return state_ == State::kOpen; });
+    if (!closed) co_return;
+    const error_code ec = *closed;
+    if (ec) TEMPO_LOG(net, debug, "websocket close failed: {}", ec.message());
+    // A read pending when the close started completes early (operation_aborted); the close
+    // operation then owns the connection and its result is how the socket ended.
+    close_result_ = ec && ec != websocket::error::closed ? CloseInfoFor(ec) : OurCloseInfo();
+    if (read_ended_) Finish(std::move(*close_result_));
   }
 
   static asio::awaitable<void> Run(std::shared_ptr<WsConnection> self,
@@ -467,7 +426,7 @@ class WsConnection final : public Connection, public WebSocket {
       }
       buffer.consume(buffer.size());
     }
-    if (close_in_flight_) {
+    if (outbox_.close_in_flight()) {
       read_ended_ = true;  // DoWrites finishes once the closing handshake completes
       co_return;
     }
@@ -480,7 +439,7 @@ class WsConnection final : public Connection, public WebSocket {
       return CloseInfo{1009, "message too big", false};
     }
     if (ec == websocket::error::closed) {
-      if (close_sent_ && close_request_) return OurCloseInfo();
+      if (outbox_.close_sent() && outbox_.close_request()) return OurCloseInfo();
       const auto& reason = stream_->reason();
       uint16_t code = reason.code == websocket::close_code::none
                           ? uint16_t{1005}
@@ -491,15 +450,16 @@ class WsConnection final : public Connection, public WebSocket {
   }
 
   CloseInfo OurCloseInfo() const {
-    return CloseInfo{static_cast<uint16_t>(close_request_->code),
-                     std::string(close_request_->reason.c_str()), false};
+    const auto& request = *outbox_.close_request();
+    return CloseInfo{static_cast<uint16_t>(request.code), std::string(request.reason.c_str()),
+                     false};
   }
 
   void Finish(CloseInfo info) {
     if (opened_) impl_.metrics.websockets_active.Add(-1);
     opened_ = false;
     state_ = State::kClosed;
-    DropQueue();
+    outbox_.Drop();
     if (auto listener = std::move(listener_)) {
       try {
         listener->OnClose(info);
@@ -516,13 +476,8 @@ class WsConnection final : public Connection, public WebSocket {
   std::optional<websocket::stream<beast::tcp_stream>> stream_;
   std::shared_ptr<WebSocketListener> listener_;
   State state_ = State::kHandshake;
-  std::deque<Outgoing> queue_;
-  std::atomic<size_t> queued_bytes_{0};
-  bool writing_ = false;
-  std::optional<websocket::close_reason> close_request_;
-  bool close_sent_ = false;
+  detail::WsOutbox outbox_;
   bool force_closed_ = false;
-  bool close_in_flight_ = false;
   bool read_ended_ = false;
   std::optional<CloseInfo> close_result_;
   bool opened_ = false;
