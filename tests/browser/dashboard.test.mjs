@@ -1,6 +1,7 @@
 // The dashboard in real headless Chromium against the real `tempovoice serve`: log in, create
 // (with per-field errors first), deploy, assign a number, find a `tempovoice call` in the list,
-// play its recording, and talk to the agent with Chromium's fake microphone.
+// play its recording, talk to the agent with Chromium's fake microphone, and talk to the demo
+// agent the first run deployed (the offline speech engine).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -355,6 +356,33 @@ test('the talk socket needs a fresh ticket of the same session, for the same age
   // Without the CSRF token the ticket is refused.
   const noCsrf = await page.evaluate(async (agent) => (await fetch(`/api/v1/agents/${agent}/talk`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{}' })).status, AGENT);
   assert.equal(noCsrf, 403);
+});
+
+test('the first run\'s demo agent is in the list, deployed, and greets whoever talks to it', async () => {
+  await page.goto(`${base}/dashboard/agents`);
+  const link = page.locator('a[href="/dashboard/agents/demo"]');
+  await link.waitFor();
+  await link.click();
+  await page.getByRole('heading', { name: 'Bright Smile Dental' }).waitFor();
+  await page.locator('#talk').click();
+  await page.locator('#talk-status').filter({ hasText: 'Connected' }).waitFor();
+  await page.waitForTimeout(6000);  // the offline engine's greeting is about 4.5 s long
+  await page.getByRole('button', { name: 'Hang up' }).click();
+  await page.locator('#talk-status').filter({ hasText: 'Call ended' }).waitFor();
+  const sid = (await page.getByRole('link', { name: 'Open this call' }).getAttribute('href')).split('/').pop();
+  let transcript;
+  for (let i = 0; i < 50 && !transcript?.turns; i++) {
+    const r = await page.evaluate(async (s) => { const x = await fetch(`/api/v1/calls/${s}/transcript`); return x.ok ? x.json() : null; }, sid);
+    if (r) transcript = r; else await page.waitForTimeout(200);
+  }
+  // The demo greets first. Chromium's fake microphone beeps, and a beep is loud enough to cut
+  // the greeting short, so only its start is sure to have been heard (the transcript keeps
+  // what was heard); the beeps reached the engine as caller turns.
+  const greeting = 'Hello, thank you for calling Bright Smile Dental. How can I help you today?';
+  const turns = JSON.stringify(transcript.turns);
+  const first = transcript.turns.find((t) => t.role === 'agent');
+  assert.ok(first && first.text.length > 0 && greeting.startsWith(first.text), turns);
+  assert.ok(transcript.turns.some((t) => t.role === 'caller'), turns);
 });
 
 test('no script errors or Content-Security-Policy violations on any page', () => {

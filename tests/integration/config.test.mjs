@@ -18,13 +18,13 @@ test('a flag beats the environment, which beats the config file', () => {
   writeFileSync(conf, `# comment\nport = 0\ndata-dir = "${join(dir, 'file')}"\nlog-level = warn\n`);
   const direct = spawnSync(BIN, ['serve', '--config', conf], { env: { ...process.env }, timeout: 1500, encoding: 'utf8' });
   assert.match(direct.stdout, /listening on http:\/\/127\.0\.0\.1:\d+/);
-  assert.ok(existsSync(join(dir, 'file', 'agents', 'demo.json')), 'data-dir from the file');
+  assert.ok(existsSync(join(dir, 'file', 'tempo.db')), 'data-dir from the file');
 
   spawnSync(BIN, ['serve', '--config', conf], { env: { ...process.env, TEMPO_DATA_DIR: join(dir, 'env') }, timeout: 1500 });
-  assert.ok(existsSync(join(dir, 'env', 'agents')), 'the environment beats the file');
+  assert.ok(existsSync(join(dir, 'env', 'tempo.db')), 'the environment beats the file');
 
   spawnSync(BIN, ['serve', '--config', conf, '--data-dir', join(dir, 'flag')], { env: { ...process.env, TEMPO_DATA_DIR: join(dir, 'env2') }, timeout: 1500 });
-  assert.ok(existsSync(join(dir, 'flag', 'agents')), 'the flag beats the environment');
+  assert.ok(existsSync(join(dir, 'flag', 'tempo.db')), 'the flag beats the environment');
   assert.ok(!existsSync(join(dir, 'env2')));
 });
 

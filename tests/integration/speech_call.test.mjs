@@ -1,11 +1,11 @@
 // Spoken calls to the demo agent of the offline (`local`) engine, end to end: `tempovoice serve`
-// (its first run creates the demo agent), our Twilio-compatible caller speaking flite lines over
+// (its first run creates and deploys the demo agent), our Twilio-compatible caller speaking flite lines over
 // the 8 kHz μ-law stream and recording the agent, and the agent's replies recognised back from
 // that recording by tests/e2e/reply_recognizer (grammar of everything the agent can say).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { BIN, tempDir, startServer, artefacts } from './lib/server.mjs';
 
@@ -16,14 +16,29 @@ const missing = existsSync(RECOGNIZER) ? false : `reply_recognizer not built (${
 const GREETING = 'hello thank you for calling bright smile dental how can i help you today';
 const CLOSING = 'thank you for calling bright smile dental have a great day';
 
-let data, server, agentFile, agent;
+let data, server, agentFile, token;
 before(async () => {
   if (missing) return;
   data = tempDir('tempo-speech-');
   // A short silence timeout so that the silent caller's call ends within seconds.
+  process.env.TEMPO_ADMIN_PASSWORD = 'speech-test-password';
   server = await startServer(data, ['--silence-timeout-ms', '3000']);
-  agentFile = join(data, 'agents', 'demo.json');
-  agent = JSON.parse(readFileSync(agentFile, 'utf8'));
+  delete process.env.TEMPO_ADMIN_PASSWORD;
+  // The first run created the demo agent in the dashboard, deployed, and showed its token once.
+  const shown = server.stdout().match(/first run: agent 'demo' \(Bright Smile Dental\) is deployed; its Twilio auth token is ([0-9a-f]{32})/);
+  assert.ok(shown, server.stdout());
+  token = shown[1];
+  // The recogniser of the agent's replies reads the agent's configuration, as the API gives it.
+  const login = await fetch(`${server.base}/api/v1/auth/login`, {
+    method: 'POST', headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ email: 'admin@localhost', password: 'speech-test-password' }),
+  });
+  assert.equal(login.status, 200);
+  const cookie = login.headers.get('set-cookie').split(';')[0];
+  const demo = await (await fetch(`${server.base}/api/v1/agents/demo`, { headers: { Cookie: cookie } })).json();
+  assert.equal(demo.status, 'deployed', JSON.stringify(demo));
+  agentFile = join(data, 'demo-agent.json');
+  writeFileSync(agentFile, JSON.stringify(demo));
 });
 after(async () => { if (server) await server.stop(); });
 
@@ -48,7 +63,7 @@ async function speak(lines, extra = []) {
   const wav = join(dir, 'agent.wav');
   const says = lines.flatMap((l) => ['--say', l]);
   const call = await run(BIN, ['call', '--url', `${server.base}/agent/demo/incoming-call`,
-    '--auth-token', agent.twilioAuthToken, ...says, ...extra, '--record', wav, '--json']);
+    '--auth-token', token, ...says, ...extra, '--record', wav, '--json']);
   assert.equal(call.code, 0, call.err + call.out);
   const report = JSON.parse(call.out);
   assert.equal(report.violations.length, 0, JSON.stringify(report.violations));

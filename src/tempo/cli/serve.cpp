@@ -25,16 +25,16 @@ namespace tempo::cli {
 namespace {
 
 enum class Mode {
-  kAll,       ///< serve: every agent of the agents folder (a demo agent on first run)
+  kAll,       ///< serve: the control plane's agents (a demo on first run) and the agent files
   kOneAgent,  ///< agent: the one agent described by the seed's environment variables
 };
 
-/// Fills the directory; returns false (after printing why) when the agents cannot be loaded.
 std::optional<std::string> GetEnv(std::string_view name) {
   const char* v = std::getenv(std::string(name).c_str());  // NOLINT(concurrency-mt-unsafe)
   return v == nullptr ? std::nullopt : std::optional<std::string>(v);
 }
 
+/// Fills the directory; returns false (after printing why) when the agents cannot be loaded.
 bool LoadAgents(const ServeSettings& settings, Mode mode, runtime::MemoryAgentDirectory& agents) {
   if (mode == Mode::kOneAgent) {
     auto config = agent::FromEnvironment(GetEnv);
@@ -54,19 +54,6 @@ bool LoadAgents(const ServeSettings& settings, Mode mode, runtime::MemoryAgentDi
   if (!loaded) {
     fmt::print(stderr, "tempovoice serve: {}\n", loaded.error().message);
     return false;
-  }
-  if (*loaded == 0) {
-    auto demo = agent::MakeDemoAgent("local");
-    if (auto saved = runtime::SaveAgentFile(dir, demo); !saved) {
-      fmt::print(stderr, "tempovoice serve: cannot create the demo agent: {}\n",
-                 saved.error().message);
-      return false;
-    }
-    TEMPO_LOG(cli, info,
-              "first run: created the demo agent '{}' ({}); its Twilio auth token is in {}",
-              demo.agent_id, demo.agent_name, (dir / "demo.json").string());
-    agents.Put(std::move(demo));
-    *loaded = 1;
   }
   TEMPO_LOG(cli, info, "{} agent(s) loaded from {}", *loaded, dir.string());
   return true;
@@ -124,6 +111,8 @@ int Run(const ServeSettings& settings, Mode mode) {
     control_options.data_dir = data;
     control_options.database_url = settings.database_url;
     control_options.public_url = settings.public_url;
+    // The first run starts with the demo agent, deployed, in the dashboard.
+    control_options.first_run_agent = agent::MakeDemoAgent("local");
     // Deploying builds the agent's speech model, so an agent the engine refuses (a knowledge
     // base over the local engine's limits) fails to deploy with that reason.
     control_options.prepare_speech = [&engines](const agent::AgentConfig& config) -> Result<void> {

@@ -1416,16 +1416,43 @@ struct ControlPlane::Impl {
     TEMPO_LOG(control, info, "first run: created organisation Default ({}) and admin {}", org,
               options.admin_email);
     if (generated) {
-      const std::string line = fmt::format(
+      PrintLine(fmt::format(
           "first run: admin login {} with password {} (shown once; change it after logging in)",
-          options.admin_email, password);
-      if (options.print_line) {
-        options.print_line(line);
-      } else {
-        fmt::print("{}\n", line);
-        std::fflush(stdout);
-      }
+          options.admin_email, password));
     }
+    if (options.first_run_agent) TEMPO_TRY(CreateFirstRunAgent(org, *options.first_run_agent));
+    return Ok();
+  }
+
+  void PrintLine(const std::string& line) {
+    if (options.print_line) {
+      options.print_line(line);
+    } else {
+      fmt::print("{}\n", line);
+      std::fflush(stdout);
+    }
+  }
+
+  // The first organisation gets a ready agent: stored, its bucket created and deployed, as if
+  // the admin had created and deployed it in the dashboard.
+  Result<void> CreateFirstRunAgent(const OrgId& org, const agent::AgentConfig& config) {
+    if (auto errors = agent::Validate(config); !errors.empty()) {
+      return InvalidArgument("first-run agent: " + agent::Describe(errors));
+    }
+    const auto columns = EncodeAgent(config, box);
+    const int64_t now = NowMs();
+    TEMPO_TRY(db->Execute(
+        "INSERT INTO agents (org_id, id, name, config_json, secrets_ciphertext, version, "
+        "deployed_state, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, 1, $6, $7, $7)",
+        {org.str(), config.agent_id.str(), config.agent_name, columns.config_json,
+         columns.secrets_ciphertext, "deployed", now}));
+    TEMPO_TRY(store.EnsureBucket(config.BucketName()));
+    TEMPO_LOG(control, info, "first run: created and deployed agent {} ({})", config.agent_id,
+              config.agent_name);
+    PrintLine(fmt::format(
+        "first run: agent '{}' ({}) is deployed; its Twilio auth token is {} (shown once; set "
+        "your own in the dashboard)",
+        config.agent_id, config.agent_name, config.twilio_auth_token.Reveal()));
     return Ok();
   }
 

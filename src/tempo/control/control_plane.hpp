@@ -48,6 +48,9 @@ struct ControlOptions {
   /// Deploying an agent builds its speech engine's model first (see LocalDeployer), so that an
   /// agent the engine refuses (e.g. a knowledge base over its limits) fails to deploy.
   SpeechPreparer prepare_speech;
+  /// First run: this agent is created in organisation Default and deployed, and its Twilio
+  /// auth token is shown once through `print_line` (serve's demo agent).
+  std::optional<agent::AgentConfig> first_run_agent;
 };
 
 /// Reads TEMPO_ADMIN_EMAIL, TEMPO_ADMIN_PASSWORD and TEMPO_SECRET_KEY into `options`

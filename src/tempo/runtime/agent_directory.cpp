@@ -1,14 +1,11 @@
 #include "tempo/runtime/agent_directory.hpp"
 
-#include "tempo/storage/object_store.hpp"
-
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include <fstream>
 #include <mutex>
 #include <sstream>
-#include <sys/stat.h>
 
 namespace tempo::runtime {
 
@@ -61,17 +58,6 @@ Result<size_t> LoadAgentFiles(const std::filesystem::path& dir, MemoryAgentDirec
     ++loaded;
   }
   return loaded;
-}
-
-Result<void> SaveAgentFile(const std::filesystem::path& dir, const agent::AgentConfig& config) {
-  std::error_code ec;
-  std::filesystem::create_directories(dir, ec);
-  if (ec) return Unavailable(fmt::format("cannot create {}: {}", dir.string(), ec.message()));
-  const auto path = dir / (config.agent_id.str() + ".json");
-  TEMPO_TRY(
-      storage::WriteFileAtomic(path, agent::ToJson(config, agent::Secrets::kInclude).dump(2)));
-  ::chmod(path.c_str(), 0600);  // it holds the Twilio auth token
-  return Ok();
 }
 
 }  // namespace tempo::runtime

@@ -37,7 +37,4 @@ class MemoryAgentDirectory final : public AgentDirectory {
 /// An invalid file is an error naming the file and its bad fields. Returns how many loaded.
 Result<size_t> LoadAgentFiles(const std::filesystem::path& dir, MemoryAgentDirectory& into);
 
-/// Writes `config` (with secrets) as `<dir>/<agentId>.json`, readable by the owner only.
-Result<void> SaveAgentFile(const std::filesystem::path& dir, const agent::AgentConfig& config);
-
 }  // namespace tempo::runtime

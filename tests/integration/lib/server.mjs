@@ -34,9 +34,9 @@ export async function startServer(dataDir, extraArgs = []) {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stderr = '';
+  let out = '';
   child.stderr.on('data', (d) => { stderr += d; });
   const port = await new Promise((resolve, reject) => {
-    let out = '';
     const timer = setTimeout(() => reject(new Error(`serve did not start: ${stderr}`)), 10000);
     child.stdout.on('data', (d) => {
       out += d;
@@ -50,6 +50,7 @@ export async function startServer(dataDir, extraArgs = []) {
     port, child, exited,
     base: `http://127.0.0.1:${port}`,
     logs: () => stderr,
+    stdout: () => out,
     async stop(signal = 'SIGTERM') { child.kill(signal); return exited; },
   };
 }

@@ -1,3 +1,4 @@
+#include "tempo/agent/demo_agent.hpp"
 #include "tempo/control/agent_store.hpp"
 #include "tempo/runtime/call_record.hpp"
 
@@ -827,6 +828,34 @@ TEST_P(FirstRunTest, GeneratedAdminPasswordIsPrintedOnceAndWorks) {
   auto key = std::filesystem::status(dir_ / "secret.key").permissions();
   EXPECT_EQ(key & (std::filesystem::perms::group_all | std::filesystem::perms::others_all),
             std::filesystem::perms::none);
+}
+
+TEST_P(FirstRunTest, TheFirstRunAgentIsDeployedInTheFirstOrganisation) {
+  auto db = control_->Database().Execute("DELETE FROM organisations");
+  ASSERT_TRUE(db);
+  agent::AgentConfig demo = agent::MakeDemoAgent("echo");
+  options_.first_run_agent = demo;
+  printed_.clear();
+  Start();
+  // Shown once, with the Twilio auth token a caller needs.
+  ASSERT_EQ(printed_.size(), 1u);
+  EXPECT_THAT(printed_[0], HasSubstr("agent 'demo' (Bright Smile Dental) is deployed"));
+  EXPECT_THAT(printed_[0], HasSubstr(demo.twilio_auth_token.Reveal()));
+  // It answers calls, and the admin sees it in the dashboard's list, deployed.
+  auto served = control_->Directory().Find(AgentId("demo"));
+  ASSERT_NE(served, nullptr);
+  EXPECT_EQ(served->knowledge_base, demo.knowledge_base);
+  EXPECT_EQ(served->twilio_auth_token, demo.twilio_auth_token);
+  EXPECT_TRUE(std::filesystem::is_directory(dir_ / "objects" / demo.BucketName()));
+  auto admin = Admin();
+  const json listed = Get("/api/v1/agents", admin).Json();
+  ASSERT_EQ(listed["items"].size(), 1u);
+  EXPECT_EQ(listed["items"][0]["agentId"], "demo");
+  EXPECT_EQ(listed["items"][0]["status"], "deployed");
+  // Only on the first run.
+  Start();
+  EXPECT_EQ(printed_.size(), 1u);
+  EXPECT_EQ(Get("/api/v1/agents", admin).Json()["items"].size(), 1u);
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, FirstRunTest,
