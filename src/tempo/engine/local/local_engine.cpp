@@ -377,8 +377,8 @@ struct Core : std::enable_shared_from_this<Core> {
     });
   }
 
-  /// Decodes the kept utterance again with its closed grammar (RTF about 0.01: a few
-  /// milliseconds). A failure there only loses the second opinion, never the turn; only
+  /// Decodes the kept utterance again with its closed grammar (a closed grammar decodes faster
+  /// than the domain LM). A failure there only loses the second opinion, never the turn; only
   /// failing to switch back to the domain search is an error (the call cannot go on).
   static Result<std::optional<Hypothesis>> DecodeClosed(AsrState& asr) {
     Recognizer& rec = *asr.recognizer;
