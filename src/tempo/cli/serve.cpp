@@ -165,7 +165,7 @@ int Run(const ServeSettings& settings, Mode mode) {
   server.OnShutdown([&calls] { calls.Shutdown(); });
   // Build each agent's speech model (language model, dictionary) in the background, so the
   // first call does not wait for it and a knowledge base over the limits is reported now.
-  for (const auto& config : agents.List()) {
+  for (const auto& config : directory->List()) {
     server.RunBlocking([&engines, config] {
       auto* kind = engines.Find(config->engine);
       if (kind == nullptr) return;

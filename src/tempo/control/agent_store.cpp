@@ -57,6 +57,20 @@ std::shared_ptr<const agent::AgentConfig> DbAgentDirectory::Find(const AgentId& 
   return fallback_ != nullptr ? fallback_->Find(id) : nullptr;
 }
 
+std::vector<std::shared_ptr<const agent::AgentConfig>> DbAgentDirectory::List() const {
+  std::vector<std::shared_ptr<const agent::AgentConfig>> out;
+  {
+    std::shared_lock lock(mutex_);
+    for (const auto& [id, config] : agents_) out.push_back(config);
+  }
+  if (fallback_ != nullptr) {
+    for (auto& config : fallback_->List()) {
+      if (Find(config->agent_id) == config) out.push_back(std::move(config));
+    }
+  }
+  return out;
+}
+
 Result<size_t> DbAgentDirectory::Reload() {
   TEMPO_ASSIGN_OR_RETURN(
       db::Rows rows,

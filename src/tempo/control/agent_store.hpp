@@ -45,6 +45,8 @@ class DbAgentDirectory final : public runtime::AgentDirectory, public AgentActiv
   void SetFallback(const runtime::AgentDirectory* fallback) { fallback_ = fallback; }
 
   [[nodiscard]] std::shared_ptr<const agent::AgentConfig> Find(const AgentId& id) const override;
+  /// The deployed database agents, then the fallback's agents that no database agent shadows.
+  [[nodiscard]] std::vector<std::shared_ptr<const agent::AgentConfig>> List() const override;
 
   /// Reads every deployed agent again (start-up, or periodically with several replicas).
   Result<size_t> Reload();

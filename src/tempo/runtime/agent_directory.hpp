@@ -18,6 +18,8 @@ class AgentDirectory {
   virtual ~AgentDirectory() = default;
   /// The agent, or null if unknown. The returned config is immutable.
   [[nodiscard]] virtual std::shared_ptr<const agent::AgentConfig> Find(const AgentId& id) const = 0;
+  /// Every agent it serves, for start-up work such as building their speech models.
+  [[nodiscard]] virtual std::vector<std::shared_ptr<const agent::AgentConfig>> List() const = 0;
 };
 
 /// Agents held in memory: loaded from files at start-up or pushed by the control plane.
@@ -26,7 +28,7 @@ class MemoryAgentDirectory final : public AgentDirectory {
   [[nodiscard]] std::shared_ptr<const agent::AgentConfig> Find(const AgentId& id) const override;
   void Put(agent::AgentConfig config);
   void Remove(const AgentId& id);
-  [[nodiscard]] std::vector<std::shared_ptr<const agent::AgentConfig>> List() const;
+  [[nodiscard]] std::vector<std::shared_ptr<const agent::AgentConfig>> List() const override;
 
  private:
   mutable std::shared_mutex mutex_;

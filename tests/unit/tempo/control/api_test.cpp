@@ -852,6 +852,22 @@ TEST_P(FirstRunTest, TheFirstRunAgentIsDeployedInTheFirstOrganisation) {
   ASSERT_EQ(listed["items"].size(), 1u);
   EXPECT_EQ(listed["items"][0]["agentId"], "demo");
   EXPECT_EQ(listed["items"][0]["status"], "deployed");
+  // Listed for start-up work, ahead of file agents; a file agent with its id is shadowed.
+  runtime::MemoryAgentDirectory files;
+  agent::AgentConfig shadowed = demo;
+  shadowed.agent_name = "Shadowed file copy";
+  files.Put(shadowed);
+  agent::AgentConfig other = demo;
+  other.agent_id = AgentId("from-file");
+  files.Put(other);
+  control_->SetFallbackDirectory(&files);
+  std::vector<std::string> listed_names;
+  for (const auto& config : control_->Directory().List()) {
+    listed_names.push_back(config->agent_id.str() + "/" + config->agent_name);
+  }
+  EXPECT_THAT(listed_names,
+              ElementsAre("demo/Bright Smile Dental", "from-file/Bright Smile Dental"));
+  control_->SetFallbackDirectory(nullptr);
   // Only on the first run.
   Start();
   EXPECT_EQ(printed_.size(), 1u);
