@@ -3,7 +3,7 @@
 // fails to deploy with the limit in its error, while a normal agent deploys and answers calls.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { tempDir, startServer, incomingCall } from './lib/server.mjs';
+import { tempDir, startServer, incomingCall, login } from './lib/server.mjs';
 
 const PASSWORD = 'integration-password-1';
 let server, cookie, csrf;
@@ -12,14 +12,7 @@ before(async () => {
   process.env.TEMPO_ADMIN_PASSWORD = PASSWORD;
   server = await startServer(tempDir('tempo-deploy-'));
   delete process.env.TEMPO_ADMIN_PASSWORD;
-  const r = await fetch(`${server.base}/api/v1/auth/login`, {
-    method: 'POST', headers: { 'Content-Type': 'application/json' },
-    body: JSON.stringify({ email: 'admin@localhost', password: PASSWORD }),
-  });
-  const body = await r.text();
-  assert.equal(r.status, 200, body);
-  cookie = r.headers.get('set-cookie').split(';')[0];
-  csrf = JSON.parse(body).csrfToken;
+  ({ cookie, csrf } = await login(server, PASSWORD));
 });
 after(async () => { if (server) await server.stop(); });
 

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { BIN, tempDir, startServer, artefacts } from './lib/server.mjs';
+import { BIN, tempDir, startServer, artefacts, login } from './lib/server.mjs';
 
 // Built next to the binary: <build>/tempovoice and <build>/tests/e2e/reply_recognizer.
 const RECOGNIZER = process.env.TEMPO_REPLY_RECOGNIZER ?? join(dirname(BIN), 'tests', 'e2e', 'reply_recognizer');
@@ -29,12 +29,7 @@ before(async () => {
   assert.ok(shown, server.stdout());
   token = shown[1];
   // The recogniser of the agent's replies reads the agent's configuration, as the API gives it.
-  const login = await fetch(`${server.base}/api/v1/auth/login`, {
-    method: 'POST', headers: { 'Content-Type': 'application/json' },
-    body: JSON.stringify({ email: 'admin@localhost', password: 'speech-test-password' }),
-  });
-  assert.equal(login.status, 200);
-  const cookie = login.headers.get('set-cookie').split(';')[0];
+  const { cookie } = await login(server, 'speech-test-password');
   const demo = await (await fetch(`${server.base}/api/v1/agents/demo`, { headers: { Cookie: cookie } })).json();
   assert.equal(demo.status, 'deployed', JSON.stringify(demo));
   agentFile = join(data, 'demo-agent.json');

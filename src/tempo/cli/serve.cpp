@@ -115,13 +115,8 @@ int Run(const ServeSettings& settings, Mode mode) {
     control_options.first_run_agent = agent::MakeDemoAgent("local");
     // Deploying builds the agent's speech model, so an agent the engine refuses (a knowledge
     // base over the local engine's limits) fails to deploy with that reason.
-    control_options.prepare_speech = [&engines](const agent::AgentConfig& config) -> Result<void> {
-      auto* kind = engines.Find(config.engine);
-      if (kind == nullptr) {
-        return Unavailable(
-            fmt::format("the {} speech engine is not available in this server", config.engine));
-      }
-      return kind->Prepare(config);
+    control_options.prepare_speech = [&engines](const agent::AgentConfig& config) {
+      return engines.Prepare(config);
     };
     control::ApplyEnvironment(control_options, GetEnv);
     auto opened = control::ControlPlane::Open(std::move(control_options), **store, run_blocking);
@@ -167,9 +162,7 @@ int Run(const ServeSettings& settings, Mode mode) {
   // first call does not wait for it and a knowledge base over the limits is reported now.
   for (const auto& config : directory->List()) {
     server.RunBlocking([&engines, config] {
-      auto* kind = engines.Find(config->engine);
-      if (kind == nullptr) return;
-      if (auto ok = kind->Prepare(*config); !ok) {
+      if (auto ok = engines.Prepare(*config); !ok) {
         TEMPO_LOG(cli, error, "agent {}: {}", config->agent_id, ok.error().message);
       }
     });

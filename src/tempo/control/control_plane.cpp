@@ -673,13 +673,8 @@ struct ControlPlane::Impl {
     API_ASSIGN(json body, ParseObject(c));
     StripReadOnly(body);
     API_ASSIGN(agent::AgentConfig config, ParseAgent(body));
-    const auto columns = EncodeAgent(config, box);
     const int64_t now = NowMs();
-    auto inserted = db->Execute(
-        "INSERT INTO agents (org_id, id, name, config_json, secrets_ciphertext, version, "
-        "deployed_state, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, 1, $6, $7, $7)",
-        {c.who.org_id.str(), config.agent_id.str(), config.agent_name, columns.config_json,
-         columns.secrets_ciphertext, "undeployed", now});
+    auto inserted = InsertAgent(c.who.org_id, config, now);
     if (!inserted && inserted.error().code == ErrorCode::kAlreadyExists) {
       return ApiError{409,
                       "conflict",
@@ -693,6 +688,17 @@ struct ControlPlane::Impl {
     auto response = AgentResponse(201, row);
     response.headers.Set("Location", "/api/v1/agents/" + row.config.agent_id.str());
     return response;
+  }
+
+  /// A new agent, version 1, not deployed. Errors: kAlreadyExists for a taken agentId.
+  Result<void> InsertAgent(const OrgId& org, const agent::AgentConfig& config, int64_t now) {
+    const auto columns = EncodeAgent(config, box);
+    TEMPO_TRY(db->Execute(
+        "INSERT INTO agents (org_id, id, name, config_json, secrets_ciphertext, version, "
+        "deployed_state, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, 1, $6, $7, $7)",
+        {org.str(), config.agent_id.str(), config.agent_name, columns.config_json,
+         columns.secrets_ciphertext, "undeployed", now}));
+    return Ok();
   }
 
   net::Response GetAgent(Ctx& c) {
@@ -1433,26 +1439,25 @@ struct ControlPlane::Impl {
     }
   }
 
-  // The first organisation gets a ready agent: stored, its bucket created and deployed, as if
-  // the admin had created and deployed it in the dashboard.
+  // The first organisation gets a ready agent: created and deployed as if the admin had done
+  // it in the dashboard (the deployer validates, prepares, creates the bucket and activates).
+  // A failed deployment (e.g. its speech engine is not installed) does not stop the start: the
+  // agent stays undeployed, as a failed deployment from the dashboard would leave it.
   Result<void> CreateFirstRunAgent(const OrgId& org, const agent::AgentConfig& config) {
-    if (auto errors = agent::Validate(config); !errors.empty()) {
-      return InvalidArgument("first-run agent: " + agent::Describe(errors));
+    TEMPO_TRY(InsertAgent(org, config, NowMs()));
+    auto deployed = deployer->Deploy(org, config, [](size_t, StepState, const std::string&) {});
+    if (!deployed) {
+      TEMPO_LOG(control, warn, "first run: agent {} was created but not deployed: {}",
+                config.agent_id, deployed.error().message);
+    } else {
+      TEMPO_LOG(control, info, "first run: created and deployed agent {} ({})", config.agent_id,
+                config.agent_name);
     }
-    const auto columns = EncodeAgent(config, box);
-    const int64_t now = NowMs();
-    TEMPO_TRY(db->Execute(
-        "INSERT INTO agents (org_id, id, name, config_json, secrets_ciphertext, version, "
-        "deployed_state, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, 1, $6, $7, $7)",
-        {org.str(), config.agent_id.str(), config.agent_name, columns.config_json,
-         columns.secrets_ciphertext, "deployed", now}));
-    TEMPO_TRY(store.EnsureBucket(config.BucketName()));
-    TEMPO_LOG(control, info, "first run: created and deployed agent {} ({})", config.agent_id,
-              config.agent_name);
     PrintLine(fmt::format(
-        "first run: agent '{}' ({}) is deployed; its Twilio auth token is {} (shown once; set "
-        "your own in the dashboard)",
-        config.agent_id, config.agent_name, config.twilio_auth_token.Reveal()));
+        "first run: agent '{}' ({}) is {}; its Twilio auth token is {} (shown once; set your "
+        "own in the dashboard)",
+        config.agent_id, config.agent_name, deployed ? "deployed" : "created (not deployed)",
+        config.twilio_auth_token.Reveal()));
     return Ok();
   }
 

@@ -1,5 +1,7 @@
 #include "tempo/engine/speech_engine.hpp"
 
+#include <fmt/format.h>
+
 namespace tempo::engine {
 
 std::string_view ToString(Role role) { return role == Role::kCaller ? "caller" : "agent"; }
@@ -12,6 +14,15 @@ void EngineRegistry::Add(std::unique_ptr<SpeechEngine> engine) {
 SpeechEngine* EngineRegistry::Find(std::string_view name) const {
   const auto it = engines_.find(name);
   return it == engines_.end() ? nullptr : it->second.get();
+}
+
+Result<void> EngineRegistry::Prepare(const agent::AgentConfig& agent) const {
+  SpeechEngine* engine = Find(agent.engine);
+  if (engine == nullptr) {
+    return Unavailable(
+        fmt::format("the {} speech engine is not available in this server", agent.engine));
+  }
+  return engine->Prepare(agent);
 }
 
 }  // namespace tempo::engine

@@ -104,6 +104,9 @@ class EngineRegistry {
  public:
   void Add(std::unique_ptr<SpeechEngine> engine);
   [[nodiscard]] SpeechEngine* Find(std::string_view name) const;
+  /// Prepare()s `agent` with the engine it names. Errors: those of Prepare, and kUnavailable
+  /// when this process has no such engine.
+  Result<void> Prepare(const agent::AgentConfig& agent) const;
 
  private:
   std::map<std::string, std::unique_ptr<SpeechEngine>, std::less<>> engines_;

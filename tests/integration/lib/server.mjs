@@ -55,6 +55,17 @@ export async function startServer(dataDir, extraArgs = []) {
   };
 }
 
+/** Logs in to the control-plane API; returns the session cookie and CSRF token. */
+export async function login(server, password, email = 'admin@localhost') {
+  const r = await fetch(`${server.base}/api/v1/auth/login`, {
+    method: 'POST', headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ email, password }),
+  });
+  const body = await r.text();
+  if (r.status !== 200) throw new Error(`login failed with ${r.status}: ${body}`);
+  return { cookie: r.headers.get('set-cookie').split(';')[0], csrf: JSON.parse(body).csrfToken };
+}
+
 export async function metrics(server) {
   const text = await (await fetch(`${server.base}/metrics`)).text();
   const values = {};

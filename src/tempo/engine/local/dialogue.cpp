@@ -247,20 +247,6 @@ std::string_view ToString(Intent intent) {
   return "none";
 }
 
-std::string_view ToString(Expect expect) {
-  switch (expect) {
-    case Expect::kOpen:
-      return "open";
-    case Expect::kYesNo:
-      return "yes_no";
-    case Expect::kDigits:
-      return "digits";
-    case Expect::kTime:
-      return "time";
-  }
-  return "open";
-}
-
 std::optional<GuardrailRule> ParseGuardrail(std::string_view sentence) {
   const std::string lower = Lower(Trim(sentence));
   std::string_view rest = lower;
@@ -495,11 +481,9 @@ Expect Dialogue::expecting() const {
   return Expect::kOpen;
 }
 
-const GuardrailRule* Dialogue::MatchGuardrail(const std::vector<std::string>& words) const {
+const GuardrailRule* Dialogue::MatchGuardrail(std::string_view text) const {
   if (rules_.empty()) return nullptr;
-  std::string joined;
-  for (const auto& w : words) joined += w + ' ';
-  const std::vector<std::string> said = GuardrailTerms(joined);
+  const std::vector<std::string> said = GuardrailTerms(text);
   for (const auto& rule : rules_) {
     std::size_t hits = 0;
     for (const auto& t : rule.topic) {
@@ -574,7 +558,7 @@ Reply Dialogue::OnNumberAnswer(const std::string& digits) {
 
 Reply Dialogue::OnCallerText(std::string_view text, std::string_view closed_text) {
   if (ended_) return {};
-  std::vector<std::string> words = NormalizeWords(text);
+  const std::vector<std::string> words = NormalizeWords(text);
   const std::vector<std::string> closed = NormalizeWords(closed_text);
   if (words.empty() && closed.empty()) return {};
   silence_count_ = 0;
@@ -582,6 +566,8 @@ Reply Dialogue::OnCallerText(std::string_view text, std::string_view closed_text
   const std::string s = Padded(words);
   const std::string cs = Padded(closed);
   const Pending pending = std::exchange(pending_, Pending::kNone);
+  // Asking for a person, voicemail or saying goodbye leaves a callback's questions unanswered.
+  const bool leaves_callback = IsHuman(s) || IsGoodbye(s) || IsVoicemail(s);
   Reply reply;
 
   if (IsInappropriate(s)) {
@@ -605,7 +591,7 @@ Reply Dialogue::OnCallerText(std::string_view text, std::string_view closed_text
       from_grammar = closed_digits.size() > digits.size();
       if (from_grammar) digits = std::move(closed_digits);
     }
-    if (digits.size() >= kMinPhoneDigits || !(IsHuman(s) || IsGoodbye(s) || IsVoicemail(s))) {
+    if (digits.size() >= kMinPhoneDigits || !leaves_callback) {
       Reply r = OnNumberAnswer(digits);
       r.from_closed_grammar = from_grammar;
       return Finish(std::move(r));
@@ -613,14 +599,13 @@ Reply Dialogue::OnCallerText(std::string_view text, std::string_view closed_text
     callback_.reset();
   }
   if (pending == Pending::kCallbackTime && callback_) {
-    const bool other_intent = IsHuman(s) || IsGoodbye(s) || IsVoicemail(s);
     std::optional<std::string> when = ExtractCallbackTime(text);
     bool from_grammar = false;
-    if (!when && !IsAnyTime(s) && !other_intent) {
+    if (!when && !IsAnyTime(s) && !leaves_callback) {
       when = ExtractCallbackTime(closed_text);
       from_grammar = when.has_value();
     }
-    if (when || !other_intent) {
+    if (when || !leaves_callback) {
       // No time named ("any time", "I don't know"): as soon as possible, not asking again.
       callback_->time = when;
       Reply r = ContinueCallback(Intent::kCallback);
@@ -671,7 +656,7 @@ Reply Dialogue::OnCallerText(std::string_view text, std::string_view closed_text
     reply.tool = ToolRequest{"end_call", R"({"reason":"caller said goodbye"})"};
     return Finish(std::move(reply));
   }
-  if (const GuardrailRule* rule = MatchGuardrail(words)) {
+  if (const GuardrailRule* rule = MatchGuardrail(text)) {
     reply.intent = Intent::kGuardrail;
     reply.text = std::string(kDeclineLine);
     if (!rule->instead.empty()) reply.text += fmt::format(" Instead, I can {}.", rule->instead);

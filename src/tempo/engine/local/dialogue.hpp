@@ -54,7 +54,6 @@ enum class Expect : uint8_t {
   kDigits,  ///< a phone number, spoken digit by digit or keyed in
   kTime,    ///< when to call back
 };
-std::string_view ToString(Expect expect);
 
 /// A custom guardrail sentence the local engine can enforce: a prohibition ("Never give medical
 /// advice; suggest an appointment instead.", "Do not discuss pricing of competitors.") becomes a
@@ -149,7 +148,7 @@ class Dialogue {
   /// Asks for what the callback still lacks, or schedules it.
   Reply ContinueCallback(Intent intent);
   Reply OnNumberAnswer(const std::string& digits);
-  const GuardrailRule* MatchGuardrail(const std::vector<std::string>& words) const;
+  const GuardrailRule* MatchGuardrail(std::string_view text) const;
 
   const agent::AgentConfig& agent_;
   std::string caller_phone_;

@@ -874,6 +874,23 @@ TEST_P(FirstRunTest, TheFirstRunAgentIsDeployedInTheFirstOrganisation) {
   EXPECT_EQ(Get("/api/v1/agents", admin).Json()["items"].size(), 1u);
 }
 
+TEST_P(FirstRunTest, AFirstRunAgentThatCannotDeployDoesNotStopTheStart) {
+  auto db = control_->Database().Execute("DELETE FROM organisations");
+  ASSERT_TRUE(db);
+  options_.first_run_agent = agent::MakeDemoAgent("local");
+  options_.prepare_speech = [](const agent::AgentConfig&) -> Result<void> {
+    return Unavailable("the local speech engine is not available in this server");
+  };
+  printed_.clear();
+  Start();
+  ASSERT_EQ(printed_.size(), 1u);
+  EXPECT_THAT(printed_[0],
+              HasSubstr("agent 'demo' (Bright Smile Dental) is created (not deployed)"));
+  EXPECT_EQ(control_->Directory().Find(AgentId("demo")), nullptr);
+  auto admin = Admin();
+  EXPECT_EQ(Get("/api/v1/agents/demo", admin).Json()["status"], "undeployed");
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, FirstRunTest,
                          ::testing::Values(Backend::kSqlite, Backend::kPostgres), BackendName);
 
