@@ -340,7 +340,7 @@ class CallDriver final : public CallHandle,
   }
 
   net::ClientContext& context_;
-  std::unique_ptr<net::Executor> executor_;
+  std::unique_ptr<Executor> executor_;
   CallConfig config_;
   std::function<void(CallReport)> done_;
   std::function<void(SteadyClock::duration)> on_latency_;
@@ -360,7 +360,7 @@ class CallDriver final : public CallHandle,
   std::unique_ptr<MediaStreamSession> session_;
   std::unique_ptr<CallRecorder> recorder_;
   std::shared_ptr<net::WebSocket> ws_;
-  std::unique_ptr<net::Timer> timer_;
+  std::unique_ptr<Timer> timer_;
   std::vector<std::string> outgoing_;
   bool close_sent_ = false;
   bool hangup_requested_ = false;
@@ -407,9 +407,9 @@ LoadReport RunLoad(LoadConfig config) {
   shared->remaining = config.calls;
   if (config.calls == 0) return shared->report;
 
-  std::unique_ptr<net::Timer> launch_timer;
-  std::unique_ptr<net::Timer> end_timer;
-  std::unique_ptr<net::Timer> watchdog;
+  std::unique_ptr<Timer> launch_timer;
+  std::unique_ptr<Timer> end_timer;
+  std::unique_ptr<Timer> watchdog;
   const auto t0 = SteadyClock::now() + std::chrono::milliseconds(10);
   std::atomic<bool> finished{false};
 

@@ -27,6 +27,7 @@ ViolationKind Classify(const Error& error) {
     case twilio::FrameFault::kBadBase64:
       return ViolationKind::kBadBase64;
     case twilio::FrameFault::kTooLarge:
+    case twilio::FrameFault::kBadSid:
     case twilio::FrameFault::kMalformed:
       break;
   }

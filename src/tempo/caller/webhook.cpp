@@ -20,14 +20,6 @@ std::string RandomSid(std::string_view prefix, std::mt19937_64& rng) {
   return sid;
 }
 
-bool IsSid(std::string_view sid, std::string_view prefix) {
-  if (sid.size() != prefix.size() + 32 || sid.substr(0, prefix.size()) != prefix) return false;
-  for (char c : sid.substr(prefix.size())) {
-    if (!std::isxdigit(static_cast<unsigned char>(c))) return false;
-  }
-  return true;
-}
-
 std::string_view CountryOf(std::string_view e164) {
   static constexpr std::array<std::pair<std::string_view, std::string_view>, 12> kPrefixes = {{
       {"+1", "US"},

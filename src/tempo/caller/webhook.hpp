@@ -16,9 +16,6 @@ namespace tempo::caller {
 /// Thread-compatible (uses `rng`).
 std::string RandomSid(std::string_view prefix, std::mt19937_64& rng);
 
-/// True if `sid` is `prefix` + 32 hex digits.
-bool IsSid(std::string_view sid, std::string_view prefix);
-
 /// ISO country code Twilio reports for an E.164 number (+1 -> US, +44 -> GB, ...), or "" when
 /// the prefix is not in our small table.
 std::string_view CountryOf(std::string_view e164);

@@ -3,6 +3,7 @@
 #include "tempo/base/metrics.hpp"
 
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 #include <cstdio>
 #include <unistd.h>
@@ -22,7 +23,51 @@ double ResidentBytes() {
 
 }  // namespace
 
-void AddOpsRoutes(net::Router& router, std::chrono::steady_clock::time_point started) {
+void Readiness::Probe(std::function<void(const Report&)> done) {
+  {
+    std::lock_guard lock(mutex_);
+    if (cached_ && std::chrono::steady_clock::now() - cached_->first < cache_for_ && !draining_) {
+      done(cached_->second);
+      return;
+    }
+  }
+  run_blocking_([this, done = std::move(done)] {
+    Report report = RunChecks();
+    {
+      std::lock_guard lock(mutex_);
+      cached_.emplace(std::chrono::steady_clock::now(), report);
+    }
+    done(report);
+  });
+}
+
+Readiness::Report Readiness::RunChecks() {
+  nlohmann::json checks = nlohmann::json::object();
+  bool ready = true;
+  for (const auto& [name, check] : checks_) {
+    Result<void> ok = Internal("check threw");
+    try {
+      ok = check();
+    } catch (const std::exception& e) {
+      ok = Internal(e.what());
+    }
+    if (ok) {
+      checks[name] = "ok";
+    } else {
+      ready = false;
+      checks[name] = ok.error().message;
+    }
+  }
+  const bool draining = draining_;
+  return {ready && !draining,
+          draining ? "draining"
+          : ready  ? "ok"
+                   : "unavailable",
+          checks.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)};
+}
+
+void AddOpsRoutes(net::Router& router, std::chrono::steady_clock::time_point started,
+                  Readiness& readiness) {
   auto& registry = metrics::Registry::Global();
   const double start_wall =
       std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
@@ -36,7 +81,21 @@ void AddOpsRoutes(net::Router& router, std::chrono::steady_clock::time_point sta
                 {{"version", TEMPO_VERSION}})
       .Set(1);
 
-  router.Add(net::Method::kGet, "/health", [started](const net::Request&) {
+  // Readiness: what a load balancer (ALB target group, ECS) asks before sending traffic.
+  router.AddAsync(
+      net::Method::kGet, "/health", [&readiness, started](net::Request, net::Responder responder) {
+        auto out = std::make_shared<net::Responder>(std::move(responder));
+        readiness.Probe([out, started](const Readiness::Report& report) {
+          const double uptime =
+              std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+          out->Send(net::Response::Json(
+              report.ready ? 200 : 503,
+              fmt::format(R"({{"status":"{}","version":"{}","uptime_seconds":{:.3f},"checks":{}}})",
+                          report.status, TEMPO_VERSION, uptime, report.checks_json)));
+        });
+      });
+  // Liveness: the process and its event loop answer; restart it if not.
+  router.Add(net::Method::kGet, "/health/live", [started](const net::Request&) {
     const double uptime =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     return net::Response::Json(

@@ -2,6 +2,7 @@
 
 #include "tempo/agent/demo_agent.hpp"
 #include "tempo/base/clock.hpp"
+#include "tempo/base/failpoint.hpp"
 #include "tempo/base/log.hpp"
 #include "tempo/cli/ops_routes.hpp"
 #include "tempo/cli/settings.hpp"
@@ -16,6 +17,7 @@
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -67,6 +69,9 @@ int Run(const ServeSettings& settings, Mode mode) {
     return 2;
   }
   log::Init(LogOptions(settings));
+  if (!failpoint::Armed().empty()) {
+    TEMPO_LOG(cli, warn, "failpoints armed (a test build): {}", failpoint::Armed());
+  }
 
   const std::filesystem::path data(settings.data_dir);
   auto store = storage::OpenFsStore(data / "objects");
@@ -131,9 +136,30 @@ int Run(const ServeSettings& settings, Mode mode) {
 
   runtime::RuntimeOptions runtime_options;
   runtime_options.data_dir = data;
+  runtime_options.max_calls_per_org = settings.max_calls_per_org;
   runtime::Runtime calls(runtime_options, *directory, engines, **store, SystemClock::Instance(),
                          run_blocking);
-  AddOpsRoutes(router, started);
+  // /health: ready once the database answers, the object store takes a write and every served
+  // agent's speech model is built (start-up preparation below).
+  auto preparing = std::make_shared<std::atomic<int>>(0);
+  Readiness readiness(run_blocking);
+  if (control_plane) {
+    readiness.Add("database", [cp = control_plane.get()]() -> Result<void> {
+      TEMPO_TRY(cp->Database().Query("SELECT 1"));
+      return Ok();
+    });
+  }
+  readiness.Add("object_store", [&store = **store]() -> Result<void> {
+    TEMPO_TRY(store.EnsureBucket("tempo-health"));
+    return store.Put("tempo-health", "probe", "ok");
+  });
+  readiness.Add("engines", [preparing]() -> Result<void> {
+    if (const int n = preparing->load(); n > 0) {
+      return Unavailable(fmt::format("preparing the speech models of {} agent(s)", n));
+    }
+    return Ok();
+  });
+  AddOpsRoutes(router, started, readiness);
   calls.AddRoutes(router);
   if (control_plane) {
     calls.SetCallFinishedHook(
@@ -157,14 +183,21 @@ int Run(const ServeSettings& settings, Mode mode) {
                                      : settings.public_url;
   calls.SetPublicUrl(public_url);
   if (control_plane) control_plane->SetPublicUrl(public_url);
-  server.OnShutdown([&calls] { calls.Shutdown(); });
+  server.OnShutdown([&calls, &readiness] {
+    readiness.SetDraining();
+    calls.Shutdown();
+  });
   // Build each agent's speech model (language model, dictionary) in the background, so the
   // first call does not wait for it and a knowledge base over the limits is reported now.
   for (const auto& config : directory->List()) {
-    server.RunBlocking([&engines, config] {
+    preparing->fetch_add(1);
+    server.RunBlocking([&engines, config, preparing] {
       if (auto ok = engines.Prepare(*config); !ok) {
+        // One agent's bad configuration keeps that agent from answering, not the server
+        // from being ready: it is reported here and in the agent's deployment.
         TEMPO_LOG(cli, error, "agent {}: {}", config->agent_id, ok.error().message);
       }
+      preparing->fetch_sub(1);
     });
   }
 

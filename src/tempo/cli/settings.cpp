@@ -91,6 +91,11 @@ void AddServeOptions(CLI::App& command, ServeSettings& s) {
       ->envname("TEMPO_SILENCE_TIMEOUT_MS")
       ->check(CLI::Range(2000, 120'000))
       ->capture_default_str();
+  command
+      .add_option("--max-calls-per-org", s.max_calls_per_org,
+                  "Concurrent calls one organisation may have (0: no limit)")
+      ->envname("TEMPO_MAX_CALLS_PER_ORG")
+      ->capture_default_str();
 }
 
 Result<void> ApplyConfigFile(CLI::App& command, const ServeSettings& settings) {

@@ -42,6 +42,9 @@ struct ServeSettings {
   /// Local engine: caller silence after the agent spoke before "Are you still there?" (the
   /// same again ends the call politely).
   uint32_t silence_timeout_ms = 8000;
+  /// Calls one organisation may have at once on this server (0: no limit). Over it a caller
+  /// hears "all our lines are busy" and the call is not connected.
+  uint32_t max_calls_per_org = 100;
 };
 
 /// Registers the serve settings as options of `command` (flags with environment fallbacks and

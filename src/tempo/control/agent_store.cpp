@@ -71,45 +71,60 @@ std::vector<std::shared_ptr<const agent::AgentConfig>> DbAgentDirectory::List() 
   return out;
 }
 
+std::optional<OrgId> DbAgentDirectory::OrgOf(const AgentId& id) const {
+  {
+    std::shared_lock lock(mutex_);
+    if (auto it = orgs_.find(id); it != orgs_.end()) return it->second;
+  }
+  return fallback_ != nullptr ? fallback_->OrgOf(id) : std::nullopt;
+}
+
 Result<size_t> DbAgentDirectory::Reload() {
-  TEMPO_ASSIGN_OR_RETURN(
-      db::Rows rows,
-      db_.Query("SELECT id, config_json, secrets_ciphertext FROM agents WHERE deployed_state = $1",
-                {kDeployed}));
+  TEMPO_ASSIGN_OR_RETURN(db::Rows rows,
+                         db_.Query("SELECT id, config_json, secrets_ciphertext, org_id FROM agents "
+                                   "WHERE deployed_state = $1",
+                                   {kDeployed}));
   std::map<AgentId, std::shared_ptr<const agent::AgentConfig>> loaded;
+  std::map<AgentId, OrgId> orgs;
   for (const db::Row& row : rows) {
     TEMPO_ASSIGN_OR_RETURN(std::string id, row.GetString(0));
     TEMPO_ASSIGN_OR_RETURN(std::string config_json, row.GetString(1));
     TEMPO_ASSIGN_OR_RETURN(std::optional<std::string> secrets, row.GetOptionalString(2));
+    TEMPO_ASSIGN_OR_RETURN(std::string org, row.GetString(3));
     auto config = DecodeAgent(config_json, secrets, box_);
     if (!config) {
       TEMPO_LOG(control, error, "agent {} cannot be served: {}", id, config.error().message);
       continue;
     }
     loaded[AgentId(id)] = std::make_shared<const agent::AgentConfig>(std::move(*config));
+    orgs[AgentId(id)] = OrgId(std::move(org));
   }
   const size_t count = loaded.size();
   std::unique_lock lock(mutex_);
   agents_ = std::move(loaded);
+  orgs_ = std::move(orgs);
   return count;
 }
 
 Result<void> DbAgentDirectory::Refresh(const AgentId& id) {
   TEMPO_ASSIGN_OR_RETURN(db::Rows rows,
-                         db_.Query("SELECT config_json, secrets_ciphertext FROM agents "
+                         db_.Query("SELECT config_json, secrets_ciphertext, org_id FROM agents "
                                    "WHERE id = $1 AND deployed_state = $2",
                                    {id.str(), kDeployed}));
   if (rows.empty()) {
     std::unique_lock lock(mutex_);
     agents_.erase(id);
+    orgs_.erase(id);
     return Ok();
   }
   TEMPO_ASSIGN_OR_RETURN(std::string config_json, rows[0].GetString(0));
   TEMPO_ASSIGN_OR_RETURN(std::optional<std::string> secrets, rows[0].GetOptionalString(1));
+  TEMPO_ASSIGN_OR_RETURN(std::string org, rows[0].GetString(2));
   TEMPO_ASSIGN_OR_RETURN(agent::AgentConfig config, DecodeAgent(config_json, secrets, box_));
   auto shared = std::make_shared<const agent::AgentConfig>(std::move(config));
   std::unique_lock lock(mutex_);
   agents_[id] = std::move(shared);
+  orgs_[id] = OrgId(std::move(org));
   return Ok();
 }
 

@@ -47,6 +47,7 @@ class DbAgentDirectory final : public runtime::AgentDirectory, public AgentActiv
   [[nodiscard]] std::shared_ptr<const agent::AgentConfig> Find(const AgentId& id) const override;
   /// The deployed database agents, then the fallback's agents that no database agent shadows.
   [[nodiscard]] std::vector<std::shared_ptr<const agent::AgentConfig>> List() const override;
+  [[nodiscard]] std::optional<OrgId> OrgOf(const AgentId& id) const override;
 
   /// Reads every deployed agent again (start-up, or periodically with several replicas).
   Result<size_t> Reload();
@@ -62,6 +63,7 @@ class DbAgentDirectory final : public runtime::AgentDirectory, public AgentActiv
   const runtime::AgentDirectory* fallback_ = nullptr;
   mutable std::shared_mutex mutex_;
   std::map<AgentId, std::shared_ptr<const agent::AgentConfig>> agents_;
+  std::map<AgentId, OrgId> orgs_;
 };
 
 }  // namespace tempo::control

@@ -2,9 +2,9 @@
 
 #include "tempo/agent/agent_config.hpp"
 #include "tempo/base/clock.hpp"
+#include "tempo/base/executor.hpp"
 #include "tempo/base/result.hpp"
 #include "tempo/base/strong_id.hpp"
-#include "tempo/net/executor.hpp"
 
 #include <chrono>
 #include <cstdint>
@@ -64,7 +64,7 @@ struct SessionParams {
   CallSid call_sid;
   std::string from;
   std::string to;
-  net::Executor* executor = nullptr;  ///< the call's serial executor (post, timers)
+  Executor* executor = nullptr;  ///< the call's serial executor (post, timers)
   const Clock* clock = nullptr;
   std::map<std::string, std::string> parameters;  ///< the stream's custom parameters
 };

@@ -1,7 +1,7 @@
 #pragma once
 
+#include "tempo/base/executor.hpp"
 #include "tempo/base/result.hpp"
-#include "tempo/net/executor.hpp"
 #include "tempo/net/http.hpp"
 #include "tempo/net/websocket.hpp"
 

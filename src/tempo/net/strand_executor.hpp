@@ -2,8 +2,8 @@
 // Private to net/ (includes Asio): the Executor and Timer over an Asio strand, shared by the
 // server and the client, and the completion handler every co_spawn uses.
 
+#include "tempo/base/executor.hpp"
 #include "tempo/base/log.hpp"
-#include "tempo/net/executor.hpp"
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>

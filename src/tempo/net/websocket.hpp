@@ -1,6 +1,6 @@
 #pragma once
 
-#include "tempo/net/executor.hpp"
+#include "tempo/base/executor.hpp"
 
 #include <cstdint>
 #include <memory>

@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <map>
 #include <memory>
+#include <optional>
 #include <shared_mutex>
 #include <vector>
 
@@ -20,6 +21,11 @@ class AgentDirectory {
   [[nodiscard]] virtual std::shared_ptr<const agent::AgentConfig> Find(const AgentId& id) const = 0;
   /// Every agent it serves, for start-up work such as building their speech models.
   [[nodiscard]] virtual std::vector<std::shared_ptr<const agent::AgentConfig>> List() const = 0;
+  /// The organisation that owns the agent; nullopt for the operator's own agents (agent files,
+  /// `tempovoice agent`), which no tenant limit applies to. Cheap, like Find().
+  [[nodiscard]] virtual std::optional<OrgId> OrgOf(const AgentId& /*id*/) const {
+    return std::nullopt;
+  }
 };
 
 /// Agents held in memory: loaded from files at start-up or pushed by the control plane.

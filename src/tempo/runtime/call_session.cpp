@@ -5,9 +5,11 @@
 #include "tempo/audio/mixer.hpp"
 #include "tempo/audio/resampler.hpp"
 #include "tempo/audio/wav.hpp"
+#include "tempo/base/failpoint.hpp"
 #include "tempo/base/log.hpp"
 #include "tempo/base/metrics.hpp"
 #include "tempo/storage/append_log.hpp"
+#include "tempo/storage/call_layout.hpp"
 #include "tempo/twilio/media_stream.hpp"
 
 #include <fmt/format.h>
@@ -46,6 +48,11 @@ struct Stats {
   metrics::Counter& Finished(const std::string& outcome) {
     return r.AddCounter("tempo_calls_finished_total", "Calls finished, by outcome",
                         {{"outcome", outcome}});
+  }
+  metrics::Counter& Exception(std::string_view where) {
+    return r.AddCounter("tempo_call_exceptions_total",
+                        "Exceptions in per-call work; each ended its own call only",
+                        {{"where", std::string(where)}});
   }
   metrics::Counter& BadMessage(std::string_view reason) {
     return r.AddCounter("tempo_media_bad_messages_total",
@@ -120,14 +127,15 @@ struct CallSession::Impl {
 
   audio::FrameQueue queue;
   std::optional<audio::FramePacer> pacer;
-  std::unique_ptr<net::Timer> pace_timer;
+  std::unique_ptr<Timer> pace_timer;
   bool pace_armed = false;
-  std::unique_ptr<net::Timer> guard_timer;
-  std::unique_ptr<net::Timer> drain_timer;
+  std::unique_ptr<Timer> guard_timer;
+  std::unique_ptr<Timer> drain_timer;
 
   std::optional<audio::StereoMixer> mixer;
   std::filesystem::path wav_path;
   std::filesystem::path wal_path;
+  storage::CallLocation location;  // set once the start's ids are validated
 
   CallRecord record;
   std::optional<AgentTurn> current_turn;
@@ -152,11 +160,62 @@ struct CallSession::Impl {
   int64_t NowMs() const { return std::chrono::duration_cast<Ms>(clock.Now() - t0).count(); }
   std::shared_ptr<CallSession> Self() const { return self.lock(); }
 
+  // ---------------------------------------------------------------- failure containment
+  bool crashed = false;          // an exception already ended this call
+  bool store_requested = false;  // StoreArtifacts ran (or is queued)
+
+  /// Runs per-call work. An exception there ends this call, and only this call: it is counted
+  /// and logged, the caller hears an apology (the call-ended TwiML), and whatever the call has
+  /// so far is stored. `where` is a fixed label (the metric's).
+  template <class F>
+  void Guard(std::string_view where, F&& work) noexcept {
+    try {
+      work();
+    } catch (const std::exception& e) {
+      Crashed(where, e.what());
+    } catch (...) {
+      Crashed(where, "unknown exception");
+    }
+  }
+
+  void Crashed(std::string_view where, std::string_view what) noexcept {
+    try {
+      GetStats().Exception(where).Inc();
+      TEMPO_LOG(runtime, error, "[call={} agent={}] {} threw: {}", record.info.call_sid,
+                agent->agent_id, where, what);
+      switch (state) {
+        case State::kAwaitingStart:
+          Reject(1011, "internal error");
+          break;
+        case State::kActive:
+          if (!std::exchange(crashed, true)) {
+            Fail(Internal(fmt::format("internal error in {}: {}", where, what)));
+          } else {
+            ws->Close(1011, "internal error");
+          }
+          break;
+        case State::kFinished:
+          // It threw while finishing: store what there is, once.
+          if (!store_requested) StoreArtifacts();
+          break;
+        case State::kRejected:
+          break;
+      }
+    } catch (...) {
+      // Nothing more can be done for this call; the process and the other calls go on.
+    }
+  }
+
   // ---------------------------------------------------------------- inbound
   void OnText(std::string_view text) {
     if (state == State::kFinished || state == State::kRejected) return;
     if (auto parsed = twilio::ParseInboundInto(text, event); !parsed) {
-      Bad(twilio::ToString(twilio::FaultOf(parsed.error())), parsed.error().message);
+      const auto fault = twilio::FaultOf(parsed.error());
+      Bad(twilio::ToString(fault), parsed.error().message);
+      // A start whose ids are not Twilio's cannot name a call: refuse the stream, saying why.
+      if (fault == twilio::FrameFault::kBadSid && state == State::kAwaitingStart) {
+        Reject(1008, "invalid Twilio sid in start");
+      }
       return;
     }
     std::visit([this](auto& message) { Handle(message); }, event);
@@ -188,7 +247,6 @@ struct CallSession::Impl {
       Reject(1003, "unsupported media format");
       return;
     }
-    state = State::kActive;
     t0 = clock.Now();
     auto& info = record.info;
     info.call_sid = start.call_sid;
@@ -199,9 +257,18 @@ struct CallSession::Impl {
     info.to = answered->to;
     info.engine = agent->engine;
     info.started_at_ms = std::chrono::duration_cast<Ms>(clock.WallNow().time_since_epoch()).count();
+    state = State::kActive;
+    // The parser checked the sid's form; the layout checks it again before any name is built.
+    auto located = storage::LocateCall(info.agent_id, info.call_sid);
+    if (!located) {
+      Bad("bad_sid", located.error().message);
+      Reject(1008, "invalid call");
+      return;
+    }
+    location = std::move(*located);
     GetStats().started.Inc();
     GetStats().active.Add(1);
-    rt.Register(Self());
+    rt.Register(Self(), answered->org);
     TEMPO_LOG(runtime, info, "[call={} agent={}] stream {} started", info.call_sid, info.agent_id,
               info.stream_sid);
 
@@ -216,7 +283,9 @@ struct CallSession::Impl {
     guard_timer = ws->executor().MakeTimer();
     guard_timer->ExpireAt(t0 + std::chrono::seconds(agent->max_session_duration),
                           [weak = self](bool cancelled) {
-                            if (auto s = weak.lock(); s && !cancelled) s->impl_->SessionTimeUp();
+                            if (auto s = weak.lock(); s && !cancelled) {
+                              s->impl_->Guard("guard_timer", [&] { s->impl_->SessionTimeUp(); });
+                            }
                           });
 
     engine::SpeechEngine* kind = rt.engines().Find(agent->engine);
@@ -424,8 +493,12 @@ struct CallSession::Impl {
       pace_timer->ExpireAt(pacer->NextDue(), [weak = self](bool cancelled) {
         auto s = weak.lock();
         if (!s || cancelled) return;
-        s->impl_->pace_armed = false;
-        s->impl_->Pump();
+        auto& impl = *s->impl_;
+        impl.Guard("pace_timer", [&] {
+          impl.pace_armed = false;
+          TEMPO_FAILPOINT("runtime.pace_timer", impl.record.info.call_sid.view());
+          impl.Pump();
+        });
       });
     } else {
       pacer->Idle();
@@ -595,7 +668,9 @@ struct CallSession::Impl {
     if (current_turn) OnAgentTurnEnd();
     drain_timer = ws->executor().MakeTimer();
     drain_timer->ExpireAt(clock.Now() + rt.options().drain_timeout, [weak = self](bool cancelled) {
-      if (auto s = weak.lock(); s && !cancelled) s->impl_->ws->Close(1000, "call ended");
+      if (auto s = weak.lock(); s && !cancelled) {
+        s->impl_->Guard("drain_timer", [&] { s->impl_->ws->Close(1000, "call ended"); });
+      }
     });
     MaybeCloseAfterDrain();
   }
@@ -680,66 +755,93 @@ struct CallSession::Impl {
     wal_busy = true;
     rt.Blocking([s = Self(), lines = std::move(wal_pending)]() mutable {
       auto& impl = *s->impl_;
-      if (!impl.wal) {
-        auto log = storage::AppendLog::Create(impl.wal_path);
-        if (log) {
-          impl.wal = std::make_shared<storage::AppendLog>(std::move(*log));
-        } else {
-          TEMPO_LOG_LIMITED(runtime, error, "write-ahead file: {}", log.error().message);
-        }
-      }
-      for (const auto& line : lines) {
-        if (!impl.wal) break;
-        if (auto ok = impl.wal->Append(line); !ok) {
-          TEMPO_LOG_LIMITED(runtime, error, "write-ahead file: {}", ok.error().message);
-        }
+      try {
+        impl.WriteWal(lines);
+      } catch (const std::exception& e) {
+        GetStats().Exception("write_ahead").Inc();
+        TEMPO_LOG_LIMITED(runtime, error, "write-ahead file: {}", e.what());
       }
       auto& executor = impl.ws->executor();
       executor.Post([s = std::move(s)] {
         auto& i = *s->impl_;
-        i.wal_busy = false;
-        if (i.store_when_idle) {
-          i.store_when_idle = false;
-          i.StoreArtifacts();
-        } else {
-          i.PumpWal();
-        }
+        i.Guard("write_ahead", [&] {
+          i.wal_busy = false;
+          if (i.store_when_idle) {
+            i.store_when_idle = false;
+            i.StoreArtifacts();
+          } else {
+            i.PumpWal();
+          }
+        });
       });
     });
     wal_pending.clear();
   }
 
+  /// On the blocking pool: appends `lines` to the write-ahead file (opened on first use).
+  void WriteWal(const std::vector<std::string>& lines) {
+    if (!wal) {
+      auto log = storage::AppendLog::Create(wal_path);
+      if (log) {
+        wal = std::make_shared<storage::AppendLog>(std::move(*log));
+      } else {
+        TEMPO_LOG_LIMITED(runtime, error, "write-ahead file: {}", log.error().message);
+      }
+    }
+    for (const auto& line : lines) {
+      if (!wal) break;
+      if (auto ok = wal->Append(line); !ok) {
+        TEMPO_LOG_LIMITED(runtime, error, "write-ahead file: {}", ok.error().message);
+      }
+    }
+  }
+
   void StoreArtifacts() {
+    store_requested = true;
     rt.Blocking([s = Self()] {
       auto& impl = *s->impl_;
-      auto& store = impl.rt.store();
-      const auto& r = impl.record;
-      const std::string bucket = impl.agent->BucketName();
-      const std::string prefix = fmt::format("calls/{}/", r.info.call_sid);
-      bool ok = static_cast<bool>(store.EnsureBucket(bucket));
-      const bool has_recording = !impl.wav_path.empty() && std::filesystem::exists(impl.wav_path);
-      if (has_recording) {
-        ok = ok && store.PutFile(bucket, prefix + "recording.wav", impl.wav_path);
-      }
-      ok = ok && store.Put(bucket, prefix + "transcript.json", r.TranscriptJson("complete"));
-      ok = ok && store.Put(bucket, prefix + "metadata.json", r.MetadataJson(has_recording));
-      if (ok) {
-        // Everything is stored: the write-ahead file has done its job.
-        if (impl.wal) {
-          impl.wal->Remove();
-        } else {
-          std::error_code ec;
-          std::filesystem::remove(impl.wal_path, ec);
-        }
-        impl.rt.CallFinished(r);
-      } else {
+      try {
+        impl.StoreArtifactsNow();
+      } catch (const std::exception& e) {
+        // The write-ahead file stays in the spool: the next start recovers the call.
+        GetStats().Exception("store_artifacts").Inc();
         GetStats().store_failures.Inc();
-        TEMPO_LOG(runtime, error,
-                  "[call={}] could not store the call's artefacts; the write-ahead file stays "
-                  "in the spool and is recovered at the next start",
-                  r.info.call_sid);
+        TEMPO_LOG(runtime, error, "[call={}] storing the call's artefacts threw: {}",
+                  impl.record.info.call_sid, e.what());
       }
     });
+  }
+
+  /// On the blocking pool.
+  void StoreArtifactsNow() {
+    auto& store = rt.store();
+    const auto& r = record;
+    const auto& at = location;
+    using storage::CallArtifact;
+    bool ok = static_cast<bool>(store.EnsureBucket(at.bucket));
+    const bool has_recording = !wav_path.empty() && std::filesystem::exists(wav_path);
+    if (has_recording) {
+      ok = ok && store.PutFile(at.bucket, at.Key(CallArtifact::kRecording), wav_path);
+    }
+    ok =
+        ok && store.Put(at.bucket, at.Key(CallArtifact::kTranscript), r.TranscriptJson("complete"));
+    ok = ok && store.Put(at.bucket, at.Key(CallArtifact::kMetadata), r.MetadataJson(has_recording));
+    if (ok) {
+      // Everything is stored: the write-ahead file has done its job.
+      if (wal) {
+        wal->Remove();
+      } else {
+        std::error_code ec;
+        std::filesystem::remove(wal_path, ec);
+      }
+      rt.CallFinished(r);
+    } else {
+      GetStats().store_failures.Inc();
+      TEMPO_LOG(runtime, error,
+                "[call={}] could not store the call's artefacts; the write-ahead file stays "
+                "in the spool and is recovered at the next start",
+                r.info.call_sid);
+    }
   }
 };
 
@@ -757,22 +859,42 @@ std::shared_ptr<CallSession> CallSession::Create(Runtime& runtime,
 CallSession::CallSession(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 CallSession::~CallSession() = default;
 
-void CallSession::OnText(std::string_view message) { impl_->OnText(message); }
-void CallSession::OnBinary(std::string_view) { impl_->OnBinary(); }
-void CallSession::OnClose(const net::CloseInfo& info) { impl_->OnClose(info); }
-void CallSession::OnAudio(std::span<const int16_t> pcm) { impl_->OnAudio(pcm); }
-void CallSession::OnTranscript(const engine::Transcript& t) { impl_->OnTranscript(t); }
-void CallSession::OnToolCall(const engine::ToolCall& call) { impl_->OnToolCall(call); }
-void CallSession::OnInterrupted() { impl_->OnInterrupted(); }
-void CallSession::OnAgentTurnEnd() { impl_->OnAgentTurnEnd(); }
-void CallSession::OnError(const Error& error) { impl_->Fail(error); }
+void CallSession::OnText(std::string_view message) {
+  impl_->Guard("media_stream", [&] { impl_->OnText(message); });
+}
+void CallSession::OnBinary(std::string_view) {
+  impl_->Guard("media_stream", [&] { impl_->OnBinary(); });
+}
+void CallSession::OnClose(const net::CloseInfo& info) {
+  impl_->Guard("close", [&] { impl_->OnClose(info); });
+}
+void CallSession::OnAudio(std::span<const int16_t> pcm) {
+  impl_->Guard("engine_audio", [&] { impl_->OnAudio(pcm); });
+}
+void CallSession::OnTranscript(const engine::Transcript& t) {
+  impl_->Guard("engine_transcript", [&] { impl_->OnTranscript(t); });
+}
+void CallSession::OnToolCall(const engine::ToolCall& call) {
+  impl_->Guard("tool_call", [&] { impl_->OnToolCall(call); });
+}
+void CallSession::OnInterrupted() {
+  impl_->Guard("engine_interrupted", [&] { impl_->OnInterrupted(); });
+}
+void CallSession::OnAgentTurnEnd() {
+  impl_->Guard("engine_turn_end", [&] { impl_->OnAgentTurnEnd(); });
+}
+void CallSession::OnError(const Error& error) {
+  impl_->Guard("engine_error", [&] { impl_->Fail(error); });
+}
 
 void CallSession::RequestEnd(std::string outcome, std::string reason) {
   impl_->ws->executor().Post(
       [s = shared_from_this(), outcome = std::move(outcome), reason = std::move(reason)]() mutable {
         auto& impl = *s->impl_;
-        if (impl.state != Impl::State::kActive) return;
-        impl.EndNow(std::move(outcome), std::move(reason), 1001);
+        impl.Guard("end_request", [&] {
+          if (impl.state != Impl::State::kActive) return;
+          impl.EndNow(std::move(outcome), std::move(reason), 1001);
+        });
       });
 }
 

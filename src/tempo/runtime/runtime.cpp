@@ -5,10 +5,15 @@
 #include "tempo/base/metrics.hpp"
 #include "tempo/runtime/call_session.hpp"
 #include "tempo/storage/append_log.hpp"
+#include "tempo/storage/call_layout.hpp"
+#include "tempo/twilio/ids.hpp"
 #include "tempo/twilio/signature.hpp"
 #include "tempo/twilio/twiml.hpp"
+#include "tempo/twilio/voice_request.hpp"
 
 #include <fmt/format.h>
+
+#include <algorithm>
 
 namespace tempo::runtime {
 namespace {
@@ -31,6 +36,29 @@ std::string SayAndHangup(std::string_view text) {
   t.Say(std::string(text));
   t.Hangup();
   return t.ToXml();
+}
+
+/// Takes a message: `say`, the beep, up to two minutes (ended by '#'), then the recording's
+/// action. Used when the agent's voicemail tool ran and when a transfer found nobody.
+void TakeMessage(twilio::TwimlResponse& t, std::string say, const std::string& action) {
+  if (!say.empty()) t.Say(std::move(say));
+  t.Record({.action = action + "?step=voicemail-done",
+            .finish_on_key = "#",
+            .max_length_s = 120,
+            .play_beep = true});
+  t.Hangup();
+}
+
+metrics::Counter& Refused(std::string_view reason) {
+  return metrics::Registry::Global().AddCounter("tempo_calls_refused_total",
+                                                "Calls refused before they started, by reason",
+                                                {{"reason", std::string(reason)}});
+}
+
+metrics::Counter& SpoolQuarantined() {
+  return metrics::Registry::Global().AddCounter(
+      "tempo_spool_quarantined_total",
+      "Spool files at start-up that named no valid call and were moved to spool/quarantine");
 }
 
 }  // namespace
@@ -111,17 +139,26 @@ net::Response Runtime::IncomingCall(const net::Request& request) {
     return Twiml(
         SayAndHangup("Sorry, this line is not available right now. Please call again later."));
   }
-  std::string call_sid, from, to;
-  for (const auto& [k, v] : *params) {
-    if (k == "CallSid") call_sid = v;
-    if (k == "From") from = v;
-    if (k == "To") to = v;
-  }
-  if (call_sid.empty()) {
+  auto voice = twilio::ParseVoiceRequest(*params);
+  if (!voice) {
     Webhooks("incoming-call", "bad_request").Inc();
-    return net::Response::Error(400, "missing_call_sid", "CallSid is required");
+    return net::Response::Error(400, "bad_request", voice.error().message);
   }
-  ExpectCall(agent->agent_id, CallSid(call_sid), from, to);
+  switch (ExpectCall(agent->agent_id, voice->call_sid, voice->from, voice->to)) {
+    case Admission::kAdmitted:
+      break;
+    case Admission::kOrgAtLimit:
+      Webhooks("incoming-call", "org_at_limit").Inc();
+      return Twiml(SayAndHangup(
+          "Sorry, all of our lines are busy right now. Please call again in a few minutes."));
+    case Admission::kServerAtLimit:
+      Webhooks("incoming-call", "server_at_limit").Inc();
+      return Twiml(SayAndHangup(
+          "Sorry, all of our lines are busy right now. Please call again in a few minutes."));
+  }
+  const std::string& call_sid = voice->call_sid.str();
+  const std::string& from = voice->from;
+  const std::string& to = voice->to;
 
   const std::string base = fmt::format("/agent/{}", agent->agent_id);
   twilio::TwimlResponse t;
@@ -145,11 +182,13 @@ net::Response Runtime::CallEnded(const net::Request& request) {
     Webhooks("call-ended", "forbidden").Inc();
     return *denied;
   }
-  std::string call_sid, dial_status, step;
-  for (const auto& [k, v] : *params) {
-    if (k == "CallSid") call_sid = v;
-    if (k == "DialCallStatus") dial_status = v;
+  auto voice = twilio::ParseVoiceRequest(*params);
+  if (!voice) {
+    Webhooks("call-ended", "bad_request").Inc();
+    return net::Response::Error(400, "bad_request", voice.error().message);
   }
+  const std::string& dial_status = voice->dial_call_status;
+  std::string step;
   if (request.query.find("step=dial-done") != std::string::npos) step = "dial-done";
   if (request.query.find("step=voicemail-done") != std::string::npos) step = "voicemail-done";
 
@@ -166,12 +205,8 @@ net::Response Runtime::CallEnded(const net::Request& request) {
       t.Hangup();
     } else {
       // The transfer did not connect: take a message instead.
-      t.Say("Sorry, nobody is available right now. Please leave a message after the beep.");
-      t.Record({.action = action + "?step=voicemail-done",
-                .finish_on_key = "#",
-                .max_length_s = 120,
-                .play_beep = true});
-      t.Hangup();
+      TakeMessage(t, "Sorry, nobody is available right now. Please leave a message after the beep.",
+                  action);
     }
     Webhooks("call-ended", "dial_done").Inc();
     return Twiml(t.ToXml());
@@ -180,7 +215,7 @@ net::Response Runtime::CallEnded(const net::Request& request) {
   std::optional<NextStep> next;
   {
     std::lock_guard lock(mutex_);
-    if (auto it = next_steps_.find(CallSid(call_sid)); it != next_steps_.end()) {
+    if (auto it = next_steps_.find(voice->call_sid); it != next_steps_.end()) {
       next = std::move(it->second.first);
       next_steps_.erase(it);
     }
@@ -204,12 +239,7 @@ net::Response Runtime::CallEnded(const net::Request& request) {
       break;
     }
     case NextStep::Kind::kVoicemail:
-      if (!s.say.empty()) t.Say(s.say);
-      t.Record({.action = action + "?step=voicemail-done",
-                .finish_on_key = "#",
-                .max_length_s = 120,
-                .play_beep = true});
-      t.Hangup();
+      TakeMessage(t, s.say, action);
       break;
   }
   Webhooks("call-ended", "answered").Inc();
@@ -246,12 +276,48 @@ std::shared_ptr<net::WebSocketListener> Runtime::AcceptAuthenticatedStream(
   return CallSession::Create(*this, std::move(agent), std::move(socket));
 }
 
-void Runtime::ExpectCall(const AgentId& agent, const CallSid& call, std::string from,
-                         std::string to) {
+Admission Runtime::AdmitLocked(const std::optional<OrgId>& org) const {
+  if (answered_.size() >= options_.max_pending_calls) return Admission::kServerAtLimit;
+  if (org && options_.max_calls_per_org != 0) {
+    const auto it = org_calls_.find(*org);
+    if (it != org_calls_.end() && it->second >= options_.max_calls_per_org) {
+      return Admission::kOrgAtLimit;
+    }
+  }
+  return Admission::kAdmitted;
+}
+
+void Runtime::ReleaseLocked(const std::optional<OrgId>& org) {
+  if (!org) return;
+  if (auto it = org_calls_.find(*org); it != org_calls_.end() && --it->second == 0) {
+    org_calls_.erase(it);
+  }
+}
+
+Admission Runtime::ExpectCall(const AgentId& agent, const CallSid& call, std::string from,
+                              std::string to) {
   const auto now = clock_.Now();
+  auto org = agents_.OrgOf(agent);
   std::lock_guard lock(mutex_);
   ForgetExpired(now);
-  answered_[call] = {agent, std::move(from), std::move(to), now};
+  if (auto it = answered_.find(call); it != answered_.end() && it->second.agent_id == agent) {
+    // Twilio retried the webhook: the same call, answered again, counted once.
+    it->second.answered_at = now;
+    answered_order_.emplace_back(now, call);
+    return Admission::kAdmitted;
+  }
+  if (const Admission a = AdmitLocked(org); a != Admission::kAdmitted) {
+    Refused(a == Admission::kOrgAtLimit ? "org_at_limit" : "server_at_limit").Inc();
+    return a;
+  }
+  if (auto it = answered_.find(call); it != answered_.end()) {
+    ReleaseLocked(it->second.org);  // the sid now belongs to another agent's answer
+    answered_.erase(it);
+  }
+  if (org) ++org_calls_[*org];
+  answered_[call] = {agent, std::move(org), std::move(from), std::move(to), now};
+  answered_order_.emplace_back(now, call);
+  return Admission::kAdmitted;
 }
 
 std::optional<Runtime::AnsweredCall> Runtime::ClaimCall(const AgentId& agent, const CallSid& call) {
@@ -260,33 +326,56 @@ std::optional<Runtime::AnsweredCall> Runtime::ClaimCall(const AgentId& agent, co
   if (it == answered_.end() || it->second.agent_id != agent) return std::nullopt;
   auto answered = std::move(it->second);
   answered_.erase(it);
+  ReleaseLocked(answered.org);  // Register counts it again while it streams
   return answered;
 }
 
 void Runtime::ForgetExpired(std::chrono::steady_clock::time_point now) {
-  // Called with mutex_ held. Bounded maps even if streams never start or Twilio never asks.
-  for (auto it = answered_.begin(); it != answered_.end();) {
-    it = now - it->second.answered_at > options_.answer_ttl ? answered_.erase(it) : std::next(it);
+  // Called with mutex_ held. Amortised O(1) per call: each order entry is popped once.
+  while (!answered_order_.empty() && now - answered_order_.front().first > options_.answer_ttl) {
+    const auto& [at, sid] = answered_order_.front();
+    if (auto it = answered_.find(sid); it != answered_.end() && it->second.answered_at == at) {
+      ReleaseLocked(it->second.org);
+      answered_.erase(it);
+    }
+    answered_order_.pop_front();
   }
-  for (auto it = next_steps_.begin(); it != next_steps_.end();) {
-    it = now - it->second.second > std::chrono::minutes(10) ? next_steps_.erase(it) : std::next(it);
+  constexpr auto kNextStepTtl = std::chrono::minutes(10);
+  while (!next_step_order_.empty() && now - next_step_order_.front().first > kNextStepTtl) {
+    const auto& [at, sid] = next_step_order_.front();
+    if (auto it = next_steps_.find(sid); it != next_steps_.end() && it->second.second == at) {
+      next_steps_.erase(it);
+    }
+    next_step_order_.pop_front();
   }
 }
 
 void Runtime::SetNextStep(const CallSid& call, NextStep step) {
   const auto now = clock_.Now();
   std::lock_guard lock(mutex_);
+  ForgetExpired(now);
+  if (next_steps_.size() >= options_.max_pending_calls && !next_steps_.contains(call)) {
+    // Bounded: without a next step Twilio's call-ended request simply hangs up.
+    TEMPO_LOG_LIMITED(runtime, warn, "too many calls waiting for their next step; {} hangs up",
+                      call);
+    return;
+  }
   next_steps_[call] = {std::move(step), now};
+  next_step_order_.emplace_back(now, call);
 }
 
-void Runtime::Register(const std::shared_ptr<CallSession>& session) {
+void Runtime::Register(const std::shared_ptr<CallSession>& session, std::optional<OrgId> org) {
   std::lock_guard lock(mutex_);
-  sessions_[session.get()] = session;
+  if (org) ++org_calls_[*org];
+  sessions_[session.get()] = {session, std::move(org)};
 }
 
 void Runtime::Unregister(const CallSession* session) {
   std::lock_guard lock(mutex_);
-  sessions_.erase(session);
+  if (auto it = sessions_.find(session); it != sessions_.end()) {
+    ReleaseLocked(it->second.org);
+    sessions_.erase(it);
+  }
 }
 
 size_t Runtime::active_calls() const {
@@ -299,8 +388,8 @@ void Runtime::Shutdown() {
   {
     std::lock_guard lock(mutex_);
     shutting_down_ = true;
-    for (auto& [ptr, weak] : sessions_) {
-      if (auto s = weak.lock()) live.push_back(std::move(s));
+    for (auto& [ptr, entry] : sessions_) {
+      if (auto s = entry.session.lock()) live.push_back(std::move(s));
     }
   }
   for (auto& s : live) s->RequestEnd("shutdown", "server shutting down");
@@ -320,43 +409,94 @@ void Runtime::CallFinished(const CallRecord& record) {
   if (hook) hook(record);
 }
 
+namespace {
+
+/// Moves a spool file that names no valid call (and its recording) out of the way, so it is
+/// reported once and never blocks or repeats a recovery. Kept, not deleted: it may be evidence.
+void Quarantine(const std::filesystem::path& wal, std::string_view why) {
+  std::error_code ec;
+  const auto dir = wal.parent_path() / "quarantine";
+  std::filesystem::create_directories(dir, ec);
+  for (const char* ext : {".wal", ".wav"}) {
+    auto from = wal;
+    from.replace_extension(ext);
+    if (std::filesystem::exists(from, ec)) {
+      std::filesystem::rename(from, dir / from.filename(), ec);
+    }
+  }
+  SpoolQuarantined().Inc();
+  // The file name is only printed escaped: it came from the disk, not from us.
+  TEMPO_LOG(runtime, warn, "spool: {:?} {}; moved to spool/quarantine", wal.filename().string(),
+            why);
+}
+
+}  // namespace
+
 Result<size_t> Runtime::RecoverSpool() {
   const auto spool = SpoolDir();
   std::error_code ec;
   // Calls open their recording here as soon as they start.
   std::filesystem::create_directories(spool, ec);
   if (ec) return Unavailable(fmt::format("cannot create {}: {}", spool.string(), ec.message()));
-  size_t recovered = 0;
+  std::vector<std::filesystem::path> wals;
   for (const auto& entry : std::filesystem::directory_iterator(spool, ec)) {
-    if (entry.path().extension() != ".wal") continue;
-    auto lines = storage::AppendLog::ReadLines(entry.path());
-    if (!lines) continue;
+    if (entry.is_regular_file(ec) && entry.path().extension() == ".wal") {
+      wals.push_back(entry.path());
+    }
+  }
+  std::sort(wals.begin(), wals.end());
+  size_t recovered = 0;
+  for (const auto& wal : wals) {
+    auto lines = storage::AppendLog::ReadLines(wal);
+    if (!lines) {
+      TEMPO_LOG(runtime, warn, "spool: {:?} cannot be read: {}", wal.filename().string(),
+                lines.error().message);
+      continue;
+    }
     auto record = RecordFromWal(*lines);
     if (!record) {
-      TEMPO_LOG(runtime, warn, "spool: {} is not a call log; left in place",
-                entry.path().filename().string());
+      Quarantine(wal, "is not a call log");
+      continue;
+    }
+    // The ids inside name the artefacts: a file whose ids are not a real call's, or that
+    // does not carry its own call's name, is not trusted with a path.
+    const auto& info = record->info;
+    auto location = storage::LocateCall(info.agent_id, info.call_sid);
+    if (!location || !twilio::IsSid(info.call_sid.view(), twilio::SidKind::kCall) ||
+        wal.stem().string() != info.call_sid.str()) {
+      Quarantine(wal, "does not name a valid call");
       continue;
     }
     record->end.outcome = "interrupted";
     record->end.reason = "the server stopped during the call";
-    const std::string bucket = "tempo-agent-transcripts-" + record->info.agent_id.str();
-    const std::string prefix = fmt::format("calls/{}/", record->info.call_sid);
-    TEMPO_TRY(store_.EnsureBucket(bucket));
-    auto wav = entry.path();
-    wav.replace_extension(".wav");
-    const bool has_recording = std::filesystem::exists(wav, ec);
-    if (has_recording) {
-      // The WAV header was patched every second while recording; whatever followed is
-      // still playable audio once the sizes are fixed from the file length.
-      TEMPO_TRY(audio::RepairWavFile(wav));
-      TEMPO_TRY(store_.PutFile(bucket, prefix + "recording.wav", wav));
+    auto stored = [&]() -> Result<bool> {
+      TEMPO_TRY(store_.EnsureBucket(location->bucket));
+      auto wav = wal;
+      wav.replace_extension(".wav");
+      const bool has_recording = std::filesystem::exists(wav, ec);
+      if (has_recording) {
+        // The WAV header was patched every second while recording; whatever followed is
+        // still playable audio once the sizes are fixed from the file length.
+        TEMPO_TRY(audio::RepairWavFile(wav));
+        TEMPO_TRY(store_.PutFile(location->bucket, location->Key(storage::CallArtifact::kRecording),
+                                 wav));
+      }
+      TEMPO_TRY(store_.Put(location->bucket, location->Key(storage::CallArtifact::kTranscript),
+                           record->TranscriptJson("recovered")));
+      TEMPO_TRY(store_.Put(location->bucket, location->Key(storage::CallArtifact::kMetadata),
+                           record->MetadataJson(has_recording)));
+      return has_recording;
+    }();
+    if (!stored) {
+      // Left in place: the next start tries again. The other calls still go ahead.
+      TEMPO_LOG(runtime, error, "[call={}] spool: not recovered yet: {}", info.call_sid,
+                stored.error().message);
+      continue;
     }
-    TEMPO_TRY(store_.Put(bucket, prefix + "transcript.json", record->TranscriptJson("recovered")));
-    TEMPO_TRY(store_.Put(bucket, prefix + "metadata.json", record->MetadataJson(has_recording)));
-    std::filesystem::remove(entry.path(), ec);
+    std::filesystem::remove(wal, ec);
     CallFinished(*record);
-    TEMPO_LOG(runtime, info, "[call={} agent={}] recovered {} turns after a crash",
-              record->info.call_sid, record->info.agent_id, record->turns.size());
+    TEMPO_LOG(runtime, info, "[call={} agent={}] recovered {} turns after a crash", info.call_sid,
+              info.agent_id, record->turns.size());
     ++recovered;
   }
   return recovered;

@@ -10,6 +10,7 @@
 #include "tempo/storage/object_store.hpp"
 
 #include <chrono>
+#include <deque>
 #include <filesystem>
 #include <functional>
 #include <map>
@@ -17,6 +18,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <unordered_map>
 
 namespace tempo::runtime {
 
@@ -40,7 +42,16 @@ struct RuntimeOptions {
   std::chrono::milliseconds drain_timeout{10'000};
   /// An answered call whose media stream does not start within this is forgotten.
   std::chrono::milliseconds answer_ttl{60'000};
+  /// Answered calls waiting for their stream, server-wide; past it new calls hear "busy".
+  std::size_t max_pending_calls = 10'000;
+  /// Calls one organisation may have at once (answered or streaming); past it its callers hear
+  /// a polite "all lines are busy" and a hang-up, so one tenant cannot take the whole server.
+  /// 0 = no limit. The operator's own agents (files, no organisation) are not limited.
+  std::size_t max_calls_per_org = 100;
 };
+
+/// Whether a new call may go ahead (see RuntimeOptions' limits).
+enum class Admission : uint8_t { kAdmitted, kOrgAtLimit, kServerAtLimit };
 
 /// What Twilio should do once the media stream has closed (answered on call-ended).
 struct NextStep {
@@ -86,7 +97,7 @@ class Runtime {
 
   /// Registers a call answered outside the webhook (e.g. the dashboard's browser call), so
   /// that its media stream's `start` is accepted.
-  void ExpectCall(const AgentId& agent, const CallSid& call, std::string from, std::string to);
+  Admission ExpectCall(const AgentId& agent, const CallSid& call, std::string from, std::string to);
 
   /// Accepts a media stream that its caller has already authenticated another way (the
   /// dashboard's "talk to this agent": a logged-in user's session instead of a Twilio
@@ -98,13 +109,15 @@ class Runtime {
   // ---- used by CallSession ----
   struct AnsweredCall {
     AgentId agent_id;
+    std::optional<OrgId> org;
     std::string from;
     std::string to;
     std::chrono::steady_clock::time_point answered_at;
   };
   std::optional<AnsweredCall> ClaimCall(const AgentId& agent, const CallSid& call);
   void SetNextStep(const CallSid& call, NextStep step);
-  void Register(const std::shared_ptr<CallSession>& session);
+  /// A claimed call's session starts: it counts against its organisation until Unregister.
+  void Register(const std::shared_ptr<CallSession>& session, std::optional<OrgId> org);
   void Unregister(const CallSession* session);
   void CallFinished(const CallRecord& record);
   [[nodiscard]] const RuntimeOptions& options() const { return options_; }
@@ -125,6 +138,8 @@ class Runtime {
       const std::vector<std::pair<std::string, std::string>>& params);
   std::string WsBase() const;
   void ForgetExpired(std::chrono::steady_clock::time_point now);
+  Admission AdmitLocked(const std::optional<OrgId>& org) const;
+  void ReleaseLocked(const std::optional<OrgId>& org);
 
   RuntimeOptions options_;
   const AgentDirectory& agents_;
@@ -133,10 +148,21 @@ class Runtime {
   const Clock& clock_;
   RunBlocking run_blocking_;
 
+  using SteadyTime = std::chrono::steady_clock::time_point;
   mutable std::mutex mutex_;
-  std::map<CallSid, AnsweredCall> answered_;
-  std::map<CallSid, std::pair<NextStep, std::chrono::steady_clock::time_point>> next_steps_;
-  std::map<const CallSession*, std::weak_ptr<CallSession>> sessions_;
+  // Answered calls by sid (O(1) look-up), and the same sids in answer order: times only grow,
+  // so expiry pops from the front instead of scanning (a refreshed entry leaves a stale one
+  // behind, recognised by its time).
+  std::unordered_map<CallSid, AnsweredCall> answered_;
+  std::deque<std::pair<SteadyTime, CallSid>> answered_order_;
+  std::unordered_map<CallSid, std::pair<NextStep, SteadyTime>> next_steps_;
+  std::deque<std::pair<SteadyTime, CallSid>> next_step_order_;
+  struct Live {
+    std::weak_ptr<CallSession> session;
+    std::optional<OrgId> org;
+  };
+  std::map<const CallSession*, Live> sessions_;
+  std::unordered_map<OrgId, std::size_t> org_calls_;  // answered + streaming, per organisation
   CallFinishedHook finished_hook_;
   bool shutting_down_ = false;
 };

@@ -1,6 +1,7 @@
 #include "tempo/twilio/media_stream.hpp"
 
 #include "tempo/base/base64.hpp"
+#include "tempo/twilio/ids.hpp"
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -447,6 +448,13 @@ Result<InboundEvent> ParseConnected(const Json& root) {
   return InboundEvent(std::move(message));
 }
 
+/// A frame's bad id is a protocol error like its other faults (FaultOf tells it apart).
+template <class Id>
+Result<Id> AsProtocol(Result<Id> id) {
+  if (!id) return ProtocolError(id.error().message);
+  return id;
+}
+
 Result<InboundEvent> ParseStart(const Json& root) {
   StartMessage message;
   TEMPO_ASSIGN_OR_RETURN(message.sequence_number,
@@ -457,11 +465,14 @@ Result<InboundEvent> ParseStart(const Json& root) {
   if (outer_sid && *outer_sid != stream_sid) {
     return ProtocolError("start message streamSid differs from start.streamSid");
   }
-  message.stream_sid = StreamSid(std::string(stream_sid));
+  // The start names the call: its ids become file and object names, so they are checked here.
+  TEMPO_ASSIGN_OR_RETURN(message.stream_sid,
+                         AsProtocol(ParseStreamSid(stream_sid, "start.streamSid")));
   TEMPO_ASSIGN_OR_RETURN(auto account_sid, RequireString(*start, "accountSid", "start.accountSid"));
-  message.account_sid = AccountSid(std::string(account_sid));
+  TEMPO_ASSIGN_OR_RETURN(message.account_sid,
+                         AsProtocol(ParseAccountSid(account_sid, "start.accountSid")));
   TEMPO_ASSIGN_OR_RETURN(auto call_sid, RequireString(*start, "callSid", "start.callSid"));
-  message.call_sid = CallSid(std::string(call_sid));
+  TEMPO_ASSIGN_OR_RETURN(message.call_sid, AsProtocol(ParseCallSid(call_sid, "start.callSid")));
 
   const Json* tracks = Find(*start, "tracks");
   if (tracks == nullptr) return ProtocolError("start.tracks is missing");
@@ -537,9 +548,10 @@ Result<InboundEvent> ParseStop(const Json& root) {
                          RequireCounter(root, "sequenceNumber", "stop sequenceNumber"));
   TEMPO_ASSIGN_OR_RETURN(const Json* stop, RequireObject(root, "stop", "stop object"));
   TEMPO_ASSIGN_OR_RETURN(auto account_sid, RequireString(*stop, "accountSid", "stop.accountSid"));
-  message.account_sid = AccountSid(std::string(account_sid));
+  TEMPO_ASSIGN_OR_RETURN(message.account_sid,
+                         AsProtocol(ParseAccountSid(account_sid, "stop.accountSid")));
   TEMPO_ASSIGN_OR_RETURN(auto call_sid, RequireString(*stop, "callSid", "stop.callSid"));
-  message.call_sid = CallSid(std::string(call_sid));
+  TEMPO_ASSIGN_OR_RETURN(message.call_sid, AsProtocol(ParseCallSid(call_sid, "stop.callSid")));
   return InboundEvent(std::move(message));
 }
 
@@ -876,6 +888,8 @@ std::string_view ToString(FrameFault fault) {
       return "bad_base64";
     case FrameFault::kUnknownEvent:
       return "unknown_event";
+    case FrameFault::kBadSid:
+      return "bad_sid";
     case FrameFault::kMalformed:
       return "malformed";
   }
@@ -887,6 +901,7 @@ FrameFault FaultOf(const Error& parse_error) {
   const std::string& m = parse_error.message;
   if (m.starts_with("twilio frame is not")) return FrameFault::kNotJson;
   if (m.find("is not valid base64") != std::string::npos) return FrameFault::kBadBase64;
+  if (m.find("is not a Twilio") != std::string::npos) return FrameFault::kBadSid;
   if (m.starts_with("unknown twilio event") || m.starts_with("unknown outbound twilio event")) {
     return FrameFault::kUnknownEvent;
   }

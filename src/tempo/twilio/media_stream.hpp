@@ -148,9 +148,10 @@ enum class FrameFault : uint8_t {
   kNotJson,       ///< not JSON, or not a JSON object
   kBadBase64,     ///< a payload that is not base64
   kUnknownEvent,  ///< an `event` we do not know
+  kBadSid,        ///< a start/stop whose callSid, streamSid or accountSid is not Twilio's form
   kMalformed,     ///< anything else: missing or extra fields, wrong types, bad values
 };
-/// "payload_too_large", "not_json", "bad_base64", "unknown_event", "malformed".
+/// "payload_too_large", "not_json", "bad_base64", "unknown_event", "bad_sid", "malformed".
 std::string_view ToString(FrameFault fault);
 /// The fault behind an error of ParseInbound / ParseInboundInto / ParseOutbound. The parsers'
 /// messages are this module's own, so the mapping lives here, next to them (tests pin it).

@@ -1,7 +1,9 @@
 #include "tempo/engine/local/local_engine.hpp"
 
 #include "tempo/audio/resampler.hpp"
+#include "tempo/base/failpoint.hpp"
 #include "tempo/base/log.hpp"
+#include "tempo/base/metrics.hpp"
 #include "tempo/engine/local/grammars.hpp"
 #include "tempo/engine/local/recognizer.hpp"
 #include "tempo/engine/local/tts.hpp"
@@ -88,7 +90,7 @@ namespace {
 /// The executor a session posts to, closed when the session goes so workers stop posting.
 struct ExecutorLink {
   std::mutex mu;
-  net::Executor* executor = nullptr;
+  Executor* executor = nullptr;
   bool closed = false;
 
   void Post(std::function<void()> fn) {
@@ -110,6 +112,7 @@ struct AsrState {
   std::vector<int16_t> utterance;
   std::string_view grammar;  // empty: no second pass for this utterance
   bool failed = false;
+  std::string call_sid;  // for failpoints
 };
 
 /// The closed grammar for what the dialogue expects (empty for an open question).
@@ -172,8 +175,8 @@ struct Core : std::enable_shared_from_this<Core> {
   std::shared_ptr<ExecutorLink> link;
   std::shared_ptr<AsrState> asr;
   std::shared_ptr<std::atomic<uint64_t>> generation;  // bumped on barge-in: stops synthesis
-  std::unique_ptr<net::Timer> silence_timer;
-  std::unique_ptr<net::Timer> digit_timer;
+  std::unique_ptr<Timer> silence_timer;
+  std::unique_ptr<Timer> digit_timer;
 
   Clock::Steady::time_point started_at;
   std::optional<Clock::Steady::time_point> first_frame_at;
@@ -200,8 +203,55 @@ struct Core : std::enable_shared_from_this<Core> {
   template <typename F>
   void PostToExecutor(F&& fn) {
     link->Post([weak = weak_from_this(), fn = std::forward<F>(fn)]() mutable {
-      if (auto self = weak.lock(); self && !self->closed) fn(*self);
+      if (auto self = weak.lock(); self && !self->closed) {
+        self->Guarded("callback", [&] { fn(*self); });
+      }
     });
+  }
+
+  /// Runs executor-side work of this call. What it throws ends this call through the
+  /// observer (the runtime apologises and stores the artefacts); the executor and every
+  /// other call go on.
+  template <typename F>
+  void Guarded(std::string_view stage, F&& work) noexcept {
+    try {
+      work();
+    } catch (const std::exception& e) {
+      Threw(stage, e.what());
+    } catch (...) {
+      Threw(stage, "unknown exception");
+    }
+  }
+
+  void Threw(std::string_view stage, std::string_view what) noexcept {
+    try {
+      CountException(stage);
+      TEMPO_LOG(engine, error, "[call={}] local engine: {} threw: {}", params.call_sid, stage,
+                what);
+      Fail(Internal(fmt::format("local engine: {} failed: {}", stage, what)));
+    } catch (...) {
+      // The runtime's own guard ends the call if this could not.
+    }
+  }
+
+  static void CountException(std::string_view stage) {
+    metrics::Registry::Global()
+        .AddCounter("tempo_engine_exceptions_total",
+                    "Exceptions in a speech engine's per-call work; each ended its own call",
+                    {{"engine", "local"}, {"stage", std::string(stage)}})
+        .Inc();
+  }
+
+  /// A worker job of `queue` threw: the queue has dropped its other jobs; end the call.
+  void OnWorkerException(const std::shared_ptr<SerialQueue>& queue, std::string_view stage) {
+    queue->SetExceptionHandler(
+        [link = link, weak = weak_from_this(), stage = std::string(stage)](std::string_view what) {
+          CountException(stage);
+          TEMPO_LOG_LIMITED(engine, error, "local engine: a {} job threw: {}", stage, what);
+          link->Post([weak, message = fmt::format("local engine: {} failed: {}", stage, what)] {
+            if (auto s = weak.lock(); s && !s->closed) s->Fail(Internal(message));
+          });
+        });
   }
 
   void Fail(Error error) {
@@ -214,6 +264,9 @@ struct Core : std::enable_shared_from_this<Core> {
 
   // ------------------------------------------------------------------ start
   void Start() {
+    OnWorkerException(asr_queue, "speech recognition");
+    OnWorkerException(tts_queue, "speech synthesis");
+    asr->call_sid = params.call_sid.str();
     // The decoder is made on a worker: agent preparation and ps_init take milliseconds.
     // A raw pointer: the pool (a member of *engine) outlives its jobs, and a job must never
     // hold the last reference to the engine (its destructor joins the worker threads).
@@ -337,12 +390,13 @@ struct Core : std::enable_shared_from_this<Core> {
               auto s = self.lock();
               if (!s || s->closed) return;
               if (!decoded) return s->Fail(decoded.error());
-              if (on_result) on_result(*s, std::move(*decoded));
+              if (on_result) s->Guarded("dialogue", [&] { on_result(*s, std::move(*decoded)); });
             });
       };
       if (asr->failed) return;
       Recognizer& rec = *asr->recognizer;
       if (step == DecodeStep::kStart) {
+        TEMPO_FAILPOINT("local.asr", asr->call_sid);
         asr->upsampler->Reset();
         asr->utterance.clear();
         asr->grammar = grammar;
@@ -412,6 +466,7 @@ struct Core : std::enable_shared_from_this<Core> {
     --awaiting_hypotheses;
     if (dialogue.ended()) return;
     t.hypothesis_at = Now();
+    TEMPO_FAILPOINT("local.dialogue", params.call_sid.view());
     const Hypothesis& hyp = decoded.open;
     t.caller_text = hyp.text;
     if (decoded.closed) t.closed_text = decoded.closed->text;
@@ -438,7 +493,8 @@ struct Core : std::enable_shared_from_this<Core> {
     pending_tool = std::move(reply.tool);
     if (silence_timer) silence_timer->Cancel();
     tts_queue->Post([synth = synthesizer, text = std::move(reply.text), gen, current = generation,
-                     self = weak_from_this(), link = link] {
+                     self = weak_from_this(), link = link, sid = params.call_sid.str()] {
+      TEMPO_FAILPOINT("local.tts", sid);
       for (std::string& chunk : SplitIntoChunks(text)) {
         if (current->load() != gen) return;
         std::vector<int16_t> pcm;
@@ -450,11 +506,13 @@ struct Core : std::enable_shared_from_this<Core> {
           auto s = self.lock();
           if (!s || s->closed) return;
           if (!ok) return s->Fail(ok.error());
-          s->OnChunk(gen, chunk, pcm);
+          s->Guarded("speech output", [&] { s->OnChunk(gen, chunk, pcm); });
         });
       }
       link->Post([self, gen] {
-        if (auto s = self.lock(); s && !s->closed) s->OnSpeakDone(gen);
+        if (auto s = self.lock(); s && !s->closed) {
+          s->Guarded("speech output", [&] { s->OnSpeakDone(gen); });
+        }
       });
     });
   }
@@ -511,9 +569,11 @@ struct Core : std::enable_shared_from_this<Core> {
       digit_timer->ExpireAt(Now() + kDigitPause, [weak = weak_from_this()](bool cancelled) {
         auto s = weak.lock();
         if (!s || cancelled || s->closed) return;
-        Reply r = s->dialogue.OnDtmfPause();
-        if (r.text.empty()) return s->ArmSilenceTimer();
-        s->Speak(std::move(r));
+        s->Guarded("keypad timer", [&] {
+          Reply r = s->dialogue.OnDtmfPause();
+          if (r.text.empty()) return s->ArmSilenceTimer();
+          s->Speak(std::move(r));
+        });
       });
     } else if (digit_timer) {
       digit_timer->Cancel();
@@ -533,7 +593,10 @@ struct Core : std::enable_shared_from_this<Core> {
     silence_timer->ExpireAt(when, [weak = weak_from_this()](bool cancelled) {
       auto s = weak.lock();
       if (!s || cancelled || s->closed) return;
-      s->OnSilenceTimeout();
+      s->Guarded("silence timer", [&] {
+        TEMPO_FAILPOINT("local.timer", s->params.call_sid.view());
+        s->OnSilenceTimeout();
+      });
     });
   }
 

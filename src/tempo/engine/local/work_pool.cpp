@@ -1,5 +1,9 @@
 #include "tempo/engine/local/work_pool.hpp"
 
+#include "tempo/base/log.hpp"
+
+#include <string>
+
 namespace tempo::engine::local {
 
 WorkPool::WorkPool(std::size_t threads) {
@@ -36,7 +40,15 @@ void WorkPool::Run() {
       jobs_.pop_front();
       ++active_;
     }
-    job();
+    try {
+      job();
+    } catch (const std::exception& e) {
+      // Jobs come through SerialQueue, which handles its own; this is the last line of
+      // defence that keeps a worker thread (and the process) alive.
+      TEMPO_LOG_LIMITED(engine, error, "local engine worker job threw: {}", e.what());
+    } catch (...) {
+      TEMPO_LOG_LIMITED(engine, error, "local engine worker job threw");
+    }
     {
       std::lock_guard lock(mu_);
       --active_;
@@ -54,6 +66,7 @@ void SerialQueue::Post(std::function<void()> fn) {
   bool start = false;
   {
     std::lock_guard lock(mu_);
+    if (failed_) return;
     jobs_.push_back(std::move(fn));
     start = !running_;
     running_ = true;
@@ -79,7 +92,23 @@ void SerialQueue::Drain() {
       job = std::move(jobs_.front());
       jobs_.pop_front();
     }
-    job();
+    std::string what;
+    try {
+      job();
+      continue;
+    } catch (const std::exception& e) {
+      what = e.what();
+    } catch (...) {
+      what = "unknown exception";
+    }
+    {
+      std::lock_guard lock(mu_);
+      failed_ = true;
+      jobs_.clear();
+      running_ = false;
+    }
+    if (on_exception_) on_exception_(what);
+    return;
   }
   pool_.Submit([self = shared_from_this()] { self->Drain(); });
 }

@@ -6,6 +6,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -44,7 +45,13 @@ class WorkPool {
 /// keep the queue alive until they have run. Thread-safe.
 class SerialQueue : public std::enable_shared_from_this<SerialQueue> {
  public:
+  /// Called (on the worker) with what a job threw. The queue's later jobs are dropped: they
+  /// would run on state the failed job left half-changed. The owner ends its call.
+  using ExceptionHandler = std::function<void(std::string_view what)>;
+
   explicit SerialQueue(WorkPool& pool) : pool_(pool) {}
+  /// Set before the first Post.
+  void SetExceptionHandler(ExceptionHandler handler) { on_exception_ = std::move(handler); }
   void Post(std::function<void()> fn);
   /// Jobs posted but not yet finished.
   [[nodiscard]] std::size_t pending() const;
@@ -53,9 +60,11 @@ class SerialQueue : public std::enable_shared_from_this<SerialQueue> {
   void Drain();
 
   WorkPool& pool_;
+  ExceptionHandler on_exception_;
   mutable std::mutex mu_;
   std::deque<std::function<void()>> jobs_;
   bool running_ = false;
+  bool failed_ = false;
 };
 
 }  // namespace tempo::engine::local

@@ -2,6 +2,7 @@
 
 #include "tempo/net/router.hpp"
 #include "tempo/net/server.hpp"
+#include "tempo/twilio/ids.hpp"
 #include "tempo/twilio/media_stream.hpp"
 #include "tempo/twilio/signature.hpp"
 
@@ -184,8 +185,8 @@ TEST(RunCallTest, FollowsTheServerCloseToTheConnectActionAndTheTransfer) {
   EXPECT_EQ(report.stats.marks_echoed, 1U);
   EXPECT_DOUBLE_EQ(report.agent_audio_s, 0.2);
   EXPECT_TRUE(report.violations.empty());
-  EXPECT_TRUE(IsSid(report.call_sid, "CA"));
-  EXPECT_TRUE(IsSid(report.stream_sid, "MZ"));
+  EXPECT_TRUE(twilio::IsSid(report.call_sid, twilio::SidKind::kCall));
+  EXPECT_TRUE(twilio::IsSid(report.stream_sid, twilio::SidKind::kStream));
   std::lock_guard lock(agent.mutex);
   EXPECT_EQ(agent.call_status_at_action, "in-progress");
   EXPECT_EQ(agent.custom_parameters["agentId"], "a1");

@@ -1,5 +1,6 @@
 #include "tempo/caller/webhook.hpp"
 
+#include "tempo/twilio/ids.hpp"
 #include "tempo/twilio/signature.hpp"
 
 #include <gmock/gmock.h>
@@ -28,12 +29,12 @@ TEST(RandomSidTest, HasPrefixAnd32HexDigits) {
   std::mt19937_64 rng(42);
   const std::string a = RandomSid("CA", rng);
   const std::string b = RandomSid("CA", rng);
-  EXPECT_TRUE(IsSid(a, "CA")) << a;
-  EXPECT_TRUE(IsSid(RandomSid("MZ", rng), "MZ"));
+  EXPECT_TRUE(twilio::IsSid(a, twilio::SidKind::kCall)) << a;
+  EXPECT_TRUE(twilio::IsSid(RandomSid("MZ", rng), twilio::SidKind::kStream));
   EXPECT_NE(a, b);
-  EXPECT_FALSE(IsSid(a, "MZ"));
-  EXPECT_FALSE(IsSid("CA123", "CA"));
-  EXPECT_FALSE(IsSid("CA0000000000000000000000000000000g", "CA"));
+  EXPECT_FALSE(twilio::IsSid(a, twilio::SidKind::kStream));
+  EXPECT_FALSE(twilio::IsSid("CA123", twilio::SidKind::kCall));
+  EXPECT_FALSE(twilio::IsSid("CA0000000000000000000000000000000g", twilio::SidKind::kCall));
 }
 
 TEST(CountryOfTest, KnownAndUnknownPrefixes) {

@@ -10,12 +10,12 @@
 #include "tempo/audio/g711.hpp"
 #include "tempo/audio/resampler.hpp"
 #include "tempo/base/clock.hpp"
+#include "tempo/base/executor.hpp"
 #include "tempo/engine/local/dialogue.hpp"
 #include "tempo/engine/local/lm_builder.hpp"
 #include "tempo/engine/local/local_engine.hpp"
 #include "tempo/engine/local/recognizer.hpp"
 #include "tempo/engine/local/tts.hpp"
-#include "tempo/net/executor.hpp"
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -73,11 +73,11 @@ class TestClock final : public Clock {
 /// An executor whose posted work and timers wait in tables until its driver runs them: a test
 /// step against a test clock (RunReady), or a thread against the real clock (RunUntil). Post()
 /// is thread-safe because the engine's workers post results from their threads.
-class QueueExecutor final : public net::Executor {
+class QueueExecutor final : public Executor {
  public:
   using TimePoint = Clock::Steady::time_point;
 
-  class QueueTimer final : public net::Timer {
+  class QueueTimer final : public Timer {
    public:
     explicit QueueTimer(QueueExecutor& ex) : ex_(ex) {}
     ~QueueTimer() override { Cancel(); }
@@ -111,7 +111,7 @@ class QueueExecutor final : public net::Executor {
     }
     cv_.notify_one();
   }
-  std::unique_ptr<net::Timer> MakeTimer() override { return std::make_unique<QueueTimer>(*this); }
+  std::unique_ptr<Timer> MakeTimer() override { return std::make_unique<QueueTimer>(*this); }
 
   /// Runs posted work and the timers due by `now()` until none is left; returns how many ran.
   int RunReady(const std::function<TimePoint()>& now) {

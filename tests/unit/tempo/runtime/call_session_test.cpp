@@ -9,12 +9,14 @@
 #include "tempo/twilio/media_stream.hpp"
 
 #include <fmt/format.h>
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
 #include <cmath>
 #include <deque>
 #include <map>
+#include <stdexcept>
 
 namespace tempo::runtime {
 namespace {
@@ -23,11 +25,11 @@ using nlohmann::json;
 using std::chrono::milliseconds;
 
 /// Runs posted work and timers when the test says so, against a FakeClock.
-class FakeExecutor final : public net::Executor {
+class FakeExecutor final : public Executor {
  public:
   explicit FakeExecutor(FakeClock& clock) : clock_(clock) {}
 
-  class FakeTimer final : public net::Timer {
+  class FakeTimer final : public Timer {
    public:
     explicit FakeTimer(FakeExecutor& ex) : ex_(ex) {}
     ~FakeTimer() override { Cancel(); }
@@ -50,7 +52,7 @@ class FakeExecutor final : public net::Executor {
   };
 
   void Post(std::function<void()> fn) override { posted_.push_back(std::move(fn)); }
-  std::unique_ptr<net::Timer> MakeTimer() override { return std::make_unique<FakeTimer>(*this); }
+  std::unique_ptr<Timer> MakeTimer() override { return std::make_unique<FakeTimer>(*this); }
 
   /// Runs everything posted and every timer due at the clock's current time.
   void RunReady() {
@@ -100,7 +102,7 @@ class FakeSocket final : public net::WebSocket {
       if (auto l = listener.lock()) l->OnClose({code, close_reason, false});
     });
   }
-  net::Executor& executor() override { return ex_; }
+  Executor& executor() override { return ex_; }
   size_t QueuedBytes() const override { return 0; }
   /// The peer drops the connection.
   void Drop() {
@@ -121,6 +123,28 @@ class FakeSocket final : public net::WebSocket {
   bool closed_ = false;
 };
 
+/// An engine whose session throws from the call's executor, as a buggy engine would.
+class ThrowingEngine final : public engine::SpeechEngine {
+ public:
+  [[nodiscard]] std::string_view name() const override { return "thrower"; }
+  Result<std::unique_ptr<engine::SpeechSession>> Open(const engine::SessionParams&,
+                                                      engine::SessionObserver&) override {
+    class Session final : public engine::SpeechSession {
+     public:
+      [[nodiscard]] int input_sample_rate() const override { return 8000; }
+      [[nodiscard]] int output_sample_rate() const override { return 8000; }
+      void Start() override {}
+      void SendAudio(std::span<const int16_t>) override {
+        throw std::runtime_error("engine bug in SendAudio");
+      }
+      void SendDtmf(char) override {}
+      void SendToolResult(const engine::ToolResult&) override {}
+      void Close() override {}
+    };
+    return std::unique_ptr<engine::SpeechSession>(std::make_unique<Session>());
+  }
+};
+
 class CallSessionTest : public ::testing::Test {
  protected:
   CallSessionTest()
@@ -139,6 +163,7 @@ class CallSessionTest : public ::testing::Test {
     a.transfer_phone_number = "+14155550101";
     agents_.Put(a);
     engines_.Add(engine::MakeEchoEngine());
+    engines_.Add(std::make_unique<ThrowingEngine>());
     RuntimeOptions options;
     options.data_dir = data_;
     runtime_ = std::make_unique<Runtime>(options, agents_, engines_, *store_, clock_,
@@ -156,7 +181,7 @@ class CallSessionTest : public ::testing::Test {
     runtime_->ExpectCall(AgentId("echo-line"), CallSid(kCall), "+14155550100", "+14155550199");
     Text(R"({"event":"connected","protocol":"Call","version":"1.0.0"})");
     Text(fmt::format(
-        R"({{"event":"start","sequenceNumber":"1","start":{{"accountSid":"AC1","streamSid":"{}","callSid":"{}","tracks":["inbound"],"mediaFormat":{{"encoding":"audio/x-mulaw","sampleRate":8000,"channels":1}},"customParameters":{{"from":"+14155550100"}}}},"streamSid":"{}"}})",
+        R"({{"event":"start","sequenceNumber":"1","start":{{"accountSid":"AC00000000000000000000000000000001","streamSid":"{}","callSid":"{}","tracks":["inbound"],"mediaFormat":{{"encoding":"audio/x-mulaw","sampleRate":8000,"channels":1}},"customParameters":{{"from":"+14155550100"}}}},"streamSid":"{}"}})",
         kStream, kCall, kStream));
   }
   std::string Media(bool speech) {
@@ -246,7 +271,7 @@ TEST_F(CallSessionTest, FullCallLeavesTranscriptRecordingAndMetadata) {
     }
   }
   Text(fmt::format(
-      R"({{"event":"stop","sequenceNumber":"200","stop":{{"accountSid":"AC1","callSid":"{}"}},"streamSid":"{}"}})",
+      R"({{"event":"stop","sequenceNumber":"200","stop":{{"accountSid":"AC00000000000000000000000000000001","callSid":"{}"}},"streamSid":"{}"}})",
       kCall, kStream));
   EXPECT_EQ(socket_->close_code, 1000);
 
@@ -336,7 +361,7 @@ TEST_F(CallSessionTest, BargeInClearsQueuedAudioAndCutsTheTurn) {
   // Far fewer than the 100 echo frames went out.
   EXPECT_LT(Frames() - frames_before, 40);
   Text(fmt::format(
-      R"({{"event":"stop","sequenceNumber":"200","stop":{{"accountSid":"AC1","callSid":"{}"}},"streamSid":"{}"}})",
+      R"({{"event":"stop","sequenceNumber":"200","stop":{{"accountSid":"AC00000000000000000000000000000001","callSid":"{}"}},"streamSid":"{}"}})",
       kCall, kStream));
   const auto transcript = Object("transcript.json");
   bool cut = false;
@@ -359,7 +384,7 @@ TEST_F(CallSessionTest, EndCallToolClosesTheStreamAndAnswersHangup) {
 
 TEST_F(CallSessionTest, StartForACallNotAnsweredIsRejected) {
   Text(fmt::format(
-      R"({{"event":"start","sequenceNumber":"1","start":{{"accountSid":"AC1","streamSid":"{}","callSid":"CAforged","tracks":["inbound"],"mediaFormat":{{"encoding":"audio/x-mulaw","sampleRate":8000,"channels":1}},"customParameters":{{}}}},"streamSid":"{}"}})",
+      R"({{"event":"start","sequenceNumber":"1","start":{{"accountSid":"AC00000000000000000000000000000001","streamSid":"{}","callSid":"CAforged","tracks":["inbound"],"mediaFormat":{{"encoding":"audio/x-mulaw","sampleRate":8000,"channels":1}},"customParameters":{{}}}},"streamSid":"{}"}})",
       kStream, kStream));
   EXPECT_EQ(socket_->close_code, 1008);
   EXPECT_FALSE(std::filesystem::exists(data_ / "objects" / "tempo-agent-transcripts-echo-line"));
@@ -391,6 +416,24 @@ TEST_F(CallSessionTest, FinishedTurnsOfACrashedCallAreRecovered) {
   EXPECT_EQ(Object("metadata.json")["outcome"], "interrupted");
   EXPECT_FALSE(std::filesystem::exists(wal));
   session_.reset();
+}
+
+TEST_F(CallSessionTest, AnExceptionInTheEngineEndsThisCallAsAnErrorWithItsArtefacts) {
+  agent::AgentConfig a = *agents_.Find(AgentId("echo-line"));
+  a.engine = "thrower";
+  agents_.Put(a);
+  session_ = CallSession::Create(*runtime_, agents_.Find(AgentId("echo-line")), socket_);
+  socket_->listener = session_;
+  Start();
+  Speak(100, true);  // the first caller frame reaches the engine, which throws
+  EXPECT_EQ(socket_->close_code, 1011);
+  const auto metadata = Object("metadata.json");
+  EXPECT_EQ(metadata["outcome"], "error");
+  EXPECT_THAT(metadata["endReason"].get<std::string>(),
+              ::testing::HasSubstr("engine bug in SendAudio"));
+  EXPECT_EQ(Object("transcript.json")["status"], "complete");
+  // Later frames of the dead call are ignored, not thrown again.
+  EXPECT_NO_THROW(Text(Media(true)));
 }
 
 }  // namespace

@@ -6,15 +6,38 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <map>
+
 namespace tempo::runtime {
 namespace {
 
 using ::testing::HasSubstr;
 using ::testing::Not;
 
+constexpr const char* kSid = "CA00000000000000000000000000000001";
+
+/// Agents of organisations: the directory the control plane gives the runtime, in memory.
+class OrgDirectory final : public AgentDirectory {
+ public:
+  MemoryAgentDirectory agents;
+  std::map<AgentId, OrgId> orgs;
+  [[nodiscard]] std::shared_ptr<const agent::AgentConfig> Find(const AgentId& id) const override {
+    return agents.Find(id);
+  }
+  [[nodiscard]] std::vector<std::shared_ptr<const agent::AgentConfig>> List() const override {
+    return agents.List();
+  }
+  [[nodiscard]] std::optional<OrgId> OrgOf(const AgentId& id) const override {
+    const auto it = orgs.find(id);
+    return it == orgs.end() ? std::nullopt : std::optional<OrgId>(it->second);
+  }
+};
+
+std::string Sid(int n) { return fmt::format("CA{:032x}", n); }
+
 class WebhookTest : public ::testing::Test {
  protected:
-  WebhookTest() {
+  explicit WebhookTest(RuntimeOptions options = {}) {
     store_ = std::move(*storage::OpenFsStore(std::filesystem::temp_directory_path() /
                                              fmt::format("tempo-webhook-{}", getpid())));
     agent::AgentConfig a;
@@ -22,11 +45,14 @@ class WebhookTest : public ::testing::Test {
     a.agent_name = "A1";
     a.engine = "echo";
     a.twilio_auth_token = TwilioAuthToken("12345");
-    agents_.Put(a);
+    agents_.agents.Put(a);
+    a.agent_id = AgentId("b1");
+    agents_.agents.Put(a);
+    agents_.orgs[AgentId("a1")] = OrgId("org-a");
+    agents_.orgs[AgentId("b1")] = OrgId("org-b");
     a.agent_id = AgentId("off");
     a.enabled = false;
-    agents_.Put(a);
-    RuntimeOptions options;
+    agents_.agents.Put(a);
     options.public_url = "https://agent.example.com";
     runtime_ = std::make_unique<Runtime>(options, agents_, engines_, *store_, clock_,
                                          [](std::function<void()> fn) { fn(); });
@@ -47,6 +73,13 @@ class WebhookTest : public ::testing::Test {
     r.path_params = match.params;
     return (*match.sync)(r);
   }
+  /// A signed incoming call for `agent` with call sid `sid`.
+  net::Response Incoming(const std::string& agent, const std::string& sid) {
+    auto params = params_;
+    params[1].second = sid;
+    const std::string target = "/agent/" + agent + "/incoming-call";
+    return Post(target, params, Sign(target, params));
+  }
   std::string Sign(const std::string& target, const twilio::FormParams& params) {
     return twilio::ComputeSignature(TwilioAuthToken("12345"), "https://agent.example.com" + target,
                                     params);
@@ -54,13 +87,16 @@ class WebhookTest : public ::testing::Test {
 
   FakeClock clock_;
   std::unique_ptr<storage::ObjectStore> store_;
-  MemoryAgentDirectory agents_;
+  OrgDirectory agents_;
   engine::EngineRegistry engines_;
   std::unique_ptr<Runtime> runtime_;
   net::Router router_;
-  const twilio::FormParams params_ = {{"AccountSid", "AC1"},     {"CallSid", "CA1"},
-                                      {"From", "+14155550100"},  {"To", "+14155550199"},
-                                      {"CallStatus", "ringing"}, {"Direction", "inbound"}};
+  const twilio::FormParams params_ = {{"AccountSid", "AC00000000000000000000000000000001"},
+                                      {"CallSid", kSid},
+                                      {"From", "+14155550100"},
+                                      {"To", "+14155550199"},
+                                      {"CallStatus", "ringing"},
+                                      {"Direction", "inbound"}};
 };
 
 TEST_F(WebhookTest, SignedIncomingCallConnectsTheMediaStream) {
@@ -71,11 +107,13 @@ TEST_F(WebhookTest, SignedIncomingCallConnectsTheMediaStream) {
   EXPECT_THAT(r.body,
               HasSubstr(R"(<Connect action="https://agent.example.com/agent/a1/call-ended">)"));
   EXPECT_THAT(r.body, HasSubstr(R"(<Stream url="wss://agent.example.com/agent/a1/media-stream">)"));
-  EXPECT_THAT(r.body, HasSubstr(R"(<Parameter name="callSid" value="CA1"/>)"));
+  EXPECT_THAT(
+      r.body,
+      HasSubstr(R"(<Parameter name="callSid" value="CA00000000000000000000000000000001"/>)"));
   EXPECT_THAT(r.body, HasSubstr(R"(<Parameter name="from" value="+14155550100"/>)"));
   // The stream may now start for this call, once.
-  EXPECT_TRUE(runtime_->ClaimCall(AgentId("a1"), CallSid("CA1")));
-  EXPECT_FALSE(runtime_->ClaimCall(AgentId("a1"), CallSid("CA1")));
+  EXPECT_TRUE(runtime_->ClaimCall(AgentId("a1"), CallSid(kSid)));
+  EXPECT_FALSE(runtime_->ClaimCall(AgentId("a1"), CallSid(kSid)));
 }
 
 TEST_F(WebhookTest, ForgedOrMissingSignaturesAreRefused) {
@@ -85,7 +123,7 @@ TEST_F(WebhookTest, ForgedOrMissingSignaturesAreRefused) {
   auto tampered = params_;
   tampered[2].second = "+19995550000";
   EXPECT_EQ(Post(target, tampered, Sign(target, params_)).status, 403);
-  EXPECT_FALSE(runtime_->ClaimCall(AgentId("a1"), CallSid("CA1")));
+  EXPECT_FALSE(runtime_->ClaimCall(AgentId("a1"), CallSid(kSid)));
 }
 
 TEST_F(WebhookTest, UnknownAndDisabledAgentsGetAPoliteGoodbye) {
@@ -104,7 +142,7 @@ TEST_F(WebhookTest, CallEndedAnswersTheNextStep) {
   auto r = Post(target, params_, Sign(target, params_));
   EXPECT_THAT(r.body, HasSubstr("<Hangup/>"));
 
-  runtime_->SetNextStep(CallSid("CA1"), {NextStep::Kind::kDial, "Connecting you.", "+14155550101"});
+  runtime_->SetNextStep(CallSid(kSid), {NextStep::Kind::kDial, "Connecting you.", "+14155550101"});
   r = Post(target, params_, Sign(target, params_));
   EXPECT_THAT(r.body, HasSubstr("<Say>Connecting you.</Say><Dial"));
   EXPECT_THAT(r.body, HasSubstr("<Number>+14155550101</Number>"));
@@ -117,6 +155,74 @@ TEST_F(WebhookTest, CallEndedAnswersTheNextStep) {
   r = Post(dial_done, failed, Sign(dial_done, failed));
   EXPECT_THAT(r.body, HasSubstr("<Record"));
   EXPECT_EQ(Post(target, params_, "forged").status, 403);
+}
+
+TEST_F(WebhookTest, ACallSidThatIsNotTwiliosIsRefusedBeforeAnythingIsNamedAfterIt) {
+  for (const std::string bad :
+       {"../../../../../../tmp/x", "CA1", "CAforged", "", "CA0000000000000000000000000000000g",
+        "CA00000000000000000000000000000001/..", "CA%2e%2e"}) {
+    const auto r = Incoming("a1", bad);
+    EXPECT_EQ(r.status, 400) << bad;
+    EXPECT_THAT(r.body, Not(HasSubstr("<Connect"))) << bad;
+    EXPECT_FALSE(runtime_->ClaimCall(AgentId("a1"), CallSid(bad))) << bad;
+  }
+  // The action callback checks it as well.
+  auto params = params_;
+  params[1].second = "../x";
+  const std::string target = "/agent/a1/call-ended";
+  EXPECT_EQ(Post(target, params, Sign(target, params)).status, 400);
+  // And so is a malformed AccountSid.
+  params = params_;
+  params[0].second = "AC../";
+  EXPECT_EQ(Incoming("a1", kSid).status, 200);
+  const std::string incoming = "/agent/a1/incoming-call";
+  EXPECT_EQ(Post(incoming, params, Sign(incoming, params)).status, 400);
+}
+
+class LimitedWebhookTest : public WebhookTest {
+ protected:
+  static RuntimeOptions Limits() {
+    RuntimeOptions o;
+    o.max_calls_per_org = 2;
+    o.max_pending_calls = 5;
+    return o;
+  }
+  LimitedWebhookTest() : WebhookTest(Limits()) {}
+};
+
+TEST_F(LimitedWebhookTest, AnOrganisationOverItsLimitHearsBusyAndOthersStillConnect) {
+  EXPECT_THAT(Incoming("a1", Sid(1)).body, HasSubstr("<Connect"));
+  EXPECT_THAT(Incoming("a1", Sid(2)).body, HasSubstr("<Connect"));
+  // A retried webhook for a call already answered is the same call, not a third one.
+  EXPECT_THAT(Incoming("a1", Sid(2)).body, HasSubstr("<Connect"));
+  const auto busy = Incoming("a1", Sid(3));
+  EXPECT_EQ(busy.status, 200);
+  EXPECT_THAT(busy.body, HasSubstr("all of our lines are busy"));
+  EXPECT_THAT(busy.body, HasSubstr("<Hangup/>"));
+  EXPECT_THAT(busy.body, Not(HasSubstr("<Connect")));
+  EXPECT_FALSE(runtime_->ClaimCall(AgentId("a1"), CallSid(Sid(3))));
+  // Another organisation is not affected.
+  EXPECT_THAT(Incoming("b1", Sid(4)).body, HasSubstr("<Connect"));
+  // A call that was answered but never streamed stops counting once it expires.
+  clock_.Advance(std::chrono::seconds(61));
+  EXPECT_THAT(Incoming("a1", Sid(5)).body, HasSubstr("<Connect"));
+  EXPECT_FALSE(runtime_->ClaimCall(AgentId("a1"), CallSid(Sid(1))));  // expired
+  EXPECT_TRUE(runtime_->ClaimCall(AgentId("a1"), CallSid(Sid(5))));
+}
+
+TEST_F(LimitedWebhookTest, AnsweredCallsWaitingForTheirStreamAreBoundedServerWide) {
+  // Five waiting calls across organisations fill the server's table; the sixth hears busy.
+  EXPECT_THAT(Incoming("a1", Sid(1)).body, HasSubstr("<Connect"));
+  EXPECT_THAT(Incoming("b1", Sid(2)).body, HasSubstr("<Connect"));
+  EXPECT_THAT(Incoming("b1", Sid(3)).body, HasSubstr("<Connect"));
+  EXPECT_EQ(runtime_->ExpectCall(AgentId("nobody"), CallSid(Sid(4)), "", ""), Admission::kAdmitted);
+  EXPECT_EQ(runtime_->ExpectCall(AgentId("nobody"), CallSid(Sid(5)), "", ""), Admission::kAdmitted);
+  EXPECT_EQ(runtime_->ExpectCall(AgentId("nobody"), CallSid(Sid(6)), "", ""),
+            Admission::kServerAtLimit);
+  EXPECT_THAT(Incoming("a1", Sid(7)).body, HasSubstr("all of our lines are busy"));
+  // Claiming a call frees its place in the table.
+  EXPECT_TRUE(runtime_->ClaimCall(AgentId("b1"), CallSid(Sid(2))));
+  EXPECT_THAT(Incoming("a1", Sid(8)).body, HasSubstr("<Connect"));
 }
 
 }  // namespace

@@ -1,4 +1,5 @@
 #include "tempo/storage/append_log.hpp"
+#include "tempo/storage/call_layout.hpp"
 #include "tempo/storage/object_store.hpp"
 
 #include <gtest/gtest.h>
@@ -95,6 +96,41 @@ TEST_F(StorageTest, WriteFileAtomicReplaces) {
   in >> s;
   EXPECT_EQ(s, "two");
   EXPECT_EQ(std::distance(fs::directory_iterator(root_), fs::directory_iterator()), 1);
+}
+
+TEST(CallLayout, TheSeedsLayoutFromValidIds) {
+  auto at =
+      LocateCall(AgentId("bright-smile-dental"), CallSid("CA0123456789abcdef0123456789abcdef"));
+  ASSERT_TRUE(at);
+  EXPECT_EQ(at->bucket, "tempo-agent-transcripts-bright-smile-dental");
+  EXPECT_EQ(at->prefix, "calls/CA0123456789abcdef0123456789abcdef/");
+  EXPECT_EQ(at->Key(CallArtifact::kTranscript),
+            "calls/CA0123456789abcdef0123456789abcdef/transcript.json");
+  EXPECT_EQ(at->Key(CallArtifact::kMetadata), at->prefix + "metadata.json");
+  EXPECT_EQ(at->Key(CallArtifact::kRecording), at->prefix + "recording.wav");
+  EXPECT_EQ(AgentBucket(AgentId("a1")), "tempo-agent-transcripts-a1");
+}
+
+TEST(CallLayout, NoIdThatCouldNameAnotherPlace) {
+  const AgentId agent("a1");
+  for (const char* sid :
+       {"../../../../tmp/x", "..", ".", "", "CA1/..", "CA1\\x", "CA1%2f", "CA 1", "CA1\n"}) {
+    EXPECT_FALSE(LocateCall(agent, CallSid(sid))) << sid;
+  }
+  EXPECT_FALSE(LocateCall(agent, CallSid(std::string(65, 'a'))));
+  EXPECT_FALSE(LocateCall(AgentId("../x"), CallSid("CA1")));
+  EXPECT_FALSE(LocateCall(AgentId(""), CallSid("CA1")));
+  EXPECT_TRUE(LocateCall(agent, CallSid("CA1")));  // the layout checks shape, twilio/ checks form
+}
+
+TEST_F(StorageTest, TheFsStoreRefusesKeysThatLeaveTheBucket) {
+  auto s = std::move(*OpenFsStore(root_));
+  ASSERT_TRUE(s->EnsureBucket("bucket"));
+  EXPECT_FALSE(s->Put("bucket", "../escape", "x"));
+  EXPECT_FALSE(s->Put("bucket", "calls/../../escape", "x"));
+  EXPECT_FALSE(s->Put("bucket", "/etc/escape", "x"));
+  EXPECT_FALSE(s->Put("..", "escape", "x"));
+  EXPECT_FALSE(fs::exists(root_.parent_path() / "escape"));
 }
 
 }  // namespace

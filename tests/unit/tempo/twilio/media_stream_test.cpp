@@ -131,9 +131,9 @@ TEST(MediaStreamParseTest, DtmfMarkStop) {
   EXPECT_EQ(mark.stream_sid.str(), "MZ1");
 
   const auto stop = ParseAs<StopMessage>(
-      R"({"event":"stop","sequenceNumber":"5","stop":{"accountSid":"AC1","callSid":"CA1"},"streamSid":"MZ1"})");
-  EXPECT_EQ(stop.account_sid.str(), "AC1");
-  EXPECT_EQ(stop.call_sid.str(), "CA1");
+      R"({"event":"stop","sequenceNumber":"5","stop":{"accountSid":"AC00000000000000000000000000000001","callSid":"CA00000000000000000000000000000002"},"streamSid":"MZ1"})");
+  EXPECT_EQ(stop.account_sid.str(), "AC00000000000000000000000000000001");
+  EXPECT_EQ(stop.call_sid.str(), "CA00000000000000000000000000000002");
   EXPECT_EQ(stop.sequence_number, 5u);
 }
 
@@ -193,17 +193,17 @@ TEST(MediaStreamErrorTest, DistinctMessages) {
       {R"({"event":"start","sequenceNumber":"1"})", "start object is missing"},
       {R"({"event":"start","sequenceNumber":"1","start":{"streamSid":"MZ1"},"streamSid":"MZ2"})",
        "streamSid differs from start.streamSid"},
-      {R"({"event":"start","sequenceNumber":"1","start":{"streamSid":"MZ1","accountSid":"AC","callSid":"CA","tracks":"inbound"}})",
+      {R"({"event":"start","sequenceNumber":"1","start":{"streamSid":"MZ18ad3ab5a668481ce02b83e7395059f0","accountSid":"AC00000000000000000000000000000001","callSid":"CA00000000000000000000000000000002","tracks":"inbound"}})",
        "start.tracks must be an array"},
-      {R"({"event":"start","sequenceNumber":"1","start":{"streamSid":"MZ1","accountSid":"AC","callSid":"CA","tracks":["inbound"],"mediaFormat":{"encoding":"audio/x-mulaw","sampleRate":"8000","channels":1}}})",
+      {R"({"event":"start","sequenceNumber":"1","start":{"streamSid":"MZ18ad3ab5a668481ce02b83e7395059f0","accountSid":"AC00000000000000000000000000000001","callSid":"CA00000000000000000000000000000002","tracks":["inbound"],"mediaFormat":{"encoding":"audio/x-mulaw","sampleRate":"8000","channels":1}}})",
        "start.mediaFormat.sampleRate must be an integer"},
-      {R"({"event":"start","sequenceNumber":"1","start":{"streamSid":"MZ1","accountSid":"AC","callSid":"CA","tracks":["inbound"],"mediaFormat":{"encoding":"audio/x-mulaw","sampleRate":8000,"channels":1},"customParameters":{"a":1}}})",
+      {R"({"event":"start","sequenceNumber":"1","start":{"streamSid":"MZ18ad3ab5a668481ce02b83e7395059f0","accountSid":"AC00000000000000000000000000000001","callSid":"CA00000000000000000000000000000002","tracks":["inbound"],"mediaFormat":{"encoding":"audio/x-mulaw","sampleRate":8000,"channels":1},"customParameters":{"a":1}}})",
        "start.customParameters 'a' must be a string"},
       {R"({"event":"dtmf","streamSid":"MZ1","sequenceNumber":"5","dtmf":{"track":"inbound_track","digit":"12"}})",
        "dtmf.digit is not a DTMF key"},
       {R"({"event":"mark","streamSid":"MZ1","sequenceNumber":"5","mark":{}})",
        "mark.name is missing"},
-      {R"({"event":"stop","streamSid":"MZ1","sequenceNumber":"5","stop":{"accountSid":"AC1"}})",
+      {R"({"event":"stop","streamSid":"MZ1","sequenceNumber":"5","stop":{"accountSid":"AC00000000000000000000000000000001"}})",
        "stop.callSid is missing"},
   };
   for (const Case& c : cases) {

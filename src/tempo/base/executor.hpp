@@ -4,7 +4,7 @@
 #include <functional>
 #include <memory>
 
-namespace tempo::net {
+namespace tempo {
 
 /// A one-shot timer bound to an Executor; its callback runs on that executor.
 /// Not thread-safe: use it from its executor only.
@@ -17,9 +17,10 @@ class Timer {
   virtual void Cancel() = 0;
 };
 
-/// A serial executor (an Asio strand underneath): posted functions never run concurrently
-/// with each other. Every call (WebSocket + engine session) lives on one. Post() is
-/// thread-safe; the timers it makes fire on it.
+/// A serial executor: posted functions never run concurrently with each other. Every call
+/// (WebSocket + engine session) lives on one. Post() is thread-safe; the timers it makes fire
+/// on it. net/ implements it over an Asio strand; engines and calls only see this interface,
+/// so they do not depend on the network module.
 class Executor {
  public:
   virtual ~Executor() = default;
@@ -27,4 +28,4 @@ class Executor {
   [[nodiscard]] virtual std::unique_ptr<Timer> MakeTimer() = 0;
 };
 
-}  // namespace tempo::net
+}  // namespace tempo
