@@ -30,8 +30,8 @@ struct Table {
 };
 
 const Table& Get() {
-  static const Table table;
-  return table;
+  static const Table kTable;
+  return kTable;
 }
 
 }  // namespace
