@@ -26,6 +26,8 @@ class Runtime;
 
 namespace tempo::control {
 
+struct ControlState;
+
 struct ControlOptions {
   /// sqlite:///abs/path.db, sqlite://relative.db or postgres://... (see docs/database.md).
   /// Empty: sqlite://<data_dir>/tempo.db.
@@ -114,9 +116,8 @@ class ControlPlane {
   [[nodiscard]] db::Database& Database();
 
  private:
-  struct Impl;
-  explicit ControlPlane(std::unique_ptr<Impl> impl);
-  std::unique_ptr<Impl> impl_;
+  explicit ControlPlane(std::unique_ptr<ControlState> state);
+  std::unique_ptr<ControlState> state_;
 };
 
 }  // namespace tempo::control
