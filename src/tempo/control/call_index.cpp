@@ -1,6 +1,7 @@
 #include "tempo/control/call_index.hpp"
 
-#include <fmt/format.h>
+#include "tempo/storage/call_layout.hpp"
+
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
@@ -22,16 +23,17 @@ Result<void> CallIndex::Index(const runtime::CallRecord& record) {
     if (first.empty()) return NotFound("no organisation to record the call in");
     TEMPO_ASSIGN_OR_RETURN(org, first[0].GetString(0));
   }
-  const std::string prefix = fmt::format("calls/{}/", record.info.call_sid);
-  const std::string bucket = fmt::format("tempo-agent-transcripts-{}", agent_id);
-  std::optional<std::string> recording;
-  if (auto exists = store_.Exists(bucket, prefix + "recording.wav"); exists && *exists) {
-    recording = prefix + "recording.wav";
-  }
-  std::optional<std::string> transcript;
-  if (auto exists = store_.Exists(bucket, prefix + "transcript.json"); exists && *exists) {
-    transcript = prefix + "transcript.json";
-  }
+  TEMPO_ASSIGN_OR_RETURN(storage::CallLocation location,
+                         storage::LocateCall(record.info.agent_id, record.info.call_sid));
+  // The keys of the artefacts the runtime stored; absent ones stay NULL.
+  auto stored = [&](storage::CallArtifact artifact) -> std::optional<std::string> {
+    std::string key = location.Key(artifact);
+    auto exists = store_.Exists(location.bucket, key);
+    if (exists && *exists) return key;
+    return std::nullopt;
+  };
+  const std::optional<std::string> recording = stored(storage::CallArtifact::kRecording);
+  const std::optional<std::string> transcript = stored(storage::CallArtifact::kTranscript);
   const int64_t ended = record.end.ended_at_ms;
   const std::optional<int64_t> ended_at = ended > 0 ? std::optional<int64_t>(ended) : std::nullopt;
   const std::optional<int64_t> duration =

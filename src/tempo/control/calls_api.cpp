@@ -4,6 +4,7 @@
 #include "tempo/control/api_support.hpp"
 #include "tempo/control/control_state.hpp"
 #include "tempo/control/request_parsing.hpp"
+#include "tempo/storage/call_layout.hpp"
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -113,16 +114,27 @@ net::Response GetCall(ControlState& s, Ctx& c) {
   return JsonResponse(200, j);
 }
 
-std::string Bucket(std::string_view agent_id) {
-  return fmt::format("tempo-agent-transcripts-{}", agent_id);
+/// Where an indexed call's artefact is: its bucket and key come from the layout
+/// (storage/call_layout), the row only says whether it was stored.
+struct ArtifactPlace {
+  std::string bucket;
+  std::string key;
+};
+ApiResult<std::optional<ArtifactPlace>> FindArtifact(const db::Row& row,
+                                                     storage::CallArtifact artifact) {
+  const size_t column = artifact == storage::CallArtifact::kRecording ? 10 : 9;
+  if (!OptStr(row, column)) return std::optional<ArtifactPlace>();
+  auto location = storage::LocateCall(AgentId(Str(row, 1)), CallSid(Str(row, 0)));
+  if (!location) return FromDb(location.error());
+  return std::optional<ArtifactPlace>(ArtifactPlace{location->bucket, location->Key(artifact)});
 }
 
 net::Response GetTranscript(ControlState& s, Ctx& c) {
   TEMPO_DB_ASSIGN(auto row, LoadCall(s, c.who.org_id, c.req.PathParam("sid")));
   if (!row) return NotFoundError("call").ToResponse();
-  const auto key = OptStr(*row, 9);
-  if (!key) return NotFoundError("transcript").ToResponse();
-  auto text = s.store.Get(Bucket(Str(*row, 1)), *key);
+  TEMPO_API_ASSIGN(auto place, FindArtifact(*row, storage::CallArtifact::kTranscript));
+  if (!place) return NotFoundError("transcript").ToResponse();
+  auto text = s.store.Get(place->bucket, place->key);
   if (!text) {
     if (text.error().code == ErrorCode::kNotFound) {
       return NotFoundError("transcript").ToResponse();
@@ -137,12 +149,13 @@ net::Response GetTranscript(ControlState& s, Ctx& c) {
 net::Response GetRecording(ControlState& s, Ctx& c) {
   TEMPO_DB_ASSIGN(auto row, LoadCall(s, c.who.org_id, c.req.PathParam("sid")));
   if (!row) return NotFoundError("call").ToResponse();
-  const auto key = OptStr(*row, 10);
-  if (!key) return NotFoundError("recording").ToResponse();
-  const std::string bucket = Bucket(Str(*row, 1));
+  TEMPO_API_ASSIGN(auto place, FindArtifact(*row, storage::CallArtifact::kRecording));
+  if (!place) return NotFoundError("recording").ToResponse();
+  const std::string& bucket = place->bucket;
+  const std::string& key = place->key;
 
   // Read only the requested bytes when the store has a local file; otherwise load it.
-  std::optional<std::filesystem::path> path = s.store.LocalPath(bucket, *key);
+  std::optional<std::filesystem::path> path = s.store.LocalPath(bucket, key);
   std::string whole;
   uint64_t size = 0;
   std::error_code ec;
@@ -150,7 +163,7 @@ net::Response GetRecording(ControlState& s, Ctx& c) {
     size = std::filesystem::file_size(*path, ec);
     if (ec) return InternalError().ToResponse();
   } else {
-    auto data = s.store.Get(bucket, *key);
+    auto data = s.store.Get(bucket, key);
     if (!data) {
       if (data.error().code == ErrorCode::kNotFound) {
         return NotFoundError("recording").ToResponse();

@@ -1,6 +1,7 @@
 #include "tempo/agent/demo_agent.hpp"
 #include "tempo/control/agent_store.hpp"
 #include "tempo/runtime/call_record.hpp"
+#include "tempo/storage/call_layout.hpp"
 
 #include "control_test_support.hpp"
 #include <gmock/gmock.h>
@@ -551,14 +552,17 @@ runtime::CallRecord MakeCall(const std::string& sid, const std::string& agent, i
 class CallsTest : public ControlTest {
  protected:
   void StoreCall(const runtime::CallRecord& r, const std::string& wav) {
-    const std::string bucket = "tempo-agent-transcripts-" + r.info.agent_id.str();
-    const std::string prefix = "calls/" + r.info.call_sid.str() + "/";
-    ASSERT_TRUE(store_->EnsureBucket(bucket));
-    ASSERT_TRUE(store_->Put(bucket, prefix + "transcript.json", r.TranscriptJson("complete")));
+    auto at = storage::LocateCall(r.info.agent_id, r.info.call_sid);
+    ASSERT_TRUE(at) << at.error().ToString();
+    using storage::CallArtifact;
+    ASSERT_TRUE(store_->EnsureBucket(at->bucket));
+    ASSERT_TRUE(
+        store_->Put(at->bucket, at->Key(CallArtifact::kTranscript), r.TranscriptJson("complete")));
     if (!wav.empty()) {
-      ASSERT_TRUE(store_->Put(bucket, prefix + "recording.wav", wav));
+      ASSERT_TRUE(store_->Put(at->bucket, at->Key(CallArtifact::kRecording), wav));
     }
-    ASSERT_TRUE(store_->Put(bucket, prefix + "metadata.json", r.MetadataJson(!wav.empty())));
+    ASSERT_TRUE(
+        store_->Put(at->bucket, at->Key(CallArtifact::kMetadata), r.MetadataJson(!wav.empty())));
     control_->CallFinished(r);
   }
   static constexpr int64_t kDay = 86'400'000;
@@ -846,7 +850,8 @@ TEST_P(FirstRunTest, TheFirstRunAgentIsDeployedInTheFirstOrganisation) {
   ASSERT_NE(served, nullptr);
   EXPECT_EQ(served->knowledge_base, demo.knowledge_base);
   EXPECT_EQ(served->twilio_auth_token, demo.twilio_auth_token);
-  EXPECT_TRUE(std::filesystem::is_directory(dir_ / "objects" / demo.BucketName()));
+  EXPECT_TRUE(
+      std::filesystem::is_directory(dir_ / "objects" / storage::AgentBucket(demo.agent_id)));
   auto admin = Admin();
   const json listed = Get("/api/v1/agents", admin).Json();
   ASSERT_EQ(listed["items"].size(), 1u);
