@@ -2,6 +2,7 @@
 
 #include "tempo/base/base64.hpp"
 #include "tempo/base/log.hpp"
+#include "tempo/base/strings.hpp"
 #include "tempo/control/control_state.hpp"
 #include "tempo/control/crypto.hpp"
 #include "tempo/control/request_parsing.hpp"
@@ -9,7 +10,6 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <cctype>
 #include <memory>
 
 namespace tempo::control {
@@ -156,13 +156,6 @@ std::optional<std::string> OptStr(const db::Row& row, size_t i) {
 std::optional<int64_t> OptInt(const db::Row& row, size_t i) {
   auto v = row.GetOptionalInt(i);
   return v ? *v : std::nullopt;
-}
-
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
 }
 
 int64_t WallMs(const Clock& clock) {

@@ -108,7 +108,6 @@ net::Response JsonResponse(int status, const nlohmann::json& body);
 net::Response NoContent();
 std::string ETag(int64_t version);
 bool ValidEmail(std::string_view email);
-std::string Lower(std::string_view s);
 
 /// Page cursors: "created/started ms | id", opaque to clients.
 std::string EncodeCursor(int64_t ms, std::string_view id);

@@ -1,6 +1,7 @@
 // /api/v1/auth (login, logout, me, password), /api/v1/users and /api/v1/keys.
 
 #include "tempo/base/log.hpp"
+#include "tempo/base/strings.hpp"
 #include "tempo/control/api_support.hpp"
 #include "tempo/control/control_state.hpp"
 #include "tempo/control/request_parsing.hpp"
