@@ -100,9 +100,11 @@ class ControlPlane {
   [[nodiscard]] const runtime::AgentDirectory& Directory() const;
   void SetFallbackDirectory(const runtime::AgentDirectory* fallback);
 
-  /// Indexes a finished call (runtime::Runtime::SetCallFinishedHook). Blocking: the runtime
-  /// calls it on the blocking pool. Calls of agents unknown to the database (file agents) are
-  /// recorded in the first organisation. Failures are logged.
+  /// Indexes a finished call (runtime::Runtime::SetCallFinishedHook) in the organisation that
+  /// owns its agent. Blocking: the runtime calls it on the blocking pool. Calls of agents
+  /// unknown to the database (file agents) are given to no organisation: they are kept in
+  /// `unassigned_calls`, counted (tempo_calls_unassigned_total) and logged. Failures are
+  /// logged.
   void CallFinished(const runtime::CallRecord& record);
 
   /// The base URL shown in Voice URLs (set once the listening port is known).

@@ -1,4 +1,5 @@
 #include "tempo/agent/demo_agent.hpp"
+#include "tempo/base/metrics.hpp"
 #include "tempo/control/agent_store.hpp"
 #include "tempo/runtime/call_record.hpp"
 #include "tempo/storage/call_layout.hpp"
@@ -793,12 +794,66 @@ TEST_P(CallsTest, ViewersCannotWriteAnything) {
   EXPECT_EQ(Get("/api/v1/calls", viewer).status, 200);
 }
 
-TEST_P(CallsTest, CallsOfAgentsOutsideTheDatabaseGoToTheFirstOrganisation) {
-  auto admin = Admin();
+TEST_P(CallsTest, ACallSidReusedByAnotherOrganisationIsItsOwnRow) {
+  auto a = Admin();
+  ASSERT_EQ(CreateAgent("a-agent", a).status, 201);
+  auto b = OtherOrg();
+  ASSERT_EQ(CreateAgent("b-agent", b).status, 201);
+  StoreCall(MakeCall("CAsame", "a-agent", kT0, 60'000, "completed"), std::string(64, 'a'));
+  const json a_before = Get("/api/v1/calls/CAsame", a).Json();
+  ASSERT_EQ(a_before["agentId"], "a-agent");
+
+  StoreCall(MakeCall("CAsame", "b-agent", kT0 + 5'000, 30'000, "transferred"), "");
+  EXPECT_EQ(Count("calls"), 2);
+  // The second organisation's index left the first one's row exactly as it was.
+  EXPECT_EQ(Get("/api/v1/calls/CAsame", a).Json(), a_before);
+  auto a_recording = Get("/api/v1/calls/CAsame/recording.wav", a);
+  EXPECT_EQ(a_recording.status, 200);
+  EXPECT_EQ(a_recording.body, std::string(64, 'a'));
+  // Each organisation sees its own call, and only its own.
+  const json b_call = Get("/api/v1/calls/CAsame", b).Json();
+  EXPECT_EQ(b_call["agentId"], "b-agent");
+  EXPECT_EQ(b_call["outcome"], "transferred");
+  EXPECT_EQ(b_call["durationMs"], 30'000);
+  EXPECT_EQ(b_call["hasRecording"], false);
+  EXPECT_EQ(Get("/api/v1/calls/CAsame/recording.wav", b).status, 404);
+  for (const auto* who : {&a, &b}) {
+    const json list = Get("/api/v1/calls", *who).Json();
+    ASSERT_EQ(list["items"].size(), 1u);
+    EXPECT_EQ(list["items"][0]["agentId"], who == &a ? "a-agent" : "b-agent");
+    EXPECT_EQ(Get("/api/v1/usage?from=2026-11-01&to=2026-12-01", *who).Json()["totals"]["calls"],
+              1);
+  }
+
+  // Indexing a call again completes that organisation's row and no other.
+  const json b_before = Get("/api/v1/calls/CAsame", b).Json();
+  StoreCall(MakeCall("CAsame", "a-agent", kT0, 90'000, "failed"), std::string(64, 'a'));
+  EXPECT_EQ(Count("calls"), 2);
+  EXPECT_EQ(Get("/api/v1/calls/CAsame", a).Json()["outcome"], "failed");
+  EXPECT_EQ(Get("/api/v1/calls/CAsame", a).Json()["durationMs"], 90'000);
+  EXPECT_EQ(Get("/api/v1/calls/CAsame", b).Json(), b_before);
+}
+
+TEST_P(CallsTest, CallsOfAgentsNoOrganisationOwnsGoToNoOrganisation) {
+  auto a = Admin();
+  auto b = OtherOrg();
+  auto& unassigned = metrics::Registry::Global().AddCounter("tempo_calls_unassigned_total", "");
+  const uint64_t counted = unassigned.Value();
   StoreCall(MakeCall("CAfile", "file-agent", kT0, 1000, "completed"), "");
-  auto r = Get("/api/v1/calls", admin);
-  ASSERT_EQ(r.Json()["items"].size(), 1u);
-  EXPECT_EQ(r.Json()["items"][0]["agentId"], "file-agent");
+  EXPECT_EQ(unassigned.Value(), counted + 1);
+  EXPECT_EQ(Count("calls"), 0);
+  EXPECT_EQ(Count("unassigned_calls"), 1);
+  for (const auto* who : {&a, &b}) {
+    EXPECT_TRUE(Get("/api/v1/calls", *who).Json()["items"].empty());
+    EXPECT_EQ(Get("/api/v1/calls/CAfile", *who).status, 404);
+    EXPECT_EQ(Get("/api/v1/calls/CAfile/transcript", *who).status, 404);
+    EXPECT_EQ(Get("/api/v1/usage?from=2026-11-01&to=2026-12-01", *who).Json()["totals"]["calls"],
+              0);
+  }
+  // Indexed again (e.g. recovered after a restart): still one row, still no organisation's.
+  StoreCall(MakeCall("CAfile", "file-agent", kT0, 2000, "completed"), "");
+  EXPECT_EQ(Count("unassigned_calls"), 1);
+  EXPECT_EQ(Count("calls"), 0);
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, ControlTest,
