@@ -1,5 +1,6 @@
 // /api/v1/agents: agents with optimistic concurrency (ETag = version, If-Match required for
-// changes), and their deployments (/deploy, /undeploy, /deployment).
+// changes), and their deployments (/deploy, /undeploy, /deployment); /api/v1/engines, the
+// speech engines an agent may name.
 
 #include "tempo/control/agents_api.hpp"
 
@@ -10,8 +11,10 @@
 #include "tempo/control/request_parsing.hpp"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <set>
 
 namespace tempo::control {
@@ -48,13 +51,37 @@ void StripReadOnly(json& body) {
   for (const auto& key : ReadOnlyAgentFields()) body.erase(key);
 }
 
-ApiResult<agent::AgentConfig> ParseAgent(const json& j) {
+bool HasEngine(const ControlState& s, std::string_view name) {
+  const auto& engines = s.options.engines;
+  return std::find(engines.begin(), engines.end(), name) != engines.end();
+}
+
+// The engine a body names: its "engine" string, or the default when it names none; nullopt
+// when the field has the wrong type (FromJson reports that).
+std::optional<std::string> NamedEngine(const json& j) {
+  auto it = j.find("engine");
+  if (it == j.end() || it->is_null()) return agent::AgentConfig{}.engine;
+  if (it->is_string()) return it->get<std::string>();
+  return std::nullopt;
+}
+
+// An agent the body describes, with every field problem in one 422. Besides the agent's own
+// validation, its engine must be one this server has: an agent of a missing engine would
+// save, then fail to deploy or answer calls with an apology.
+ApiResult<agent::AgentConfig> ParseAgent(const ControlState& s, const json& j) {
   std::vector<agent::FieldError> errors;
   auto config = agent::FromJson(j, agent::Unknown::kReject, &errors);
-  if (!config) {
-    if (errors.empty()) errors.push_back({"", config.error().message});
-    return ValidationFailed(std::move(errors));
+  if (!config && errors.empty()) errors.push_back({"", config.error().message});
+  const auto engine = config ? std::optional<std::string>(config->engine) : NamedEngine(j);
+  const bool engine_reported =
+      std::any_of(errors.begin(), errors.end(), [](const auto& e) { return e.field == "engine"; });
+  if (engine && !engine_reported && !HasEngine(s, *engine)) {
+    errors.push_back({"engine", s.options.engines.empty()
+                                    ? "no speech engine is available in this server"
+                                    : fmt::format("is not available in this server; use one of {}",
+                                                  fmt::join(s.options.engines, ", "))});
   }
+  if (!errors.empty()) return ValidationFailed(std::move(errors));
   return std::move(*config);
 }
 
@@ -107,7 +134,7 @@ net::Response ListAgents(ControlState& s, Ctx& c) {
 net::Response CreateAgent(ControlState& s, Ctx& c) {
   TEMPO_API_ASSIGN(json body, ParseObject(c));
   StripReadOnly(body);
-  TEMPO_API_ASSIGN(agent::AgentConfig config, ParseAgent(body));
+  TEMPO_API_ASSIGN(agent::AgentConfig config, ParseAgent(s, body));
   const int64_t now = s.NowMs();
   auto inserted = InsertAgent(s, c.who.org_id, config, now);
   if (!inserted && inserted.error().code == ErrorCode::kAlreadyExists) {
@@ -164,7 +191,7 @@ net::Response UpdateAgent(ControlState& s, Ctx& c, UpdateMode mode) {
       full["twilioApiSecret"] = current->config.twilio_api_secret.Reveal();
     }
   }
-  TEMPO_API_ASSIGN(agent::AgentConfig config, ParseAgent(full));
+  TEMPO_API_ASSIGN(agent::AgentConfig config, ParseAgent(s, full));
   const auto columns = EncodeAgent(config, s.box);
   const int64_t now = s.NowMs();
   TEMPO_DB_ASSIGN(
@@ -206,6 +233,13 @@ net::Response DeleteAgent(ControlState& s, Ctx& c) {
     TEMPO_LOG(control, error, "agent {} deleted but still cached: {}", id, ok.error().message);
   }
   return NoContent();
+}
+
+// The speech engines agents of this server may use (the dashboard's engine choice).
+net::Response ListEngines(ControlState& s, Ctx& /*c*/) {
+  json items = json::array();
+  for (const auto& name : s.options.engines) items.push_back({{"name", name}});
+  return JsonResponse(200, {{"items", items}});
 }
 
 // ---------------------------------------------------------------- deployments
@@ -293,6 +327,7 @@ void AddAgentRoutes(ApiRoutes& routes) {
   routes.Add(M::kPost, "/api/v1/agents/{id}/deploy", Access::kWrite, &Deploy);
   routes.Add(M::kPost, "/api/v1/agents/{id}/undeploy", Access::kWrite, &Undeploy);
   routes.Add(M::kGet, "/api/v1/agents/{id}/deployment", Access::kRead, &GetDeployment);
+  routes.Add(M::kGet, "/api/v1/engines", Access::kRead, &ListEngines);
 }
 
 }  // namespace tempo::control

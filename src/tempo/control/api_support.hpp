@@ -69,7 +69,7 @@ class ApiRoutes {
 
 // The resources; each adds its routes (and access levels) next to its handlers.
 void AddAuthRoutes(ApiRoutes& routes);    // auth_api.cpp: login, sessions, users, API keys
-void AddAgentRoutes(ApiRoutes& routes);   // agents_api.cpp: agents (ETags), deployments
+void AddAgentRoutes(ApiRoutes& routes);   // agents_api.cpp: agents (ETags), deployments, engines
 void AddNumberRoutes(ApiRoutes& routes);  // numbers_api.cpp
 void AddCallRoutes(ApiRoutes& routes);    // calls_api.cpp: call index, transcript, recording
 void AddUsageRoutes(ApiRoutes& routes);   // usage_api.cpp

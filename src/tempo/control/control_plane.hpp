@@ -19,6 +19,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace tempo::runtime {
 class Runtime;
@@ -50,6 +51,10 @@ struct ControlOptions {
   /// Deploying an agent builds its speech engine's model first (see LocalDeployer), so that an
   /// agent the engine refuses (e.g. a knowledge base over its limits) fails to deploy.
   SpeechPreparer prepare_speech;
+  /// The speech engines this server has (serve: engine::EngineRegistry::Names()). Agents may
+  /// only name one of them (create and update answer 422 on `engine` otherwise), and
+  /// GET /api/v1/engines lists them. Empty: no engine, so no agent can be saved.
+  std::vector<std::string> engines;
   /// First run: this agent is created in organisation Default and deployed, and its Twilio
   /// auth token is shown once through `print_line` (serve's demo agent).
   std::optional<agent::AgentConfig> first_run_agent;

@@ -308,6 +308,62 @@ TEST_P(ControlTest, AgentValidationReportsEachFieldThenAcceptsTheFix) {
   EXPECT_THAT(dup.ErrorFields(), ElementsAre("agentId"));
 }
 
+TEST_P(ControlTest, EnginesListsTheEnginesOfThisServer) {
+  auto admin = Admin();
+  auto r = Get("/api/v1/engines", admin);
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.Json(), json::parse(R"({"items": [{"name": "echo"}, {"name": "local"}]})"));
+  // Authenticated like the other reads: any role, or an API key; nobody else.
+  auto viewer = UserWithRole(admin, "v@example.com", "viewer");
+  EXPECT_EQ(Get("/api/v1/engines", viewer).status, 200);
+  auto key = Post("/api/v1/keys", {{"name", "ci"}, {"role", "viewer"}}, admin);
+  ASSERT_EQ(key.status, 201);
+  EXPECT_EQ(Get("/api/v1/engines", Credentials{"", "", key.Json()["key"]}).status, 200);
+  EXPECT_EQ(Call(M::kGet, "/api/v1/engines").status, 401);
+
+  options_.engines = {"echo"};
+  Start();
+  EXPECT_EQ(Get("/api/v1/engines", Admin()).Json()["items"], json::parse(R"([{"name": "echo"}])"));
+}
+
+TEST_P(ControlTest, AnAgentMustNameAnEngineThisServerHas) {
+  options_.engines = {"echo"};
+  Start();
+  auto admin = Admin();
+  json nova = ValidAgent("nova-agent");
+  nova["engine"] = "nova_sonic";  // known to agents, but not registered in this server
+  auto r = Post("/api/v1/agents", nova, admin);
+  EXPECT_EQ(r.status, 422) << r.body;
+  EXPECT_EQ(r.ErrorCode(), "validation_failed");
+  EXPECT_THAT(r.ErrorFields(), ElementsAre("engine"));
+  EXPECT_THAT(r.body, HasSubstr("is not available in this server; use one of echo"));
+  // No engine named means the default, local, which this server lacks too.
+  json unnamed = ValidAgent("plain-agent");
+  unnamed.erase("engine");
+  EXPECT_THAT(Post("/api/v1/agents", unnamed, admin).ErrorFields(), ElementsAre("engine"));
+  // Reported together with the other fields' problems, in one answer.
+  nova["maxSessionDuration"] = "long";
+  EXPECT_THAT(Post("/api/v1/agents", nova, admin).ErrorFields(),
+              ::testing::UnorderedElementsAre("engine", "maxSessionDuration"));
+  EXPECT_EQ(Count("agents"), 0);
+
+  ASSERT_EQ(CreateAgent("echo-agent", admin).status, 201);
+  // Updates are held to the same rule, by PUT and by PATCH.
+  json put = ValidAgent("echo-agent");
+  put["engine"] = "local";
+  auto replaced =
+      Call(M::kPut, "/api/v1/agents/echo-agent", put.dump(), &admin, {{"If-Match", "\"1\""}});
+  EXPECT_EQ(replaced.status, 422) << replaced.body;
+  EXPECT_THAT(replaced.ErrorFields(), ElementsAre("engine"));
+  auto patched = Call(M::kPatch, "/api/v1/agents/echo-agent", json{{"engine", "nova_sonic"}}.dump(),
+                      &admin, {{"If-Match", "\"1\""}});
+  EXPECT_EQ(patched.status, 422) << patched.body;
+  EXPECT_THAT(patched.ErrorFields(), ElementsAre("engine"));
+  auto agent = Get("/api/v1/agents/echo-agent", admin);
+  EXPECT_EQ(agent.Json()["engine"], "echo");
+  EXPECT_EQ(agent.Json()["version"], 1);
+}
+
 TEST_P(ControlTest, BadInputGetsAClearErrorAndChangesNothing) {
   auto admin = Admin();
   ASSERT_EQ(CreateAgent("keeper", admin).status, 201);
