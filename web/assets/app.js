@@ -82,13 +82,27 @@ async function overviewPage() {
 
 // ------------------------------------------------------------------ agents
 
+// Fields the server keeps but does not use yet say so, so that nobody relies on them.
+const NOT_YET = 'Stored — not acted on yet';
+
+// The speech engines this server has, read once: an agent may only name one of them.
+let engineNames = null;
+async function loadEngines() {
+  if (!engineNames) {
+    const res = await api('GET', '/api/v1/engines');
+    if (res.ok) engineNames = (res.data?.items || []).map((e) => e.name);
+  }
+  return engineNames || [];
+}
+
 // Every AgentConfig field, grouped as on the form. kind: text|textarea|number|check|select|secret|lines|kb
 const AGENT_FIELDS = [
   ['Identity', [
     ['agentId', 'Agent ID', 'text', 'Lower-case letters, digits and “-”, 3–39 characters'],
     ['agentName', 'Name', 'text'],
     ['description', 'Description', 'textarea', '', 'wide'],
-    ['engine', 'Speech engine', 'select', 'local: on-premise models; echo: repeats the caller (testing)', '', ['local', 'echo', 'nova_sonic']],
+    // The choices are the engines this server has (GET /api/v1/engines, see loadEngines).
+    ['engine', 'Speech engine', 'select', 'local: on-premise models; echo: repeats the caller (testing)', '', 'engines'],
     ['voiceId', 'Voice', 'text'],
     ['enabled', 'Enabled', 'check'],
   ]],
@@ -101,18 +115,18 @@ const AGENT_FIELDS = [
   ['Telephony', [
     ['callPhoneNumber', 'Phone number', 'text', 'E.164, e.g. +14155550100'],
     ['transferPhoneNumber', 'Transfer number', 'text', 'E.164'],
-    ['summaryPhoneNumber', 'Summary SMS number', 'text', 'E.164'],
+    ['summaryPhoneNumber', 'Summary SMS number', 'text', `E.164. ${NOT_YET} (no summary SMS is sent yet)`],
     ['sipEndpoint', 'SIP endpoint', 'text', 'sip: URI'],
     ['twilioAccountSid', 'Twilio Account SID', 'text', 'AC…'],
     ['twilioAuthToken', 'Twilio auth token', 'secret', 'Checks Twilio’s signatures. Write-only'],
-    ['twilioApiSecret', 'Twilio API secret', 'secret', 'Write-only'],
-    ['awsRegion', 'AWS region', 'text'],
+    ['twilioApiSecret', 'Twilio API secret', 'secret', `Write-only. ${NOT_YET} (the Twilio REST API is not called yet)`],
+    ['awsRegion', 'AWS region', 'text', `${NOT_YET} (no engine uses AWS yet)`],
   ]],
   ['Integrations', [
-    ['makeEndpoint', 'Make endpoint', 'text', 'https URL'],
-    ['webhookEndpoint', 'Webhook endpoint', 'text', 'https URL'],
-    ['novaPickupWebhookUrl', 'Pickup webhook URL', 'text'],
-    ['transcriptWebhookUrl', 'Transcript webhook URL', 'text'],
+    ['makeEndpoint', 'Make endpoint', 'text', `https URL. ${NOT_YET} (no webhook is sent yet)`],
+    ['webhookEndpoint', 'Webhook endpoint', 'text', `https URL. ${NOT_YET} (no webhook is sent yet)`],
+    ['novaPickupWebhookUrl', 'Pickup webhook URL', 'text', `${NOT_YET} (no webhook is sent yet)`],
+    ['transcriptWebhookUrl', 'Transcript webhook URL', 'text', `${NOT_YET} (no webhook is sent yet)`],
   ]],
   ['Limits and recording', [
     ['maxConversationLength', 'Max conversation length (turns)', 'number'],
@@ -125,9 +139,14 @@ const AGENT_FIELDS = [
 const DEFAULTS = { engine: 'local', enabled: true, awsRegion: 'us-east-1', enableRecording: true, enableTranscription: true,
   maxConversationLength: 50, maxSessionDuration: 1800, maxInappropriateAttempts: 3 };
 
-function agentForm(agent, onSaved) {
+// `engines`: from loadEngines(). A stored engine this server lacks stays visible (marked), so
+// that the form shows the agent as it is; saving it is refused with the API's message.
+function agentForm(agent, onSaved, engines) {
   const editing = !!agent;
   const values = { ...DEFAULTS, ...(agent || {}) };
+  if (!editing && engines.length && !engines.includes(values.engine)) values.engine = engines[0];
+  const choices = { engines: engines.map((e) => [e, e]) };
+  if (values.engine && !engines.includes(values.engine)) choices.engines.push([values.engine, `${values.engine} (not available in this server)`]);
   const inputs = {}, errors = {};
   const groups = AGENT_FIELDS.map(([legend, fields]) => h('fieldset', {}, h('legend', {}, legend),
     h('div.form-grid', {}, fields.map(([key, label, kind, hint, wide, options]) => {
@@ -141,7 +160,8 @@ function agentForm(agent, onSaved) {
         if (kind === 'kb') text = (v || []).map((e) => (typeof e === 'string' ? e : e.question ? `${e.question} | ${e.answer}` : e.answer)).join('\n');
         input = h('textarea', { id, name: key, 'aria-describedby': describedby }, text);
       } else if (kind === 'select') {
-        input = h('select', { id, name: key, 'aria-describedby': describedby }, options.map((o) => h('option', { value: o, selected: o === v }, o)));
+        input = h('select', { id, name: key, 'aria-describedby': describedby },
+          choices[options].map(([value, text]) => h('option', { value, selected: value === v }, text)));
       } else if (kind === 'check') {
         input = h('input', { type: 'checkbox', id, name: key, checked: !!v, 'aria-describedby': describedby });
       } else {
@@ -223,8 +243,9 @@ async function agentsPage() {
   const items = res.data?.items || [];
   const holder = h('div');
   const newButton = h('button.btn', { type: 'button', onclick: () => showForm() }, 'New agent');
+  const engines = await loadEngines();
   const showForm = () => {
-    holder.replaceChildren(agentForm(null, (a) => go(`/dashboard/agents/${encodeURIComponent(a.agentId)}`)));
+    holder.replaceChildren(agentForm(null, (a) => go(`/dashboard/agents/${encodeURIComponent(a.agentId)}`), engines));
     holder.querySelector('input')?.focus();
   };
   const table = items.length
@@ -303,13 +324,13 @@ function talkPanel(agent) {
 }
 
 async function agentPage(id) {
-  const res = await api('GET', `/api/v1/agents/${encodeURIComponent(id)}`);
+  const [res, engines] = await Promise.all([api('GET', `/api/v1/agents/${encodeURIComponent(id)}`), loadEngines()]);
   if (!res.ok) { setPage('Agent', h('p.error', {}, errorMessage(res))); return; }
   const agent = { ...res.data, etag: res.etag };
   setPage(agent.agentName || agent.agentId,
     h('p', {}, link('/dashboard/agents', '← All agents'), ' · Voice URL ', h('code.code', {}, agent.voiceUrl || '')),
     h('div.grid.cols-2', {}, deployPanel(agent), talkPanel(agent)),
-    agentForm(agent, () => { render(); }));
+    agentForm(agent, () => { render(); }, engines));
 }
 
 // ------------------------------------------------------------------ numbers

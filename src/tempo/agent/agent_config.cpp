@@ -247,7 +247,7 @@ bool IsHttpUrl(std::string_view s) {
 }
 
 bool IsValidAgentId(std::string_view s) {
-  if (s.size() < 3 || s.size() > 63 - kBucketPrefix.size()) return false;
+  if (s.size() < 3 || s.size() > kMaxAgentIdLength) return false;
   auto alnum = [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); };
   if (!alnum(s.front()) || !alnum(s.back())) return false;
   if (s.find("--") != std::string_view::npos) return false;

@@ -61,7 +61,10 @@ struct AgentConfig {
 
   /// The seed's closing line.
   [[nodiscard]] std::string ClosingLine() const;
-  /// S3 bucket (and fs store folder) for this agent's call artefacts.
+  /// S3 bucket (and fs store folder) for this agent's call artefacts. New code uses
+  /// storage::AgentBucket(agent_id), the one place of the artefact layout.
+  /// TODO(control-split): remove with its last caller, runtime/call_session.cpp, which is
+  /// moving to storage::AgentBucket.
   [[nodiscard]] std::string BucketName() const;
 
   friend bool operator==(const AgentConfig&, const AgentConfig&) = default;
@@ -111,8 +114,13 @@ const std::vector<EnvField>& EnvironmentFields();
 /// Checks used by the validator and the control-plane API.
 bool IsE164(std::string_view s);
 bool IsHttpUrl(std::string_view s);
-/// Lower-case letters, digits and '-', 3..39 chars, starting and ending with a letter or digit,
-/// so that "tempo-agent-transcripts-{id}" is a valid S3 bucket name.
+/// Lower-case letters, digits and '-', 3..kMaxAgentIdLength chars, starting and ending with a
+/// letter or digit, so that the agent's artefact bucket (storage::AgentBucket) is a valid S3
+/// bucket name.
 bool IsValidAgentId(std::string_view s);
+/// S3 bucket names have at most 63 characters, and storage::AgentBucket puts the 24-character
+/// "tempo-agent-transcripts-" in front of the id. agent/ may not depend on storage/, so the
+/// length is repeated here; tests/unit/tempo/storage checks that the two agree.
+inline constexpr size_t kMaxAgentIdLength = 63 - 24;
 
 }  // namespace tempo::agent

@@ -1,5 +1,7 @@
 #include "tempo/caller/twiml_reader.hpp"
 
+#include "tempo/base/strings.hpp"
+
 #include <fmt/format.h>
 
 #include <charconv>
@@ -12,12 +14,8 @@ namespace {
 /// Twilio: "The combined length of each <Parameter> name and value must be under 500".
 constexpr std::size_t kMaxParameterChars = 500;
 
-std::string Trim(std::string_view text) {
-  const auto first = text.find_first_not_of(" \t\r\n");
-  if (first == std::string_view::npos) return {};
-  const auto last = text.find_last_not_of(" \t\r\n");
-  return std::string(text.substr(first, last - first + 1));
-}
+// The verbs' fields own their text.
+std::string Trim(std::string_view text) { return std::string(tempo::Trim(text)); }
 
 std::string Attr(const pugi::xml_node& node, const char* name) {
   return node.attribute(name).as_string();

@@ -123,6 +123,8 @@ int Run(const ServeSettings& settings, Mode mode) {
     control_options.prepare_speech = [&engines](const agent::AgentConfig& config) {
       return engines.Prepare(config);
     };
+    // The dashboard offers, and the API accepts, only the engines this server really has.
+    control_options.engines = engines.Names();
     control::ApplyEnvironment(control_options, GetEnv);
     auto opened = control::ControlPlane::Open(std::move(control_options), **store, run_blocking);
     if (!opened) {

@@ -1,19 +1,12 @@
 #include "tempo/control/auth.hpp"
 
 #include "tempo/base/log.hpp"
+#include "tempo/base/strings.hpp"
 
 #include <algorithm>
-#include <cctype>
 
 namespace tempo::control {
 namespace {
-
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
-}
 
 // last_used_at is informative: writing it on every request would turn reads into writes.
 constexpr int64_t kLastUsedResolutionMs = 60'000;

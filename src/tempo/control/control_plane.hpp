@@ -19,12 +19,15 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace tempo::runtime {
 class Runtime;
 }  // namespace tempo::runtime
 
 namespace tempo::control {
+
+struct ControlState;
 
 struct ControlOptions {
   /// sqlite:///abs/path.db, sqlite://relative.db or postgres://... (see docs/database.md).
@@ -48,6 +51,10 @@ struct ControlOptions {
   /// Deploying an agent builds its speech engine's model first (see LocalDeployer), so that an
   /// agent the engine refuses (e.g. a knowledge base over its limits) fails to deploy.
   SpeechPreparer prepare_speech;
+  /// The speech engines this server has (serve: engine::EngineRegistry::Names()). Agents may
+  /// only name one of them (create and update answer 422 on `engine` otherwise), and
+  /// GET /api/v1/engines lists them. Empty: no engine, so no agent can be saved.
+  std::vector<std::string> engines;
   /// First run: this agent is created in organisation Default and deployed, and its Twilio
   /// auth token is shown once through `print_line` (serve's demo agent).
   std::optional<agent::AgentConfig> first_run_agent;
@@ -98,9 +105,11 @@ class ControlPlane {
   [[nodiscard]] const runtime::AgentDirectory& Directory() const;
   void SetFallbackDirectory(const runtime::AgentDirectory* fallback);
 
-  /// Indexes a finished call (runtime::Runtime::SetCallFinishedHook). Blocking: the runtime
-  /// calls it on the blocking pool. Calls of agents unknown to the database (file agents) are
-  /// recorded in the first organisation. Failures are logged.
+  /// Indexes a finished call (runtime::Runtime::SetCallFinishedHook) in the organisation that
+  /// owns its agent. Blocking: the runtime calls it on the blocking pool. Calls of agents
+  /// unknown to the database (file agents) are given to no organisation: they are kept in
+  /// `unassigned_calls`, counted (tempo_calls_unassigned_total) and logged. Failures are
+  /// logged.
   void CallFinished(const runtime::CallRecord& record);
 
   /// The base URL shown in Voice URLs (set once the listening port is known).
@@ -114,9 +123,8 @@ class ControlPlane {
   [[nodiscard]] db::Database& Database();
 
  private:
-  struct Impl;
-  explicit ControlPlane(std::unique_ptr<Impl> impl);
-  std::unique_ptr<Impl> impl_;
+  explicit ControlPlane(std::unique_ptr<ControlState> state);
+  std::unique_ptr<ControlState> state_;
 };
 
 }  // namespace tempo::control

@@ -1,6 +1,7 @@
 #include "tempo/control/crypto.hpp"
 
 #include "tempo/base/base64.hpp"
+#include "tempo/base/strings.hpp"
 
 #include <fmt/format.h>
 
@@ -16,14 +17,6 @@
 
 namespace tempo::control {
 namespace {
-
-std::string_view Trim(std::string_view s) {
-  while (!s.empty() && (s.back() == '\n' || s.back() == '\r' || s.back() == ' ')) {
-    s.remove_suffix(1);
-  }
-  while (!s.empty() && s.front() == ' ') s.remove_prefix(1);
-  return s;
-}
 
 Result<SecretBox::Key> DecodeKey(std::string_view text, std::string_view origin) {
   auto bytes = base64::Decode(Trim(text));

@@ -1,5 +1,7 @@
 #include "tempo/control/deployer.hpp"
 
+#include "tempo/storage/call_layout.hpp"
+
 #include <fmt/format.h>
 
 namespace tempo::control {
@@ -48,7 +50,7 @@ Result<void> LocalDeployer::Deploy(const OrgId& org, const agent::AgentConfig& c
   progress(1, StepState::kDone, fmt::format("{} engine ready", config.engine));
 
   progress(2, StepState::kRunning, "");
-  const std::string bucket = config.BucketName();
+  const std::string bucket = storage::AgentBucket(config.agent_id);
   if (auto ok = store_.EnsureBucket(bucket); !ok) return fail(2, ok.error());
   progress(2, StepState::kDone, fmt::format("bucket {}", bucket));
 

@@ -54,7 +54,7 @@ class Deployer {
 using SpeechPreparer = std::function<Result<void>(const agent::AgentConfig&)>;
 
 /// Serves the agent from this process: validates its config, prepares its speech engine (if a
-/// preparer is given), creates its artefact bucket (tempo-agent-transcripts-{agentId}) and
+/// preparer is given), creates its artefact bucket (storage::AgentBucket) and
 /// activates it in the runtime's directory. Milliseconds for a normal agent. Thread-safe.
 class LocalDeployer final : public Deployer {
  public:

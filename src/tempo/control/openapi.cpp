@@ -1,5 +1,6 @@
 #include "tempo/control/openapi.hpp"
 
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include <string_view>
@@ -69,6 +70,16 @@ json WriteOp(std::string summary, json responses, json extra = json::object()) {
   return Op(std::move(summary), std::move(responses), std::move(extra));
 }
 
+// Fields an agent stores and returns but that nothing acts on yet: said in the description,
+// so that nobody relies on them.
+constexpr std::string_view kNoWebhooks = "no webhook is sent yet";
+json NotActedOnYet(json schema, std::string_view why) {
+  const std::string before = schema.value("description", "");
+  schema["description"] =
+      fmt::format("{}Stored — not acted on yet ({}).", before.empty() ? "" : before + ". ", why);
+  return schema;
+}
+
 json Schemas() {
   json s;
   s["Error"] = {
@@ -128,6 +139,9 @@ json Schemas() {
                          {"properties",
                           {{"currentPassword", {{"type", "string"}}},
                            {"newPassword", {{"type", "string"}, {"minLength", 10}}}}}};
+  s["Engine"] = {{"type", "object"},
+                 {"required", json::array({"name"})},
+                 {"properties", {{"name", {{"type", "string"}, {"example", "local"}}}}}};
   s["User"] = {{"type", "object"},
                {"properties",
                 {{"id", {{"type", "string"}}},
@@ -179,18 +193,23 @@ json Schemas() {
              {"properties",
               {{"question", {{"type", "string"}}}, {"answer", {{"type", "string"}}}}}}}}}}}},
       {"voiceId", {{"type", "string"}}},
-      {"engine", {{"type", "string"}, {"enum", json::array({"local", "echo", "nova_sonic"})}}},
+      {"engine",
+       {{"type", "string"},
+        {"description",
+         "A speech engine this server has (GET /api/v1/engines lists them); another one is "
+         "refused (422 on `engine`). Default: local"}}},
       {"enabled", {{"type", "boolean"}}},
-      {"makeEndpoint", {{"type", "string"}, {"format", "uri"}}},
-      {"webhookEndpoint", {{"type", "string"}, {"format", "uri"}}},
-      {"novaPickupWebhookUrl", {{"type", "string"}, {"format", "uri"}}},
-      {"transcriptWebhookUrl", {{"type", "string"}, {"format", "uri"}}},
+      {"makeEndpoint", NotActedOnYet({{"type", "string"}, {"format", "uri"}}, kNoWebhooks)},
+      {"webhookEndpoint", NotActedOnYet({{"type", "string"}, {"format", "uri"}}, kNoWebhooks)},
+      {"novaPickupWebhookUrl", NotActedOnYet({{"type", "string"}, {"format", "uri"}}, kNoWebhooks)},
+      {"transcriptWebhookUrl", NotActedOnYet({{"type", "string"}, {"format", "uri"}}, kNoWebhooks)},
       {"callPhoneNumber", {{"type", "string"}, {"description", "E.164"}}},
       {"transferPhoneNumber", {{"type", "string"}, {"description", "E.164"}}},
-      {"summaryPhoneNumber", {{"type", "string"}, {"description", "E.164"}}},
+      {"summaryPhoneNumber",
+       NotActedOnYet({{"type", "string"}, {"description", "E.164"}}, "no summary SMS is sent yet")},
       {"sipEndpoint", {{"type", "string"}}},
       {"twilioAccountSid", {{"type", "string"}}},
-      {"awsRegion", {{"type", "string"}}},
+      {"awsRegion", NotActedOnYet({{"type", "string"}}, "no engine of this server uses AWS yet")},
       {"enableRecording", {{"type", "boolean"}}},
       {"enableTranscription", {{"type", "boolean"}}},
       {"maxConversationLength", {{"type", "integer"}, {"minimum", 1}, {"maximum", 1000}}},
@@ -203,7 +222,8 @@ json Schemas() {
       {"nullable", true},
       {"writeOnly", true},
       {"description", "Write-only. Omit to keep the stored value; null or \"\" clears it"}};
-  input_props["twilioApiSecret"] = input_props["twilioAuthToken"];
+  input_props["twilioApiSecret"] =
+      NotActedOnYet(input_props["twilioAuthToken"], "the Twilio REST API is not called yet");
   s["AgentInput"] = {
       {"type", "object"},
       {"description",
@@ -435,6 +455,10 @@ json Paths() {
   p["/agents/{id}/deployment"]["get"] =
       Op("The latest deployment with its steps and progress",
          {{"200", JsonBody(Ref("Deployment"))}, {"404", ErrorResponse("No such agent or none")}});
+
+  p["/engines"]["get"] =
+      Op("The speech engines of this server: the values an agent's `engine` may take",
+         {{"200", JsonBody(Items("Engine"))}});
 
   p["/numbers"]["get"] = Op("Phone numbers with the Voice URL to configure in Twilio",
                             {{"200", JsonBody(Items("Number"))}});

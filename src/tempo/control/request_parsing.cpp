@@ -1,5 +1,7 @@
 #include "tempo/control/request_parsing.hpp"
 
+#include "tempo/base/strings.hpp"
+
 #include <fmt/format.h>
 
 #include <charconv>
@@ -8,13 +10,6 @@
 
 namespace tempo::control {
 namespace {
-
-int HexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
 
 std::string_view TrimSpaces(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
@@ -45,20 +40,10 @@ int64_t DaysFromCivil(int y, unsigned m, unsigned d) {
 }  // namespace
 
 Result<std::string> PercentDecode(std::string_view text) {
-  std::string out;
-  out.reserve(text.size());
-  for (size_t i = 0; i < text.size(); ++i) {
-    char c = text[i];
-    if (c == '%') {
-      if (i + 2 >= text.size()) return InvalidArgument("malformed percent-escape");
-      const int hi = HexValue(text[i + 1]);
-      const int lo = HexValue(text[i + 2]);
-      if (hi < 0 || lo < 0) return InvalidArgument("malformed percent-escape");
-      c = static_cast<char>(hi * 16 + lo);
-      i += 2;
-    }
-    if (c == '\0') return InvalidArgument("NUL byte in the request");
-    out.push_back(c);
+  auto out = tempo::PercentDecode(text, PlusMeans::kPlus);
+  // A NUL would cut the text short wherever it meets a C string (SQLite, logs).
+  if (out && out->find('\0') != std::string::npos) {
+    return InvalidArgument("NUL byte in the request");
   }
   return out;
 }

@@ -133,8 +133,58 @@ CREATE TABLE callbacks (
 CREATE INDEX callbacks_org_created_idx ON callbacks (org_id, created_at);
 )sql";
 
+// A call row belongs to its organisation: the key is (org_id, call_sid), so a CallSid that
+// another organisation reuses gets a row of its own instead of overwriting the first one's.
+// Calls of agents no organisation owns (agents served from files) are kept apart in
+// unassigned_calls, which no tenant API reads. SQLite cannot change a primary key in place,
+// so the table is rebuilt (the same script runs on PostgreSQL).
+constexpr std::string_view kCallsOwnedByOrganisation = R"sql(
+CREATE TABLE calls_by_org (
+  org_id         TEXT NOT NULL REFERENCES organisations (id) ON DELETE CASCADE,
+  call_sid       TEXT NOT NULL,
+  agent_id       TEXT NOT NULL,
+  from_number    TEXT,
+  to_number      TEXT,
+  started_at     BIGINT NOT NULL,
+  ended_at       BIGINT,
+  duration_ms    BIGINT,
+  outcome        TEXT,
+  turns          INTEGER NOT NULL DEFAULT 0,
+  transcript_key TEXT,
+  recording_key  TEXT,
+  metadata_json  TEXT,
+  PRIMARY KEY (org_id, call_sid)
+);
+INSERT INTO calls_by_org (org_id, call_sid, agent_id, from_number, to_number, started_at,
+                          ended_at, duration_ms, outcome, turns, transcript_key, recording_key,
+                          metadata_json)
+  SELECT org_id, call_sid, agent_id, from_number, to_number, started_at, ended_at, duration_ms,
+         outcome, turns, transcript_key, recording_key, metadata_json FROM calls;
+DROP TABLE calls;
+ALTER TABLE calls_by_org RENAME TO calls;
+CREATE INDEX calls_org_started_idx ON calls (org_id, started_at DESC);
+CREATE INDEX calls_org_agent_started_idx ON calls (org_id, agent_id, started_at);
+
+CREATE TABLE unassigned_calls (
+  agent_id       TEXT NOT NULL,
+  call_sid       TEXT NOT NULL,
+  from_number    TEXT,
+  to_number      TEXT,
+  started_at     BIGINT NOT NULL,
+  ended_at       BIGINT,
+  duration_ms    BIGINT,
+  outcome        TEXT,
+  turns          INTEGER NOT NULL DEFAULT 0,
+  transcript_key TEXT,
+  recording_key  TEXT,
+  metadata_json  TEXT,
+  PRIMARY KEY (agent_id, call_sid)
+);
+)sql";
+
 constexpr std::array kBuiltinMigrations = {
     Migration{1, "control_plane_schema", kControlPlaneSchema},
+    Migration{2, "calls_owned_by_organisation", kCallsOwnedByOrganisation},
 };
 
 constexpr std::string_view kCreateSchemaMigrations = R"sql(

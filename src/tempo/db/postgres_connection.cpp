@@ -1,6 +1,7 @@
 // PostgreSQL backend: raw libpq, one connection, text results decoded by column type.
 
 #include "tempo/base/log.hpp"
+#include "tempo/base/strings.hpp"
 #include "tempo/db/connection.hpp"
 
 #include <fmt/format.h>
@@ -34,11 +35,6 @@ struct ConnDeleter {
   void operator()(PGconn* c) const { PQfinish(c); }
 };
 using ConnPtr = std::unique_ptr<PGconn, ConnDeleter>;
-
-std::string Trim(std::string_view s) {
-  while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.remove_suffix(1);
-  return std::string(s);
-}
 
 void ForwardNotice(void* /*arg*/, const char* message) {
   TEMPO_LOG(db, debug, "postgres notice: {}", Trim(message != nullptr ? message : ""));
@@ -76,13 +72,6 @@ std::optional<int64_t> ParseInt(std::string_view text) {
   return value;
 }
 
-int HexDigit(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
 // bytea in text form is "\x" + hex (bytea_output = hex, the default since 9.0).
 Result<Blob> DecodeBytea(std::string_view text) {
   if (!text.starts_with("\\x") || text.size() % 2 != 0) {
@@ -91,8 +80,8 @@ Result<Blob> DecodeBytea(std::string_view text) {
   Blob out;
   out.reserve((text.size() - 2) / 2);
   for (std::size_t i = 2; i < text.size(); i += 2) {
-    int hi = HexDigit(text[i]);
-    int lo = HexDigit(text[i + 1]);
+    const int hi = HexValue(text[i]);
+    const int lo = HexValue(text[i + 1]);
     if (hi < 0 || lo < 0) return Internal("postgres: malformed bytea");
     out.push_back(static_cast<std::byte>(hi * 16 + lo));
   }
@@ -399,8 +388,8 @@ Result<std::unique_ptr<Connection>> OpenPostgres(const std::string& url,
   char* parse_error = nullptr;
   PQconninfoOption* options = PQconninfoParse(url.c_str(), &parse_error);
   if (options == nullptr) {
-    std::string why =
-        ScrubPasswords(parse_error != nullptr ? Trim(parse_error) : "out of memory", url);
+    std::string why = ScrubPasswords(
+        std::string(parse_error != nullptr ? Trim(parse_error) : "out of memory"), url);
     PQfreemem(parse_error);
     return InvalidArgument(fmt::format("postgres: bad URL {}: {}", redacted_url, why));
   }
@@ -409,8 +398,9 @@ Result<std::unique_ptr<Connection>> OpenPostgres(const std::string& url,
   ConnPtr conn(PQconnectdb(url.c_str()));
   if (!conn) return Unavailable("postgres: out of memory");
   if (PQstatus(conn.get()) != CONNECTION_OK) {
-    return Unavailable(fmt::format("postgres: cannot connect to {}: {}", redacted_url,
-                                   ScrubPasswords(Trim(PQerrorMessage(conn.get())), url)));
+    return Unavailable(
+        fmt::format("postgres: cannot connect to {}: {}", redacted_url,
+                    ScrubPasswords(std::string(Trim(PQerrorMessage(conn.get()))), url)));
   }
   PQsetNoticeProcessor(conn.get(), ForwardNotice, nullptr);
   if (PQsetClientEncoding(conn.get(), "UTF8") != 0) {

@@ -16,6 +16,13 @@ SpeechEngine* EngineRegistry::Find(std::string_view name) const {
   return it == engines_.end() ? nullptr : it->second.get();
 }
 
+std::vector<std::string> EngineRegistry::Names() const {
+  std::vector<std::string> names;
+  names.reserve(engines_.size());
+  for (const auto& [name, engine] : engines_) names.push_back(name);
+  return names;
+}
+
 Result<void> EngineRegistry::Prepare(const agent::AgentConfig& agent) const {
   SpeechEngine* engine = Find(agent.engine);
   if (engine == nullptr) {

@@ -13,6 +13,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace tempo::engine {
 
@@ -104,6 +105,8 @@ class EngineRegistry {
  public:
   void Add(std::unique_ptr<SpeechEngine> engine);
   [[nodiscard]] SpeechEngine* Find(std::string_view name) const;
+  /// The names of the engines added, in alphabetical order.
+  [[nodiscard]] std::vector<std::string> Names() const;
   /// Prepare()s `agent` with the engine it names. Errors: those of Prepare, and kUnavailable
   /// when this process has no such engine.
   Result<void> Prepare(const agent::AgentConfig& agent) const;

@@ -1,6 +1,7 @@
 #include "tempo/net/client.hpp"
 
 #include "tempo/base/log.hpp"
+#include "tempo/base/strings.hpp"
 #include "tempo/net/strand_executor.hpp"
 #include "tempo/net/ws_outbox.hpp"
 
@@ -135,9 +136,7 @@ Result<ClientUrl> ParseClientUrl(std::string_view url) {
   ClientUrl out;
   const size_t colon = url.find("://");
   if (colon == std::string_view::npos) return InvalidArgument("URL has no scheme: missing '://'");
-  out.scheme.assign(url.substr(0, colon));
-  std::transform(out.scheme.begin(), out.scheme.end(), out.scheme.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  out.scheme = Lower(url.substr(0, colon));
   uint16_t default_port = 0;
   if (out.scheme == "http" || out.scheme == "ws") {
     default_port = 80;

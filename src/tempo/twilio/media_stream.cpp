@@ -1,6 +1,7 @@
 #include "tempo/twilio/media_stream.hpp"
 
 #include "tempo/base/base64.hpp"
+#include "tempo/base/strings.hpp"
 #include "tempo/twilio/ids.hpp"
 
 #include <fmt/format.h>
@@ -293,18 +294,9 @@ class MediaScanner {
     if (end_ - p_ < 4) return false;
     value = 0;
     for (int i = 0; i < 4; ++i) {
-      const char c = *p_++;
-      uint32_t digit = 0;
-      if (c >= '0' && c <= '9') {
-        digit = static_cast<uint32_t>(c - '0');
-      } else if (c >= 'a' && c <= 'f') {
-        digit = static_cast<uint32_t>(c - 'a' + 10);
-      } else if (c >= 'A' && c <= 'F') {
-        digit = static_cast<uint32_t>(c - 'A' + 10);
-      } else {
-        return false;
-      }
-      value = value * 16 + digit;
+      const int digit = HexValue(*p_++);
+      if (digit < 0) return false;
+      value = value * 16 + static_cast<uint32_t>(digit);
     }
     return true;
   }

@@ -1,6 +1,7 @@
 #include "tempo/twilio/signature.hpp"
 
 #include "tempo/base/base64.hpp"
+#include "tempo/base/strings.hpp"
 
 #include <algorithm>
 #include <array>
@@ -16,32 +17,10 @@
 namespace tempo::twilio {
 namespace {
 
-int HexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
 Result<std::string> FormDecode(std::string_view text) {
-  std::string out;
-  out.reserve(text.size());
-  for (size_t i = 0; i < text.size(); ++i) {
-    const char c = text[i];
-    if (c == '+') {
-      out.push_back(' ');
-    } else if (c == '%') {
-      if (text.size() - i < 3) return InvalidArgument("form body has a truncated percent escape");
-      const int hi = HexValue(text[i + 1]);
-      const int lo = HexValue(text[i + 2]);
-      if (hi < 0 || lo < 0) return InvalidArgument("form body has a malformed percent escape");
-      out.push_back(static_cast<char>(hi * 16 + lo));
-      i += 2;
-    } else {
-      out.push_back(c);
-    }
-  }
-  return out;
+  auto decoded = PercentDecode(text, PlusMeans::kSpace);
+  if (!decoded) return InvalidArgument("form body has a " + decoded.error().message);
+  return decoded;
 }
 
 bool IsUnreserved(unsigned char c) {

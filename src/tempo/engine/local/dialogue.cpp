@@ -1,5 +1,6 @@
 #include "tempo/engine/local/dialogue.hpp"
 
+#include "tempo/base/strings.hpp"
 #include "tempo/engine/local/knowledge_index.hpp"
 #include "tempo/engine/local/lm_builder.hpp"
 
@@ -166,21 +167,13 @@ std::vector<std::string> GuardrailTerms(std::string_view text) {
   return out;
 }
 
-std::string_view Trim(std::string_view s) {
-  while (!s.empty() && (std::isspace(static_cast<unsigned char>(s.front())) != 0)) {
-    s.remove_prefix(1);
-  }
-  while (!s.empty() && (std::isspace(static_cast<unsigned char>(s.back())) != 0 ||
-                        s.back() == '.' || s.back() == '!' || s.back() == ',')) {
-    s.remove_suffix(1);
+// White space at both ends and the punctuation a spoken sentence ends with.
+std::string_view TrimSentence(std::string_view s) {
+  s = Trim(s);
+  while (!s.empty() && (s.back() == '.' || s.back() == '!' || s.back() == ',')) {
+    s = Trim(s.substr(0, s.size() - 1));
   }
   return s;
-}
-
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
 }
 
 struct NumberWord {
@@ -248,7 +241,7 @@ std::string_view ToString(Intent intent) {
 }
 
 std::optional<GuardrailRule> ParseGuardrail(std::string_view sentence) {
-  const std::string lower = Lower(Trim(sentence));
+  const std::string lower = Lower(TrimSentence(sentence));
   std::string_view rest = lower;
   for (std::string_view lead : {"you must ", "you should ", "you ", "please "}) {
     if (rest.starts_with(lead)) rest.remove_prefix(lead.size());
@@ -276,13 +269,13 @@ std::optional<GuardrailRule> ParseGuardrail(std::string_view sentence) {
       break;
     }
   }
-  std::string alt(Trim(instead));
+  std::string alt(TrimSentence(instead));
   for (std::string_view filler : {"instead, ", "instead ", "but ", "and ", "rather "}) {
     if (std::string_view(alt).starts_with(filler)) alt.erase(0, filler.size());
   }
   if (std::string_view(alt).ends_with(" instead")) alt.resize(alt.size() - 8);
-  rule.instead = std::string(Trim(alt));
-  rule.forbidden = std::string(Trim(forbidden));
+  rule.instead = std::string(TrimSentence(alt));
+  rule.forbidden = std::string(TrimSentence(forbidden));
   rule.topic = GuardrailTerms(rule.forbidden);
   if (rule.topic.empty()) return std::nullopt;
   return rule;

@@ -1,6 +1,7 @@
 #include "tempo/engine/local/lm_builder.hpp"
 
 #include "tempo/base/log.hpp"
+#include "tempo/base/strings.hpp"
 #include "tempo/engine/local/flite_support.hpp"
 
 #include <fmt/format.h>
@@ -214,13 +215,6 @@ uint64_t Fnv1a(uint64_t h, std::string_view s) {
   return h;
 }
 
-std::string ToLower(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
-}
-
 }  // namespace
 
 std::vector<std::string> NormalizeWords(std::string_view sentence) {
@@ -256,7 +250,7 @@ std::vector<std::string> NormalizeWords(std::string_view sentence) {
              (std::isalpha(static_cast<unsigned char>(sentence[j])) != 0 || sentence[j] == '\'')) {
         ++j;
       }
-      std::string word = ToLower(sentence.substr(i, j - i));
+      std::string word = Lower(sentence.substr(i, j - i));
       while (!word.empty() && word.front() == '\'') word.erase(word.begin());
       while (!word.empty() && word.back() == '\'') word.pop_back();
       i = j;
@@ -294,7 +288,7 @@ Result<std::vector<std::string>> PronunciationLines(std::string_view word,
                                                     const std::filesystem::path& cmudict_path) {
   TEMPO_ASSIGN_OR_RETURN(const CmuDict* dict, LoadCmuDict(cmudict_path));
   PronSource source = PronSource::kNone;
-  return Pronounce(*dict, ToLower(word), source);
+  return Pronounce(*dict, Lower(word), source);
 }
 
 Result<DomainModel> BuildDomainModel(std::span<const std::string> sentences,

@@ -1,6 +1,7 @@
 #include "tempo/engine/local/tts.hpp"
 
 #include "tempo/base/log.hpp"
+#include "tempo/base/strings.hpp"
 #include "tempo/engine/local/flite_support.hpp"
 
 #include <algorithm>
@@ -41,14 +42,6 @@ bool IsBlank(std::string_view s) {
                      [](char c) { return std::isspace(static_cast<unsigned char>(c)); });
 }
 
-std::string Trim(std::string_view s) {
-  std::size_t b = 0;
-  std::size_t e = s.size();
-  while (b < e && std::isspace(static_cast<unsigned char>(s[b]))) ++b;
-  while (e > b && std::isspace(static_cast<unsigned char>(s[e - 1]))) --e;
-  return std::string(s.substr(b, e - b));
-}
-
 // Splits after any char in `breaks` that is followed by whitespace or the end of the text.
 std::vector<std::string> SplitAfter(std::string_view text, std::string_view breaks) {
   std::vector<std::string> parts;
@@ -58,10 +51,10 @@ std::vector<std::string> SplitAfter(std::string_view text, std::string_view brea
     const bool at_boundary =
         i + 1 == text.size() || std::isspace(static_cast<unsigned char>(text[i + 1]));
     if (!at_boundary) continue;
-    parts.push_back(Trim(text.substr(begin, i + 1 - begin)));
+    parts.emplace_back(Trim(text.substr(begin, i + 1 - begin)));
     begin = i + 1;
   }
-  if (begin < text.size()) parts.push_back(Trim(text.substr(begin)));
+  if (begin < text.size()) parts.emplace_back(Trim(text.substr(begin)));
   std::erase_if(parts, [](const std::string& p) { return IsBlank(p); });
   return parts;
 }
@@ -91,9 +84,7 @@ std::string_view FliteVoiceName(FliteVoice voice) {
 int FliteVoiceSampleRateHz(FliteVoice voice) { return voice == FliteVoice::kKal ? 8000 : 16000; }
 
 std::optional<FliteVoice> LookupVoice(std::string_view voice_id) {
-  std::string lower(voice_id);
-  std::transform(lower.begin(), lower.end(), lower.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  const std::string lower = Lower(voice_id);
   for (const auto& alias : kVoiceAliases) {
     if (alias.id == lower) return alias.voice;
   }

@@ -1,6 +1,8 @@
 #include "tempo/agent/demo_agent.hpp"
+#include "tempo/base/metrics.hpp"
 #include "tempo/control/agent_store.hpp"
 #include "tempo/runtime/call_record.hpp"
+#include "tempo/storage/call_layout.hpp"
 
 #include "control_test_support.hpp"
 #include <gmock/gmock.h>
@@ -306,6 +308,62 @@ TEST_P(ControlTest, AgentValidationReportsEachFieldThenAcceptsTheFix) {
   EXPECT_THAT(dup.ErrorFields(), ElementsAre("agentId"));
 }
 
+TEST_P(ControlTest, EnginesListsTheEnginesOfThisServer) {
+  auto admin = Admin();
+  auto r = Get("/api/v1/engines", admin);
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.Json(), json::parse(R"({"items": [{"name": "echo"}, {"name": "local"}]})"));
+  // Authenticated like the other reads: any role, or an API key; nobody else.
+  auto viewer = UserWithRole(admin, "v@example.com", "viewer");
+  EXPECT_EQ(Get("/api/v1/engines", viewer).status, 200);
+  auto key = Post("/api/v1/keys", {{"name", "ci"}, {"role", "viewer"}}, admin);
+  ASSERT_EQ(key.status, 201);
+  EXPECT_EQ(Get("/api/v1/engines", Credentials{"", "", key.Json()["key"]}).status, 200);
+  EXPECT_EQ(Call(M::kGet, "/api/v1/engines").status, 401);
+
+  options_.engines = {"echo"};
+  Start();
+  EXPECT_EQ(Get("/api/v1/engines", Admin()).Json()["items"], json::parse(R"([{"name": "echo"}])"));
+}
+
+TEST_P(ControlTest, AnAgentMustNameAnEngineThisServerHas) {
+  options_.engines = {"echo"};
+  Start();
+  auto admin = Admin();
+  json nova = ValidAgent("nova-agent");
+  nova["engine"] = "nova_sonic";  // known to agents, but not registered in this server
+  auto r = Post("/api/v1/agents", nova, admin);
+  EXPECT_EQ(r.status, 422) << r.body;
+  EXPECT_EQ(r.ErrorCode(), "validation_failed");
+  EXPECT_THAT(r.ErrorFields(), ElementsAre("engine"));
+  EXPECT_THAT(r.body, HasSubstr("is not available in this server; use one of echo"));
+  // No engine named means the default, local, which this server lacks too.
+  json unnamed = ValidAgent("plain-agent");
+  unnamed.erase("engine");
+  EXPECT_THAT(Post("/api/v1/agents", unnamed, admin).ErrorFields(), ElementsAre("engine"));
+  // Reported together with the other fields' problems, in one answer.
+  nova["maxSessionDuration"] = "long";
+  EXPECT_THAT(Post("/api/v1/agents", nova, admin).ErrorFields(),
+              ::testing::UnorderedElementsAre("engine", "maxSessionDuration"));
+  EXPECT_EQ(Count("agents"), 0);
+
+  ASSERT_EQ(CreateAgent("echo-agent", admin).status, 201);
+  // Updates are held to the same rule, by PUT and by PATCH.
+  json put = ValidAgent("echo-agent");
+  put["engine"] = "local";
+  auto replaced =
+      Call(M::kPut, "/api/v1/agents/echo-agent", put.dump(), &admin, {{"If-Match", "\"1\""}});
+  EXPECT_EQ(replaced.status, 422) << replaced.body;
+  EXPECT_THAT(replaced.ErrorFields(), ElementsAre("engine"));
+  auto patched = Call(M::kPatch, "/api/v1/agents/echo-agent", json{{"engine", "nova_sonic"}}.dump(),
+                      &admin, {{"If-Match", "\"1\""}});
+  EXPECT_EQ(patched.status, 422) << patched.body;
+  EXPECT_THAT(patched.ErrorFields(), ElementsAre("engine"));
+  auto agent = Get("/api/v1/agents/echo-agent", admin);
+  EXPECT_EQ(agent.Json()["engine"], "echo");
+  EXPECT_EQ(agent.Json()["version"], 1);
+}
+
 TEST_P(ControlTest, BadInputGetsAClearErrorAndChangesNothing) {
   auto admin = Admin();
   ASSERT_EQ(CreateAgent("keeper", admin).status, 201);
@@ -551,14 +609,17 @@ runtime::CallRecord MakeCall(const std::string& sid, const std::string& agent, i
 class CallsTest : public ControlTest {
  protected:
   void StoreCall(const runtime::CallRecord& r, const std::string& wav) {
-    const std::string bucket = "tempo-agent-transcripts-" + r.info.agent_id.str();
-    const std::string prefix = "calls/" + r.info.call_sid.str() + "/";
-    ASSERT_TRUE(store_->EnsureBucket(bucket));
-    ASSERT_TRUE(store_->Put(bucket, prefix + "transcript.json", r.TranscriptJson("complete")));
+    auto at = storage::LocateCall(r.info.agent_id, r.info.call_sid);
+    ASSERT_TRUE(at) << at.error().ToString();
+    using storage::CallArtifact;
+    ASSERT_TRUE(store_->EnsureBucket(at->bucket));
+    ASSERT_TRUE(
+        store_->Put(at->bucket, at->Key(CallArtifact::kTranscript), r.TranscriptJson("complete")));
     if (!wav.empty()) {
-      ASSERT_TRUE(store_->Put(bucket, prefix + "recording.wav", wav));
+      ASSERT_TRUE(store_->Put(at->bucket, at->Key(CallArtifact::kRecording), wav));
     }
-    ASSERT_TRUE(store_->Put(bucket, prefix + "metadata.json", r.MetadataJson(!wav.empty())));
+    ASSERT_TRUE(
+        store_->Put(at->bucket, at->Key(CallArtifact::kMetadata), r.MetadataJson(!wav.empty())));
     control_->CallFinished(r);
   }
   static constexpr int64_t kDay = 86'400'000;
@@ -789,12 +850,66 @@ TEST_P(CallsTest, ViewersCannotWriteAnything) {
   EXPECT_EQ(Get("/api/v1/calls", viewer).status, 200);
 }
 
-TEST_P(CallsTest, CallsOfAgentsOutsideTheDatabaseGoToTheFirstOrganisation) {
-  auto admin = Admin();
+TEST_P(CallsTest, ACallSidReusedByAnotherOrganisationIsItsOwnRow) {
+  auto a = Admin();
+  ASSERT_EQ(CreateAgent("a-agent", a).status, 201);
+  auto b = OtherOrg();
+  ASSERT_EQ(CreateAgent("b-agent", b).status, 201);
+  StoreCall(MakeCall("CAsame", "a-agent", kT0, 60'000, "completed"), std::string(64, 'a'));
+  const json a_before = Get("/api/v1/calls/CAsame", a).Json();
+  ASSERT_EQ(a_before["agentId"], "a-agent");
+
+  StoreCall(MakeCall("CAsame", "b-agent", kT0 + 5'000, 30'000, "transferred"), "");
+  EXPECT_EQ(Count("calls"), 2);
+  // The second organisation's index left the first one's row exactly as it was.
+  EXPECT_EQ(Get("/api/v1/calls/CAsame", a).Json(), a_before);
+  auto a_recording = Get("/api/v1/calls/CAsame/recording.wav", a);
+  EXPECT_EQ(a_recording.status, 200);
+  EXPECT_EQ(a_recording.body, std::string(64, 'a'));
+  // Each organisation sees its own call, and only its own.
+  const json b_call = Get("/api/v1/calls/CAsame", b).Json();
+  EXPECT_EQ(b_call["agentId"], "b-agent");
+  EXPECT_EQ(b_call["outcome"], "transferred");
+  EXPECT_EQ(b_call["durationMs"], 30'000);
+  EXPECT_EQ(b_call["hasRecording"], false);
+  EXPECT_EQ(Get("/api/v1/calls/CAsame/recording.wav", b).status, 404);
+  for (const auto* who : {&a, &b}) {
+    const json list = Get("/api/v1/calls", *who).Json();
+    ASSERT_EQ(list["items"].size(), 1u);
+    EXPECT_EQ(list["items"][0]["agentId"], who == &a ? "a-agent" : "b-agent");
+    EXPECT_EQ(Get("/api/v1/usage?from=2026-11-01&to=2026-12-01", *who).Json()["totals"]["calls"],
+              1);
+  }
+
+  // Indexing a call again completes that organisation's row and no other.
+  const json b_before = Get("/api/v1/calls/CAsame", b).Json();
+  StoreCall(MakeCall("CAsame", "a-agent", kT0, 90'000, "failed"), std::string(64, 'a'));
+  EXPECT_EQ(Count("calls"), 2);
+  EXPECT_EQ(Get("/api/v1/calls/CAsame", a).Json()["outcome"], "failed");
+  EXPECT_EQ(Get("/api/v1/calls/CAsame", a).Json()["durationMs"], 90'000);
+  EXPECT_EQ(Get("/api/v1/calls/CAsame", b).Json(), b_before);
+}
+
+TEST_P(CallsTest, CallsOfAgentsNoOrganisationOwnsGoToNoOrganisation) {
+  auto a = Admin();
+  auto b = OtherOrg();
+  auto& unassigned = metrics::Registry::Global().AddCounter("tempo_calls_unassigned_total", "");
+  const uint64_t counted = unassigned.Value();
   StoreCall(MakeCall("CAfile", "file-agent", kT0, 1000, "completed"), "");
-  auto r = Get("/api/v1/calls", admin);
-  ASSERT_EQ(r.Json()["items"].size(), 1u);
-  EXPECT_EQ(r.Json()["items"][0]["agentId"], "file-agent");
+  EXPECT_EQ(unassigned.Value(), counted + 1);
+  EXPECT_EQ(Count("calls"), 0);
+  EXPECT_EQ(Count("unassigned_calls"), 1);
+  for (const auto* who : {&a, &b}) {
+    EXPECT_TRUE(Get("/api/v1/calls", *who).Json()["items"].empty());
+    EXPECT_EQ(Get("/api/v1/calls/CAfile", *who).status, 404);
+    EXPECT_EQ(Get("/api/v1/calls/CAfile/transcript", *who).status, 404);
+    EXPECT_EQ(Get("/api/v1/usage?from=2026-11-01&to=2026-12-01", *who).Json()["totals"]["calls"],
+              0);
+  }
+  // Indexed again (e.g. recovered after a restart): still one row, still no organisation's.
+  StoreCall(MakeCall("CAfile", "file-agent", kT0, 2000, "completed"), "");
+  EXPECT_EQ(Count("unassigned_calls"), 1);
+  EXPECT_EQ(Count("calls"), 0);
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, ControlTest,
@@ -846,7 +961,8 @@ TEST_P(FirstRunTest, TheFirstRunAgentIsDeployedInTheFirstOrganisation) {
   ASSERT_NE(served, nullptr);
   EXPECT_EQ(served->knowledge_base, demo.knowledge_base);
   EXPECT_EQ(served->twilio_auth_token, demo.twilio_auth_token);
-  EXPECT_TRUE(std::filesystem::is_directory(dir_ / "objects" / demo.BucketName()));
+  EXPECT_TRUE(
+      std::filesystem::is_directory(dir_ / "objects" / storage::AgentBucket(demo.agent_id)));
   auto admin = Admin();
   const json listed = Get("/api/v1/agents", admin).Json();
   ASSERT_EQ(listed["items"].size(), 1u);

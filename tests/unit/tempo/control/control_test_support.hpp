@@ -92,6 +92,7 @@ class ControlTest : public ::testing::TestWithParam<Backend> {
     options_.password_cost = PasswordCost::kMinimum;
     options_.public_url = "https://voice.example.com";
     options_.print_line = [this](std::string_view line) { printed_.emplace_back(line); };
+    options_.engines = {"echo", "local"};
     Start();
   }
 

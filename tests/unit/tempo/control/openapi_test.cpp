@@ -47,6 +47,7 @@ TEST(OpenApi, DocumentDescribesEveryRoute) {
       {"/calls/{sid}/transcript", "get"},
       {"/calls/{sid}/recording.wav", "get"},
       {"/usage", "get"},
+      {"/engines", "get"},
       {"/openapi.json", "get"}};
   for (const auto& [path, method] : routes) {
     EXPECT_TRUE(paths.contains(path) && paths[path].contains(method)) << method << " " << path;
