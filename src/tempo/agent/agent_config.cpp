@@ -12,7 +12,6 @@ namespace {
 
 using nlohmann::json;
 
-constexpr std::string_view kBucketPrefix = "tempo-agent-transcripts-";
 constexpr size_t kMaxPrompt = 20'000;
 constexpr size_t kMaxKnowledgeEntries = 5'000;
 constexpr size_t kMaxKnowledgeBytes = 2 * 1024 * 1024;
@@ -219,10 +218,6 @@ void CheckPhone(std::vector<FieldError>& errors, const char* field, const std::s
 
 std::string AgentConfig::ClosingLine() const {
   return fmt::format("Thank you for calling {}. Have a great day!", agent_name);
-}
-
-std::string AgentConfig::BucketName() const {
-  return fmt::format("{}{}", kBucketPrefix, agent_id.str());
 }
 
 bool IsE164(std::string_view s) {

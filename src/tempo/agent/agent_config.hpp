@@ -61,11 +61,6 @@ struct AgentConfig {
 
   /// The seed's closing line.
   [[nodiscard]] std::string ClosingLine() const;
-  /// S3 bucket (and fs store folder) for this agent's call artefacts. New code uses
-  /// storage::AgentBucket(agent_id), the one place of the artefact layout.
-  /// TODO(control-split): remove with its last caller, runtime/call_session.cpp, which is
-  /// moving to storage::AgentBucket.
-  [[nodiscard]] std::string BucketName() const;
 
   friend bool operator==(const AgentConfig&, const AgentConfig&) = default;
 };

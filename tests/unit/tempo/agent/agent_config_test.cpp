@@ -45,7 +45,6 @@ TEST(AgentConfig, ReadsTheSeedFields) {
   EXPECT_EQ(c->max_session_duration, 600);
   EXPECT_TRUE(c->enable_recording);
   EXPECT_EQ(c->twilio_auth_token.Reveal(), "s3cr3t-t0ken");
-  EXPECT_EQ(c->BucketName(), "tempo-agent-transcripts-bright-smile-dental");
   EXPECT_EQ(c->ClosingLine(), "Thank you for calling Bright Smile Dental. Have a great day!");
 }
 
