@@ -4,12 +4,11 @@
 // its artefacts) while the calls beside it go on.
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   BIN, tempDir, writeAgent, startServer, incomingCall, openStream, TwilioStream, artefacts,
-  metrics, newCallSid, sleep, callDir,
+  metrics, newCallSid, sleep, callDir, run,
 } from './lib/server.mjs';
 
 const probeName = () => `tempo-probe-${process.pid}-${Math.random().toString(16).slice(2)}`;
@@ -150,16 +149,6 @@ describe('health', () => {
     }
   });
 });
-
-function run(cmd, args) {
-  return new Promise((resolve) => {
-    const child = spawn(cmd, args);
-    let out = '', err = '';
-    child.stdout.on('data', (d) => { out += d; });
-    child.stderr.on('data', (d) => { err += d; });
-    child.on('exit', (code) => resolve({ code, out, err }));
-  });
-}
 
 describe('an exception in one call', () => {
   // Each failpoint is armed for one call; the healthy calls run beside them.

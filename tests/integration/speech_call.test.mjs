@@ -4,10 +4,9 @@
 // that recording by tests/e2e/reply_recognizer (grammar of everything the agent can say).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { BIN, tempDir, startServer, artefacts, login } from './lib/server.mjs';
+import { BIN, tempDir, startServer, artefacts, login, run } from './lib/server.mjs';
 
 // Built next to the binary: <build>/tempovoice and <build>/tests/e2e/reply_recognizer.
 const RECOGNIZER = process.env.TEMPO_REPLY_RECOGNIZER ?? join(dirname(BIN), 'tests', 'e2e', 'reply_recognizer');
@@ -36,16 +35,6 @@ before(async () => {
   writeFileSync(agentFile, JSON.stringify(demo));
 });
 after(async () => { if (server) await server.stop(); });
-
-function run(cmd, args) {
-  return new Promise((resolve) => {
-    const child = spawn(cmd, args);
-    let out = '', err = '';
-    child.stdout.on('data', (d) => { out += d; });
-    child.stderr.on('data', (d) => { err += d; });
-    child.on('exit', (code) => resolve({ code, out, err }));
-  });
-}
 
 const words = (s) => s.toLowerCase().replace(/[^a-z0-9' ]+/g, ' ').split(/\s+/).filter(Boolean).join(' ');
 

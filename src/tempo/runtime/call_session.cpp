@@ -5,6 +5,7 @@
 #include "tempo/audio/mixer.hpp"
 #include "tempo/audio/resampler.hpp"
 #include "tempo/audio/wav.hpp"
+#include "tempo/base/contain.hpp"
 #include "tempo/base/failpoint.hpp"
 #include "tempo/base/log.hpp"
 #include "tempo/base/metrics.hpp"
@@ -169,13 +170,7 @@ struct CallSession::Impl {
   /// so far is stored. `where` is a fixed label (the metric's).
   template <class F>
   void Guard(std::string_view where, F&& work) noexcept {
-    try {
-      work();
-    } catch (const std::exception& e) {
-      Crashed(where, e.what());
-    } catch (...) {
-      Crashed(where, "unknown exception");
-    }
+    Contain(std::forward<F>(work), [&](std::string_view what) { Crashed(where, what); });
   }
 
   void Crashed(std::string_view where, std::string_view what) noexcept {

@@ -1,6 +1,7 @@
 #include "tempo/engine/local/local_engine.hpp"
 
 #include "tempo/audio/resampler.hpp"
+#include "tempo/base/contain.hpp"
 #include "tempo/base/failpoint.hpp"
 #include "tempo/base/log.hpp"
 #include "tempo/base/metrics.hpp"
@@ -214,13 +215,7 @@ struct Core : std::enable_shared_from_this<Core> {
   /// other call go on.
   template <typename F>
   void Guarded(std::string_view stage, F&& work) noexcept {
-    try {
-      work();
-    } catch (const std::exception& e) {
-      Threw(stage, e.what());
-    } catch (...) {
-      Threw(stage, "unknown exception");
-    }
+    Contain(std::forward<F>(work), [&](std::string_view what) { Threw(stage, what); });
   }
 
   void Threw(std::string_view stage, std::string_view what) noexcept {
