@@ -112,6 +112,8 @@ describe('http server', () => {
   before(async () => {
     server = startServer();
     ({ port } = await server.ready);
+    // Ready (200) once the demo agent's speech model is built; 503 until then.
+    for (let i = 0; i < 200 && (await get(port, '/health')).status !== 200; i++) await sleep(50);
   });
 
   after(async () => {
@@ -129,6 +131,13 @@ describe('http server', () => {
     assert.equal(body.status, 'ok');
     assert.equal(typeof body.version, 'string');
     assert.equal(typeof body.uptime_seconds, 'number');
+    assert.equal(body.checks.object_store, 'ok');
+  });
+
+  test('GET /health/live answers 200 JSON (liveness)', async () => {
+    const res = await get(port, '/health/live');
+    assert.equal(res.status, 200);
+    assert.equal(JSON.parse(res.body).status, 'ok');
   });
 
   test('GET /metrics answers Prometheus text with the HTTP metrics', async () => {
