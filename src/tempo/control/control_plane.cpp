@@ -1,6 +1,7 @@
 #include "tempo/control/control_plane.hpp"
 
 #include "tempo/base/base64.hpp"
+#include "tempo/base/json_text.hpp"
 #include "tempo/base/log.hpp"
 #include "tempo/control/agent_store.hpp"
 #include "tempo/control/api_error.hpp"
@@ -98,7 +99,7 @@ std::string Lower(std::string_view s) {
 }
 
 net::Response JsonResponse(int status, const json& body) {
-  auto r = net::Response::Json(status, body.dump());
+  auto r = net::Response::Json(status, DumpJson(body));
   r.headers.Set("Cache-Control", "no-store");
   return r;
 }
@@ -865,7 +866,7 @@ struct ControlPlane::Impl {
   Result<void> SaveDeployment(const Deployment& d) {
     TEMPO_TRY(db->Execute(
         "UPDATE deployments SET state = $1, steps_json = $2, updated_at = $3 WHERE id = $4",
-        {d.state, StepsJson(d).dump(), d.updated_at, d.id}));
+        {d.state, DumpJson(StepsJson(d)), d.updated_at, d.id}));
     return Ok();
   }
 
@@ -903,7 +904,7 @@ struct ControlPlane::Impl {
       TEMPO_TRY(tx.Execute(
           "INSERT INTO deployments (id, org_id, agent_id, state, steps_json, created_at, "
           "updated_at) VALUES ($1, $2, $3, $4, $5, $6, $6)",
-          {d.id, c.who.org_id.str(), id, d.state, StepsJson(d).dump(), d.created_at}));
+          {d.id, c.who.org_id.str(), id, d.state, DumpJson(StepsJson(d)), d.created_at}));
       return Ok();
     }));
     if (busy) return Conflict("a deployment of this agent is in progress").ToResponse();
@@ -1395,7 +1396,7 @@ struct ControlPlane::Impl {
         ended > 0 ? std::optional<int64_t>(std::max<int64_t>(0, ended - record.info.started_at_ms))
                   : std::nullopt;
     const std::string metadata =
-        json::parse(record.MetadataJson(recording.has_value()), nullptr, false).dump();
+        DumpJson(json::parse(record.MetadataJson(recording.has_value()), nullptr, false));
     TEMPO_TRY(db->Execute(
         "INSERT INTO calls (org_id, call_sid, agent_id, from_number, to_number, started_at, "
         "ended_at, duration_ms, outcome, turns, transcript_key, recording_key, metadata_json) "
