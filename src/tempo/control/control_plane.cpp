@@ -1405,9 +1405,11 @@ struct ControlPlane::Impl {
         "duration_ms = excluded.duration_ms, outcome = excluded.outcome, turns = excluded.turns, "
         "transcript_key = excluded.transcript_key, recording_key = excluded.recording_key, "
         "metadata_json = excluded.metadata_json",
-        {org, record.info.call_sid.str(), agent_id, record.info.from, record.info.to,
-         record.info.started_at_ms, ended_at, duration, record.end.outcome,
-         static_cast<int64_t>(record.turns.size()), transcript, recording, metadata}));
+        // From/To are whatever Twilio's form held: PostgreSQL refuses text that is not UTF-8.
+        {org, record.info.call_sid.str(), agent_id, ValidUtf8(record.info.from),
+         ValidUtf8(record.info.to), record.info.started_at_ms, ended_at, duration,
+         record.end.outcome, static_cast<int64_t>(record.turns.size()), transcript, recording,
+         metadata}));
     return Ok();
   }
 
