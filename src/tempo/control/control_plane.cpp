@@ -1,6 +1,5 @@
 #include "tempo/control/control_plane.hpp"
 
-#include "tempo/base/base64.hpp"
 #include "tempo/base/json_text.hpp"
 #include "tempo/base/log.hpp"
 #include "tempo/control/agent_store.hpp"
@@ -113,13 +112,6 @@ net::Response NoContent() {
 
 std::string ETag(int64_t version) { return fmt::format("\"{}\"", version); }
 
-bool IsJsonMediaType(std::string_view header) {
-  std::string type = Lower(header.substr(0, header.find(';')));
-  while (!type.empty() && type.back() == ' ') type.pop_back();
-  return type == "application/json" || (type.rfind("application/", 0) == 0 && type.size() > 5 &&
-                                        type.compare(type.size() - 5, 5, "+json") == 0);
-}
-
 bool IsSafeMethod(net::Method m) {
   return m == net::Method::kGet || m == net::Method::kHead || m == net::Method::kOptions;
 }
@@ -201,21 +193,6 @@ struct AgentRow {
   int64_t created_at = 0;
   int64_t updated_at = 0;
 };
-
-std::string EncodeCursor(int64_t ms, std::string_view id) {
-  return base64::Encode(fmt::format("{}|{}", ms, id));
-}
-
-std::optional<std::pair<int64_t, std::string>> DecodeCursor(std::string_view cursor) {
-  auto raw = base64::Decode(cursor);
-  if (!raw) return std::nullopt;
-  std::string text(raw->begin(), raw->end());
-  const size_t bar = text.find('|');
-  if (bar == std::string::npos) return std::nullopt;
-  auto ms = ParseInt(std::string_view(text).substr(0, bar));
-  if (!ms) return std::nullopt;
-  return std::make_pair(*ms, text.substr(bar + 1));
-}
 
 ApiResult<int> PageLimit(const Ctx& c) {
   auto it = c.query.find("limit");
