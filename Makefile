@@ -2,7 +2,7 @@
 #   make run    build (release) and start `tempovoice serve` on 127.0.0.1:3000
 #   make test   build with sanitizers and run every test (unit, fuzz corpora, integration)
 # Both install missing Debian packages first.
-.PHONY: run test deps test-deps build release dev check-format format check-headers tidy bench fuzz clean
+.PHONY: run test deps test-deps build release dev check-format format check-headers tidy bench fuzz fuzz-campaign clean
 
 ARGS ?=
 
@@ -46,6 +46,14 @@ bench: test-deps release
 fuzz: test-deps
 	cmake --preset fuzz >/dev/null
 	cmake --build --preset fuzz
+
+# make fuzz-campaign SECONDS=N [TARGETS="http_request wav"]: every fuzz target (or TARGETS)
+# for min(10M executions, N s), nice'd, two at a time, then merged into fuzz/corpus/ (see
+# docs/fuzzing.md).
+SECONDS ?= 1800
+TARGETS ?=
+fuzz-campaign: test-deps
+	bash tools/fuzz-campaign.sh --seconds $(SECONDS) $(TARGETS)
 
 clean:
 	rm -rf build

@@ -1,5 +1,6 @@
-// Feeds untrusted request parts (query strings, cookies, Range and If-Match headers, time
-// filters, JSON bodies) to the control plane's sans-I/O parsers and checks their invariants.
+// Feeds untrusted request parts (query strings, cookies, Range, If-Match and Content-Type
+// headers, time filters, listing cursors, integers) to the control plane's sans-I/O parsers
+// and checks their invariants. JSON bodies have their own target (api_body_fuzz.cpp).
 #include "tempo/control/request_parsing.hpp"
 
 #include <cstdint>
@@ -30,6 +31,16 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   (void)JsonTooDeep(text, 32);
   if (auto decoded = PercentDecode(text)) {
     if (decoded->size() > size) std::abort();
+  }
+  if (auto n = ParseInt(text)) {
+    if (*n < 0) std::abort();
+    (void)FormatDay(*n);
+  }
+  (void)IsJsonMediaType(text);
+  if (auto cursor = DecodeCursor(text)) {
+    // A cursor we would have written reads back the same.
+    auto again = DecodeCursor(EncodeCursor(cursor->first, cursor->second));
+    if (!again || *again != *cursor) std::abort();
   }
   return 0;
 }

@@ -1,5 +1,7 @@
 #include "tempo/caller/report.hpp"
 
+#include "tempo/base/json_text.hpp"
+
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
@@ -146,7 +148,7 @@ std::string ToJson(const CallReport& r) {
   if (!r.transfer_target.empty()) out["transfer_target"] = r.transfer_target;
   if (!r.error.empty()) out["error"] = r.error;
   if (r.close_code) out["close_code"] = *r.close_code;
-  return out.dump(2, ' ', false, json::error_handler_t::replace);
+  return DumpJson(out, 2);
 }
 
 std::string ToText(const CallReport& r) {
@@ -205,7 +207,7 @@ std::string ToJson(const LoadReport& r) {
       {"errors", r.errors},
       {"outcomes", r.outcomes},
   };
-  return out.dump(2, ' ', false, json::error_handler_t::replace);
+  return DumpJson(out, 2);
 }
 
 std::string ToText(const LoadReport& r) {

@@ -1,5 +1,6 @@
 #include "tempo/cli/ops_routes.hpp"
 
+#include "tempo/base/json_text.hpp"
 #include "tempo/base/metrics.hpp"
 
 #include <fmt/format.h>
@@ -63,7 +64,7 @@ Readiness::Report Readiness::RunChecks() {
           draining ? "draining"
           : ready  ? "ok"
                    : "unavailable",
-          checks.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)};
+          DumpJson(checks)};
 }
 
 void AddOpsRoutes(net::Router& router, std::chrono::steady_clock::time_point started,

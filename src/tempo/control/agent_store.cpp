@@ -1,5 +1,6 @@
 #include "tempo/control/agent_store.hpp"
 
+#include "tempo/base/json_text.hpp"
 #include "tempo/base/log.hpp"
 
 #include <nlohmann/json.hpp>
@@ -18,11 +19,11 @@ StoredAgentColumns EncodeAgent(const agent::AgentConfig& config, const SecretBox
   j.erase("twilioAuthTokenSet");
   j.erase("twilioApiSecretSet");
   StoredAgentColumns out;
-  out.config_json = j.dump();
+  out.config_json = DumpJson(j);
   if (!config.twilio_auth_token.empty() || !config.twilio_api_secret.empty()) {
     const json secrets = {{"twilioAuthToken", config.twilio_auth_token.Reveal()},
                           {"twilioApiSecret", config.twilio_api_secret.Reveal()}};
-    out.secrets_ciphertext = box.Seal(secrets.dump());
+    out.secrets_ciphertext = box.Seal(DumpJson(secrets));
   }
   return out;
 }

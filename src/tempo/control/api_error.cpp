@@ -1,5 +1,6 @@
 #include "tempo/control/api_error.hpp"
 
+#include "tempo/base/json_text.hpp"
 #include "tempo/base/log.hpp"
 
 #include <nlohmann/json.hpp>
@@ -11,7 +12,7 @@ net::Response ApiError::ToResponse() const {
   for (const auto& f : fields) fields_json.push_back({{"field", f.field}, {"message", f.message}});
   nlohmann::json body = {
       {"error", {{"code", code}, {"message", message}, {"fields", std::move(fields_json)}}}};
-  auto response = net::Response::Json(status, body.dump());
+  auto response = net::Response::Json(status, DumpJson(body));
   response.headers.Set("Cache-Control", "no-store");
   return response;
 }

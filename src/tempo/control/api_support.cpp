@@ -1,6 +1,7 @@
 #include "tempo/control/api_support.hpp"
 
 #include "tempo/base/base64.hpp"
+#include "tempo/base/json_text.hpp"
 #include "tempo/base/log.hpp"
 #include "tempo/base/strings.hpp"
 #include "tempo/control/control_state.hpp"
@@ -16,13 +17,6 @@ namespace tempo::control {
 namespace {
 
 using nlohmann::json;
-
-bool IsJsonMediaType(std::string_view header) {
-  std::string type = Lower(header.substr(0, header.find(';')));
-  while (!type.empty() && type.back() == ' ') type.pop_back();
-  return type == "application/json" || (type.rfind("application/", 0) == 0 && type.size() > 5 &&
-                                        type.compare(type.size() - 5, 5, "+json") == 0);
-}
 
 bool IsSafeMethod(net::Method m) {
   return m == net::Method::kGet || m == net::Method::kHead || m == net::Method::kOptions;
@@ -164,7 +158,7 @@ int64_t WallMs(const Clock& clock) {
 }
 
 net::Response JsonResponse(int status, const json& body) {
-  auto r = net::Response::Json(status, body.dump());
+  auto r = net::Response::Json(status, DumpJson(body));
   r.headers.Set("Cache-Control", "no-store");
   return r;
 }
@@ -187,21 +181,6 @@ bool ValidEmail(std::string_view email) {
   return std::none_of(email.begin(), email.end(), [](unsigned char c) {
     return c <= ' ' || c == 0x7f || c == '<' || c == '>' || c == '"';
   });
-}
-
-std::string EncodeCursor(int64_t ms, std::string_view id) {
-  return base64::Encode(fmt::format("{}|{}", ms, id));
-}
-
-std::optional<std::pair<int64_t, std::string>> DecodeCursor(std::string_view cursor) {
-  auto raw = base64::Decode(cursor);
-  if (!raw) return std::nullopt;
-  std::string text(raw->begin(), raw->end());
-  const size_t bar = text.find('|');
-  if (bar == std::string::npos) return std::nullopt;
-  auto ms = ParseInt(std::string_view(text).substr(0, bar));
-  if (!ms) return std::nullopt;
-  return std::make_pair(*ms, text.substr(bar + 1));
 }
 
 ApiResult<int> PageLimit(const Ctx& c) {

@@ -8,6 +8,7 @@
 #include "tempo/base/result.hpp"
 #include "tempo/control/api_error.hpp"
 #include "tempo/control/auth.hpp"
+#include "tempo/control/request_parsing.hpp"
 #include "tempo/db/database.hpp"
 #include "tempo/net/router.hpp"
 
@@ -109,9 +110,8 @@ net::Response NoContent();
 std::string ETag(int64_t version);
 bool ValidEmail(std::string_view email);
 
-/// Page cursors: "created/started ms | id", opaque to clients.
-std::string EncodeCursor(int64_t ms, std::string_view id);
-std::optional<std::pair<int64_t, std::string>> DecodeCursor(std::string_view cursor);
+// Page cursors (EncodeCursor / DecodeCursor) are in request_parsing.hpp, with the fuzzed
+// parsers of what arrives.
 
 /// `limit` (default kDefaultPageSize, 1..kMaxPageSize).
 ApiResult<int> PageLimit(const Ctx& c);

@@ -1,5 +1,6 @@
 #include "tempo/control/call_index.hpp"
 
+#include "tempo/base/json_text.hpp"
 #include "tempo/base/log.hpp"
 #include "tempo/storage/call_layout.hpp"
 
@@ -52,19 +53,14 @@ Result<IndexedIn> CallIndex::Index(const runtime::CallRecord& record) {
       ended > 0 ? std::optional<int64_t>(std::max<int64_t>(0, ended - record.info.started_at_ms))
                 : std::nullopt;
   const std::string metadata =
-      nlohmann::json::parse(record.MetadataJson(recording.has_value()), nullptr, false).dump();
-  std::vector<db::Value> values = {record.info.call_sid.str(),
-                                   record.info.agent_id.str(),
-                                   record.info.from,
-                                   record.info.to,
-                                   record.info.started_at_ms,
-                                   ended_at,
-                                   duration,
-                                   record.end.outcome,
-                                   static_cast<int64_t>(record.turns.size()),
-                                   transcript,
-                                   recording,
-                                   metadata};
+      DumpJson(nlohmann::json::parse(record.MetadataJson(recording.has_value()), nullptr, false));
+  std::vector<db::Value> values = {record.info.call_sid.str(), record.info.agent_id.str(),
+                                   // What Twilio's form held: PostgreSQL refuses text
+                                   // that is not UTF-8.
+                                   ValidUtf8(record.info.from), ValidUtf8(record.info.to),
+                                   record.info.started_at_ms, ended_at, duration,
+                                   record.end.outcome, static_cast<int64_t>(record.turns.size()),
+                                   transcript, recording, metadata};
 
   // Agent ids are unique across organisations (Twilio's webhook URLs carry only the id).
   TEMPO_ASSIGN_OR_RETURN(db::Rows owner, db_.Query("SELECT org_id FROM agents WHERE id = $1",

@@ -1,5 +1,6 @@
 #include "tempo/control/deployment_service.hpp"
 
+#include "tempo/base/json_text.hpp"
 #include "tempo/base/log.hpp"
 #include "tempo/control/api_support.hpp"
 #include "tempo/control/crypto.hpp"
@@ -95,7 +96,7 @@ Result<std::optional<Deployment>> DeploymentService::Latest(const OrgId& org,
 Result<void> DeploymentService::Save(const Deployment& d) {
   TEMPO_TRY(db_.Execute(
       "UPDATE deployments SET state = $1, steps_json = $2, updated_at = $3 WHERE id = $4",
-      {d.state, StepsJson(d).dump(), d.updated_at, d.id}));
+      {d.state, DumpJson(StepsJson(d)), d.updated_at, d.id}));
   return Ok();
 }
 
@@ -128,7 +129,7 @@ Result<std::optional<Deployment>> DeploymentService::Start(const OrgId& org,
     TEMPO_TRY(
         tx.Execute("INSERT INTO deployments (id, org_id, agent_id, state, steps_json, created_at, "
                    "updated_at) VALUES ($1, $2, $3, $4, $5, $6, $6)",
-                   {d.id, org.str(), id, d.state, StepsJson(d).dump(), d.created_at}));
+                   {d.id, org.str(), id, d.state, DumpJson(StepsJson(d)), d.created_at}));
     return Ok();
   }));
   if (busy) return std::optional<Deployment>();

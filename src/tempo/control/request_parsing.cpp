@@ -1,9 +1,11 @@
 #include "tempo/control/request_parsing.hpp"
 
+#include "tempo/base/base64.hpp"
 #include "tempo/base/strings.hpp"
 
 #include <fmt/format.h>
 
+#include <cctype>
 #include <charconv>
 #include <ctime>
 #include <limits>
@@ -204,6 +206,29 @@ std::optional<int64_t> ParseIfMatch(std::string_view header) {
     header = header.substr(1, header.size() - 2);
   }
   return ParseInt(header);
+}
+
+bool IsJsonMediaType(std::string_view header) {
+  std::string type(header.substr(0, header.find(';')));
+  for (char& c : type) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  while (!type.empty() && type.back() == ' ') type.pop_back();
+  return type == "application/json" || (type.rfind("application/", 0) == 0 && type.size() > 5 &&
+                                        type.compare(type.size() - 5, 5, "+json") == 0);
+}
+
+std::string EncodeCursor(int64_t ms, std::string_view id) {
+  return base64::Encode(fmt::format("{}|{}", ms, id));
+}
+
+std::optional<std::pair<int64_t, std::string>> DecodeCursor(std::string_view cursor) {
+  auto raw = base64::Decode(cursor);
+  if (!raw) return std::nullopt;
+  std::string text(raw->begin(), raw->end());
+  const size_t bar = text.find('|');
+  if (bar == std::string::npos) return std::nullopt;
+  auto ms = ParseInt(std::string_view(text).substr(0, bar));
+  if (!ms) return std::nullopt;
+  return std::make_pair(*ms, text.substr(bar + 1));
 }
 
 }  // namespace tempo::control

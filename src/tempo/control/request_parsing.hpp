@@ -9,6 +9,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 
 namespace tempo::control {
 
@@ -50,5 +51,14 @@ std::optional<int64_t> ParseInt(std::string_view text);
 
 /// The version in an If-Match header: "\"3\"", "W/\"3\"" or "3". nullopt when malformed.
 std::optional<int64_t> ParseIfMatch(std::string_view header);
+
+/// True for a JSON media type in a Content-Type header: application/json or
+/// application/<x>+json, any case, parameters (";charset=...") ignored.
+bool IsJsonMediaType(std::string_view header);
+
+/// The opaque `cursor` of a paginated listing: the sort key (ms) and id of the last item.
+std::string EncodeCursor(int64_t ms, std::string_view id);
+/// Reads back what EncodeCursor wrote; nullopt for anything else (it arrives in a query).
+std::optional<std::pair<int64_t, std::string>> DecodeCursor(std::string_view cursor);
 
 }  // namespace tempo::control

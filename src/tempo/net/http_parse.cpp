@@ -58,13 +58,19 @@ ParsedRequest ParseRequest(std::string_view bytes, const RequestLimits& limits) 
     boost::system::error_code ec;
     size_t n = parser.put(boost::asio::buffer(bytes.data() + used, bytes.size() - used), ec);
     used += n;
-    if (ec && ec != http::error::need_more) {
+    // need_more means put() has taken what it can of everything it was offered and must next
+    // see those unconsumed bytes *plus more*: Beast keeps offsets (skip_, the final-chunk
+    // flag) that assume the buffer grew, and re-offering the same bytes trips its asserts
+    // (parse_chunk_header's `n >= 5`). We hold every byte there is, so the request is
+    // incomplete. A head larger than the limit is reported by put() itself, not as need_more.
+    if (ec == http::error::need_more) return result;
+    if (ec) {
       auto rejection = detail::RejectionFor(ec);
       result.outcome = rejection.value_or(ParseOutcome::kMalformed);
       return result;
     }
-    // No progress (or nothing left) without finishing: the request is incomplete. A head
-    // larger than the limit is reported by put() itself, so this is not a way around it.
+    // No error and not done: put() stopped at a boundary (it does that only when not eager);
+    // go on from there while there is something left.
     if (!parser.is_done() && (n == 0 || used == bytes.size())) return result;
   }
   auto& req = parser.get();

@@ -1,6 +1,12 @@
 #include "tempo/runtime/call_record.hpp"
 
+#include "tempo/base/json_text.hpp"
+
 #include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <cstdio>
+#include <ctime>
 
 namespace tempo::runtime {
 namespace {
@@ -14,6 +20,31 @@ std::string IsoTime(int64_t ms) {
   std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
                 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, int(ms % 1000));
   return buf;
+}
+
+// A damaged write-ahead line may hold any JSON: json::value() would throw on a field of the
+// wrong type (type_error 302) and convert a huge float to int64_t (undefined), so a field
+// of the wrong kind reads as absent.
+std::string WalText(const json& j, const char* key) {
+  const auto it = j.find(key);
+  return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
+int64_t WalInt(const json& j, const char* key) {
+  const auto it = j.find(key);
+  if (it == j.end()) return 0;
+  if (it->is_number_unsigned()) {
+    const auto u = it->get<uint64_t>();
+    return u > static_cast<uint64_t>(INT64_MAX) ? 0 : static_cast<int64_t>(u);
+  }
+  return it->is_number_integer() ? it->get<int64_t>() : 0;
+}
+
+// Both times come from outside this process (a recovered log, the clock): no overflow.
+int64_t DurationMs(int64_t started_ms, int64_t ended_ms) {
+  int64_t d = 0;
+  if (ended_ms <= 0 || __builtin_sub_overflow(ended_ms, started_ms, &d)) return 0;
+  return d;
 }
 
 json TurnJson(const Turn& t) {
@@ -55,14 +86,14 @@ std::string CallRecord::TranscriptJson(std::string_view status) const {
             {"toolCalls", json::array()}};
   for (const auto& t : turns) j["turns"].push_back(TurnJson(t));
   for (const auto& t : tools) j["toolCalls"].push_back(ToolJson(t));
-  return j.dump(2);
+  return DumpJson(j, 2);
 }
 
 std::string CallRecord::MetadataJson(bool has_recording) const {
   json j = InfoJson(info);
   j["schema"] = "tempovoice.call/1";
   j["endedAt"] = end.ended_at_ms > 0 ? json(IsoTime(end.ended_at_ms)) : json(nullptr);
-  j["durationMs"] = end.ended_at_ms > 0 ? end.ended_at_ms - info.started_at_ms : 0;
+  j["durationMs"] = DurationMs(info.started_at_ms, end.ended_at_ms);
   j["outcome"] = end.outcome;
   j["endReason"] = end.reason;
   j["turns"] = turns.size();
@@ -80,25 +111,25 @@ std::string CallRecord::MetadataJson(bool has_recording) const {
                                         {"left", "caller"},
                                         {"right", "agent"}}
                                  : json(nullptr);
-  return j.dump(2);
+  return DumpJson(j, 2);
 }
 
 std::string WalHeaderLine(const CallInfo& info) {
   json j = InfoJson(info);
   j["type"] = "call";
-  return j.dump();
+  return DumpJson(j);
 }
 
 std::string WalTurnLine(const Turn& turn) {
   json j = TurnJson(turn);
   j["type"] = "turn";
-  return j.dump();
+  return DumpJson(j);
 }
 
 std::string WalToolLine(const ToolEvent& tool) {
   json j = ToolJson(tool);
   j["type"] = "tool";
-  return j.dump();
+  return DumpJson(j);
 }
 
 Result<CallRecord> RecordFromWal(const std::vector<std::string>& lines) {
@@ -107,30 +138,33 @@ Result<CallRecord> RecordFromWal(const std::vector<std::string>& lines) {
   for (const auto& line : lines) {
     const auto j = json::parse(line, nullptr, false);
     if (j.is_discarded() || !j.is_object()) continue;
-    const auto type = j.value("type", "");
+    const auto type = WalText(j, "type");
     if (type == "call") {
-      r.info.call_sid = CallSid(j.value("callSid", ""));
-      r.info.stream_sid = StreamSid(j.value("streamSid", ""));
-      r.info.agent_id = AgentId(j.value("agentId", ""));
-      r.info.account_sid = AccountSid(j.value("accountSid", ""));
-      r.info.from = j.value("from", "");
-      r.info.to = j.value("to", "");
-      r.info.engine = j.value("engine", "");
-      r.info.started_at_ms = j.value("startedAtMs", int64_t{0});
+      r.info.call_sid = CallSid(WalText(j, "callSid"));
+      r.info.stream_sid = StreamSid(WalText(j, "streamSid"));
+      r.info.agent_id = AgentId(WalText(j, "agentId"));
+      r.info.account_sid = AccountSid(WalText(j, "accountSid"));
+      r.info.from = WalText(j, "from");
+      r.info.to = WalText(j, "to");
+      r.info.engine = WalText(j, "engine");
+      r.info.started_at_ms = WalInt(j, "startedAtMs");
       have_header = true;
     } else if (type == "turn") {
       Turn t;
-      t.role = j.value("role", "") == "agent" ? engine::Role::kAgent : engine::Role::kCaller;
-      t.text = j.value("text", "");
-      t.start_ms = j.value("startMs", int64_t{0});
-      t.end_ms = j.value("endMs", int64_t{0});
-      t.interrupted = j.value("interrupted", false);
+      t.role = WalText(j, "role") == "agent" ? engine::Role::kAgent : engine::Role::kCaller;
+      t.text = WalText(j, "text");
+      t.start_ms = WalInt(j, "startMs");
+      t.end_ms = WalInt(j, "endMs");
+      const auto interrupted = j.find("interrupted");
+      t.interrupted =
+          interrupted != j.end() && interrupted->is_boolean() && interrupted->get<bool>();
       r.turns.push_back(std::move(t));
     } else if (type == "tool") {
       ToolEvent t;
-      t.name = j.value("name", "");
-      t.arguments_json = j.contains("arguments") ? j["arguments"].dump() : "{}";
-      t.at_ms = j.value("atMs", int64_t{0});
+      t.name = WalText(j, "name");
+      const auto arguments = j.find("arguments");
+      t.arguments_json = arguments != j.end() ? DumpJson(*arguments) : "{}";
+      t.at_ms = WalInt(j, "atMs");
       r.tools.push_back(std::move(t));
     }
   }

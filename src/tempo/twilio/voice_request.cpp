@@ -25,6 +25,10 @@ Result<std::string> Address(const FormParams& params, std::string_view name) {
   if (value->size() > kMaxAddressBytes) {
     return InvalidArgument(fmt::format("{} is longer than {} bytes", name, kMaxAddressBytes));
   }
+  // No caller address holds a NUL, and text columns (PostgreSQL) refuse it.
+  if (value->find('\0') != std::string_view::npos) {
+    return InvalidArgument(fmt::format("{} holds a NUL byte", name));
+  }
   return std::string(*value);
 }
 

@@ -23,9 +23,9 @@ struct VoiceRequest {
 inline constexpr std::size_t kMaxAddressBytes = 256;
 
 /// Picks the fields out of a parsed form. Errors (kInvalidArgument, meant for a 400): a
-/// missing or malformed CallSid, a malformed AccountSid, a From/To over kMaxAddressBytes, or
-/// a field that appears twice with different values. From/To are bytes: callers that write
-/// them as JSON must replace invalid UTF-8.
+/// missing or malformed CallSid, a malformed AccountSid, a From/To over kMaxAddressBytes or with a
+/// NUL byte, or a field that appears twice with different values. From/To are bytes: callers that
+/// write them as JSON must replace invalid UTF-8.
 Result<VoiceRequest> ParseVoiceRequest(const FormParams& params);
 
 }  // namespace tempo::twilio

@@ -1,5 +1,6 @@
 #include "tempo/engine/local/dialogue.hpp"
 
+#include "tempo/base/json_text.hpp"
 #include "tempo/base/strings.hpp"
 #include "tempo/engine/local/knowledge_index.hpp"
 #include "tempo/engine/local/lm_builder.hpp"
@@ -510,7 +511,7 @@ Reply Dialogue::ContinueCallback(Intent intent) {
   if (draft.time) args["time"] = *draft.time;
   args["note"] = draft.note;
   reply.intent = Intent::kCallback;
-  reply.tool = ToolRequest{"schedule_callback", args.dump()};
+  reply.tool = ToolRequest{"schedule_callback", DumpJson(args)};
   // Spoken "3 pm" as letters: flite would otherwise read "pm" as a word.
   std::string spoken = draft.time ? *draft.time : "as soon as possible";
   for (std::string_view unit : {" pm", " am"}) {

@@ -912,6 +912,25 @@ TEST_P(CallsTest, CallsOfAgentsNoOrganisationOwnsGoToNoOrganisation) {
   EXPECT_EQ(Count("calls"), 0);
 }
 
+// Issue #9: From/To are raw bytes from Twilio's form. PostgreSQL refuses text that is not
+// UTF-8, and dump() of the row threw: the call must still be indexed and served.
+TEST_P(CallsTest, FromWithInvalidUtf8IsIndexedAndServed) {
+  auto admin = Admin();
+  auto call = MakeCall("CAutf8", "file-agent", kT0, 1000, "completed");
+  call.info.from = "\xff\x9b+14155550001";
+  call.info.to = "+1415\x9b";
+  StoreCall(call, "");
+  EXPECT_EQ(Count("calls"), 1);
+  auto list = Get("/api/v1/calls", admin);
+  ASSERT_EQ(list.status, 200) << list.body;
+  ASSERT_EQ(list.Json()["items"].size(), 1u);
+  EXPECT_EQ(list.Json()["items"][0]["from"], "\xEF\xBF\xBD\xEF\xBF\xBD+14155550001");
+  auto one = Get("/api/v1/calls/CAutf8", admin);
+  ASSERT_EQ(one.status, 200) << one.body;
+  EXPECT_EQ(one.Json()["to"], "+1415\xEF\xBF\xBD");
+  EXPECT_EQ(one.Json()["metadata"]["from"], "\xEF\xBF\xBD\xEF\xBF\xBD+14155550001");
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, ControlTest,
                          ::testing::Values(Backend::kSqlite, Backend::kPostgres), BackendName);
 INSTANTIATE_TEST_SUITE_P(Backends, CallsTest,

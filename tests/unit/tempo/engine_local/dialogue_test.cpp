@@ -106,6 +106,22 @@ TEST(DialogueTest, ToolIntents) {
   }
 }
 
+// Regression (fuzz_dialogue): a non-UTF-8 byte in what the caller said reached the
+// schedule_callback arguments, whose dump() threw json type_error 316 and ended the call.
+TEST(DialogueTest, CallbackNoteWithInvalidUtf8StillGivesJsonArguments) {
+  const auto agent = Agent();
+  Dialogue d(agent, "+15550100");
+  Reply ask = d.OnCallerText("please call me back\x9b");
+  EXPECT_EQ(ask.intent, Intent::kQuestion);
+  Reply r = d.OnCallerText("monday afternoon");
+  ASSERT_TRUE(r.tool);
+  EXPECT_EQ(r.tool->name, "schedule_callback");
+  const auto args = nlohmann::json::parse(r.tool->arguments_json, nullptr, false);
+  ASSERT_FALSE(args.is_discarded()) << r.tool->arguments_json;
+  EXPECT_THAT(args.value("note", ""), HasSubstr("please call me back"));
+  EXPECT_THAT(r.tool->arguments_json, HasSubstr("\xEF\xBF\xBD"));  // U+FFFD
+}
+
 TEST(DialogueTest, CallbackCarriesTimeAndPhone) {
   const auto agent = Agent();
   Dialogue d(agent, "+15550100");

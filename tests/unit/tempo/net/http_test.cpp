@@ -132,6 +132,34 @@ TEST(ParseRequestTest, Rejections) {
   EXPECT_EQ(ParseRequest(chunked, SmallLimits()).outcome, ParseOutcome::kBodyTooLarge);
 }
 
+// Regression (fuzz_http_request): after need_more the loop offered Beast the same bytes
+// again, which aborted on parse_chunk_header's `n >= 5` assertion once the final chunk had
+// been seen but its trailer had not ended.
+TEST(ParseRequestTest, FinalChunkWithoutEndIsIncompleteNotAnAbort) {
+  const std::string head = "POST ,l HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n";
+  EXPECT_EQ(ParseRequest(head + "0\r\n\n", SmallLimits()).outcome, ParseOutcome::kIncomplete);
+  EXPECT_EQ(ParseRequest(head + "0\r\n\r\n", SmallLimits()).outcome, ParseOutcome::kComplete);
+  // Complete but malformed: an error value.
+  EXPECT_EQ(ParseRequest(head + "zz\r\nabc\r\n0\r\n\r\n", SmallLimits()).outcome,
+            ParseOutcome::kMalformed);
+  EXPECT_EQ(ParseRequest(head + "3\r\nabcXY0\r\n\r\n", SmallLimits()).outcome,
+            ParseOutcome::kMalformed);
+}
+
+TEST(ParseRequestTest, EveryPrefixOfAChunkedRequestIsIncomplete) {
+  const std::string raw =
+      "POST /e HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3;x=y\r\nabc\r\n0\r\n"
+      "Trailer-A: 1\r\n\r\n";
+  for (size_t i = 0; i < raw.size(); ++i) {
+    EXPECT_EQ(ParseRequest(raw.substr(0, i), SmallLimits()).outcome, ParseOutcome::kIncomplete)
+        << "prefix of " << i << " bytes";
+  }
+  ParsedRequest whole = ParseRequest(raw, SmallLimits());
+  ASSERT_EQ(whole.outcome, ParseOutcome::kComplete);
+  EXPECT_EQ(whole.request.body, "abc");
+  EXPECT_EQ(whole.consumed, raw.size());
+}
+
 TEST(ParseRequestTest, WebSocketUpgrade) {
   ParsedRequest p = ParseRequest(
       "GET /ws HTTP/1.1\r\nHost: h\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n"

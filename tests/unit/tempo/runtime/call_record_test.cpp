@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <cstdint>
+
 namespace tempo::runtime {
 namespace {
 
@@ -29,6 +31,67 @@ TEST(CallRecord, WalRoundTripSkipsDamagedLines) {
   EXPECT_EQ(t["startedAt"], "2023-11-14T22:13:20.000Z");
   EXPECT_EQ(t["toolCalls"][0]["arguments"]["reason"], "bye");
   EXPECT_FALSE(RecordFromWal({"{}", "garbage"}));
+}
+
+// Issue #9: From/To come from Twilio's form and other text from outside; bytes that are not
+// UTF-8 made the JSON serialisers throw, so transcript.json, metadata.json and the index row
+// were never written. They are replaced with U+FFFD instead.
+TEST(CallRecord, InvalidUtf8StillGivesParseableArtefacts) {
+  CallRecord r;
+  r.info.call_sid = CallSid("CA1");
+  r.info.agent_id = AgentId("a1");
+  r.info.from = "\xff\x9b+14155550100";
+  r.info.to = "+1415\x9b";
+  r.info.engine = "local";
+  r.info.started_at_ms = 1'700'000'000'000;
+  r.turns.push_back({engine::Role::kCaller, "call me \xff back", 0, 900, false});
+  r.tools.push_back({"schedule_callback", "{\"note\":\"\xff\"}", 1000});
+  r.callback["phone"] = r.info.from;
+  r.callback["note\x9b"] = "tomorrow \xc3\x28";
+  r.end.ended_at_ms = r.info.started_at_ms + 5000;
+
+  const auto transcript = nlohmann::json::parse(r.TranscriptJson("complete"), nullptr, false);
+  ASSERT_FALSE(transcript.is_discarded());
+  EXPECT_EQ(transcript["turns"][0]["text"], "call me \xEF\xBF\xBD back");
+  const auto metadata = nlohmann::json::parse(r.MetadataJson(true), nullptr, false);
+  ASSERT_FALSE(metadata.is_discarded());
+  EXPECT_EQ(metadata["from"], "\xEF\xBF\xBD\xEF\xBF\xBD+14155550100");
+  EXPECT_EQ(metadata["to"], "+1415\xEF\xBF\xBD");
+  EXPECT_EQ(metadata["callback"]["phone"], metadata["from"]);
+  EXPECT_EQ(metadata["durationMs"], 5000);
+
+  // The write-ahead lines too, so a crash mid-call still recovers the call.
+  auto recovered =
+      RecordFromWal({WalHeaderLine(r.info), WalTurnLine(r.turns[0]), WalToolLine(r.tools[0])});
+  ASSERT_TRUE(recovered);
+  EXPECT_EQ(recovered->info.from, "\xEF\xBF\xBD\xEF\xBF\xBD+14155550100");
+  EXPECT_EQ(recovered->turns.size(), 1u);
+  EXPECT_EQ(recovered->tools.size(), 1u);
+}
+
+// A damaged spool file may hold any JSON: fields of the wrong type read as absent instead of
+// throwing (json::value's type_error 302) or converting out of range.
+TEST(CallRecord, WalFieldsOfTheWrongTypeAreIgnored) {
+  auto r = RecordFromWal({
+      R"({"type":"call","callSid":"CA2","agentId":"a1","from":12,"startedAtMs":1e300})",
+      R"({"type":"turn","role":"agent","text":["x"],"startMs":"9","interrupted":"yes"})",
+      R"({"type":"tool","name":"end_call","atMs":18446744073709551615})",
+      R"({"type":7})",
+  });
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->info.from, "");
+  EXPECT_EQ(r->info.started_at_ms, 0);
+  ASSERT_EQ(r->turns.size(), 1u);
+  EXPECT_EQ(r->turns[0].role, engine::Role::kAgent);
+  EXPECT_EQ(r->turns[0].text, "");
+  EXPECT_FALSE(r->turns[0].interrupted);
+  ASSERT_EQ(r->tools.size(), 1u);
+  EXPECT_EQ(r->tools[0].at_ms, 0);
+  EXPECT_EQ(r->tools[0].arguments_json, "{}");
+  // A start time far in the past does not overflow the duration.
+  r->info.started_at_ms = INT64_MIN;
+  r->end.ended_at_ms = 1;
+  EXPECT_EQ(nlohmann::json::parse(r->MetadataJson(false))["durationMs"], 0);
 }
 
 }  // namespace

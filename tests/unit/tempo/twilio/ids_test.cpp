@@ -73,6 +73,9 @@ TEST(VoiceRequest, RefusesWhatCouldNameAnythingElse) {
   auto huge = Form(kCall);
   huge[2].second = std::string(kMaxAddressBytes + 1, '1');
   EXPECT_FALSE(ParseVoiceRequest(huge));
+  auto nul = Form(kCall);
+  nul[2].second = std::string("+1415\0", 6);
+  EXPECT_FALSE(ParseVoiceRequest(nul));
   // Bytes that are not UTF-8 are not the parser's business: they are kept and replaced where
   // they are written as JSON.
   auto bytes = Form(kCall);
