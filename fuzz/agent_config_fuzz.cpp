@@ -32,7 +32,6 @@ std::vector<std::string_view> Lines(std::string_view text) {
 void CheckRoundTrip(const tempo::agent::AgentConfig& config, bool exact) {
   using namespace tempo::agent;
   (void)config.ClosingLine();
-  (void)config.BucketName();
   const std::string text = tempo::DumpJson(ToJson(config, Secrets::kInclude));
   const auto reparsed = nlohmann::json::parse(text, nullptr, false);
   if (reparsed.is_discarded()) std::abort();
