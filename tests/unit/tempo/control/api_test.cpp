@@ -916,7 +916,8 @@ TEST_P(CallsTest, CallsOfAgentsNoOrganisationOwnsGoToNoOrganisation) {
 // UTF-8, and dump() of the row threw: the call must still be indexed and served.
 TEST_P(CallsTest, FromWithInvalidUtf8IsIndexedAndServed) {
   auto admin = Admin();
-  auto call = MakeCall("CAutf8", "file-agent", kT0, 1000, "completed");
+  ASSERT_EQ(CreateAgent("utf8-agent", admin).status, 201);
+  auto call = MakeCall("CAutf8", "utf8-agent", kT0, 1000, "completed");
   call.info.from = "\xff\x9b+14155550001";
   call.info.to = "+1415\x9b";
   StoreCall(call, "");
