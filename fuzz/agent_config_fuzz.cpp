@@ -5,6 +5,7 @@
 #include "tempo/agent/agent_config.hpp"
 #include "tempo/base/json_text.hpp"
 
+#include "fuzz_lines.hpp"
 #include <nlohmann/json.hpp>
 
 #include <cstddef>
@@ -16,17 +17,6 @@
 #include <vector>
 
 namespace {
-
-std::vector<std::string_view> Lines(std::string_view text) {
-  std::vector<std::string_view> out;
-  while (!text.empty()) {
-    const std::size_t eol = text.find('\n');
-    out.push_back(text.substr(0, eol));
-    if (eol == std::string_view::npos) break;
-    text.remove_prefix(eol + 1);
-  }
-  return out;
-}
 
 // What the control plane stores and serves: the text must parse, and read back the same.
 void CheckRoundTrip(const tempo::agent::AgentConfig& config, bool exact) {
@@ -60,7 +50,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
 
   // The seed's environment: line i is the value of the i-th variable. Values are raw bytes
   // (no UTF-8 check), so the config may hold invalid UTF-8: it must still serialise.
-  const auto lines = Lines(input);
+  const auto lines = tempo::fuzz::Lines(input);
   const auto& fields = EnvironmentFields();
   auto from_env = FromEnvironment([&](std::string_view name) -> std::optional<std::string> {
     for (std::size_t i = 0; i < fields.size() && i < lines.size(); ++i) {

@@ -6,6 +6,7 @@
 // record built directly; the first bytes double as its times.
 #include "tempo/runtime/call_record.hpp"
 
+#include "fuzz_lines.hpp"
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
@@ -21,17 +22,6 @@ namespace {
 
 using namespace tempo;
 using namespace tempo::runtime;
-
-std::vector<std::string> Lines(std::string_view text) {
-  std::vector<std::string> out;
-  while (!text.empty()) {
-    const std::size_t eol = text.find('\n');
-    out.emplace_back(text.substr(0, eol));
-    if (eol == std::string_view::npos) break;
-    text.remove_prefix(eol + 1);
-  }
-  return out;
-}
 
 void MustBeJson(const std::string& text) {
   if (nlohmann::json::parse(text, nullptr, false).is_discarded()) std::abort();
@@ -96,7 +86,7 @@ void CheckWalRoundTrip(const CallRecord& r) {
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string_view input(reinterpret_cast<const char*>(data), size);
-  const auto lines = Lines(input);
+  const auto lines = tempo::fuzz::Lines<std::string>(input);
 
   // 1. The lines as a write-ahead file (RecoverSpool).
   if (auto recovered = RecordFromWal(lines)) {

@@ -6,26 +6,15 @@
 #include "tempo/agent/demo_agent.hpp"
 #include "tempo/engine/local/dialogue.hpp"
 
+#include "fuzz_lines.hpp"
+
 #include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
 
-namespace {
-
-std::vector<std::string_view> Lines(std::string_view text) {
-  std::vector<std::string_view> out;
-  while (!text.empty()) {
-    const std::size_t eol = text.find('\n');
-    out.push_back(text.substr(0, eol));
-    if (eol == std::string_view::npos) break;
-    text.remove_prefix(eol + 1);
-  }
-  return out;
-}
-
-}  // namespace
+namespace {}  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace tempo::engine::local;
@@ -34,7 +23,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   agent.guardrails.clear();
   std::vector<std::string_view> turns;
   bool in_rules = true;
-  for (std::string_view line : Lines(input)) {
+  for (std::string_view line : tempo::fuzz::Lines(input)) {
     if (in_rules && line == "--") {
       in_rules = false;
     } else if (in_rules) {

@@ -144,17 +144,12 @@ net::Response Runtime::IncomingCall(const net::Request& request) {
     Webhooks("incoming-call", "bad_request").Inc();
     return net::Response::Error(400, "bad_request", voice.error().message);
   }
-  switch (ExpectCall(agent->agent_id, voice->call_sid, voice->from, voice->to)) {
-    case Admission::kAdmitted:
-      break;
-    case Admission::kOrgAtLimit:
-      Webhooks("incoming-call", "org_at_limit").Inc();
-      return Twiml(SayAndHangup(
-          "Sorry, all of our lines are busy right now. Please call again in a few minutes."));
-    case Admission::kServerAtLimit:
-      Webhooks("incoming-call", "server_at_limit").Inc();
-      return Twiml(SayAndHangup(
-          "Sorry, all of our lines are busy right now. Please call again in a few minutes."));
+  if (const Admission a = ExpectCall(agent->agent_id, voice->call_sid, voice->from, voice->to);
+      a != Admission::kAdmitted) {
+    Webhooks("incoming-call", a == Admission::kOrgAtLimit ? "org_at_limit" : "server_at_limit")
+        .Inc();
+    return Twiml(SayAndHangup(
+        "Sorry, all of our lines are busy right now. Please call again in a few minutes."));
   }
   const std::string& call_sid = voice->call_sid.str();
   const std::string& from = voice->from;
