@@ -28,6 +28,7 @@ class Secret {
 
 using TwilioAuthToken = Secret<struct TwilioAuthTokenTag>;
 using AwsSecretKey = Secret<struct AwsSecretKeyTag>;
+using AwsSessionToken = Secret<struct AwsSessionTokenTag>;
 
 }  // namespace tempo
 

@@ -7,6 +7,11 @@ bool IsSpace(char c) {
   return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r';
 }
 
+bool IsUnreserved(unsigned char c) {
+  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
+         c == '.' || c == '_' || c == '~';
+}
+
 }  // namespace
 
 std::string Lower(std::string_view s) {
@@ -48,6 +53,29 @@ Result<std::string> PercentDecode(std::string_view text, PlusMeans plus) {
       out.push_back(c);
     }
   }
+  return out;
+}
+
+void PercentEncodeTo(std::string_view text, std::string& out, SpaceAs space, bool keep_slash) {
+  constexpr std::string_view kHex = "0123456789ABCDEF";
+  for (const char ch : text) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (IsUnreserved(c) || (keep_slash && c == '/')) {
+      out.push_back(ch);
+    } else if (c == ' ' && space == SpaceAs::kPlus) {
+      out.push_back('+');
+    } else {
+      out.push_back('%');
+      out.push_back(kHex[c >> 4]);
+      out.push_back(kHex[c & 15]);
+    }
+  }
+}
+
+std::string PercentEncode(std::string_view text, SpaceAs space, bool keep_slash) {
+  std::string out;
+  out.reserve(text.size());
+  PercentEncodeTo(text, out, space, keep_slash);
   return out;
 }
 

@@ -27,4 +27,15 @@ enum class PlusMeans { kPlus, kSpace };
 /// Undoes %XX escapes. Errors: kInvalidArgument on a truncated or non-hex escape.
 Result<std::string> PercentDecode(std::string_view text, PlusMeans plus = PlusMeans::kPlus);
 
+/// How PercentEncode writes a space: "%20" (URIs, AWS canonical requests) or '+' (form bodies).
+enum class SpaceAs { kPercent20, kPlus };
+
+/// Appends `text` to `out` with every byte outside RFC 3986's unreserved set
+/// (A-Z a-z 0-9 - . _ ~) written as %XX in upper-case hex; '/' is kept as is when
+/// `keep_slash` (a URI path). PercentDecode undoes it.
+void PercentEncodeTo(std::string_view text, std::string& out, SpaceAs space = SpaceAs::kPercent20,
+                     bool keep_slash = false);
+std::string PercentEncode(std::string_view text, SpaceAs space = SpaceAs::kPercent20,
+                          bool keep_slash = false);
+
 }  // namespace tempo

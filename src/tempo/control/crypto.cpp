@@ -75,15 +75,6 @@ std::string RandomHex(size_t bytes) {
   return out;
 }
 
-std::string Sha256Hex(std::string_view data) {
-  uint8_t digest[crypto_hash_sha256_BYTES];
-  crypto_hash_sha256(digest, reinterpret_cast<const uint8_t*>(data.data()), data.size());
-  std::string out(sizeof digest * 2 + 1, '\0');
-  sodium_bin2hex(out.data(), out.size(), digest, sizeof digest);
-  out.pop_back();
-  return out;
-}
-
 bool ConstantTimeEquals(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
   if (a.empty()) return true;

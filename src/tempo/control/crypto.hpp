@@ -1,5 +1,6 @@
 #pragma once
 
+#include "tempo/base/digest.hpp"
 #include "tempo/base/result.hpp"
 
 #include <array>
@@ -28,8 +29,7 @@ bool VerifyPassword(std::string_view password, std::string_view hash);
 std::string RandomToken(size_t bytes);
 /// `bytes` random bytes as lower-case hex (for ids).
 std::string RandomHex(size_t bytes);
-/// Lower-case hex SHA-256 of `data` (tokens are stored only as this).
-std::string Sha256Hex(std::string_view data);
+// Tokens are stored only as their SHA-256: tempo::Sha256Hex (base/digest.hpp).
 /// Constant-time equality of two strings of the same length (false when lengths differ).
 bool ConstantTimeEquals(std::string_view a, std::string_view b);
 

@@ -2,6 +2,7 @@
 
 #include "tempo/base/base64.hpp"
 #include "tempo/base/strings.hpp"
+#include "tempo/base/utc_time.hpp"
 
 #include <fmt/format.h>
 
@@ -17,26 +18,6 @@ std::string_view TrimSpaces(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
   while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
   return s;
-}
-
-bool Digits(std::string_view s, size_t count, int& out) {
-  if (s.size() < count) return false;
-  out = 0;
-  for (size_t i = 0; i < count; ++i) {
-    if (s[i] < '0' || s[i] > '9') return false;
-    out = out * 10 + (s[i] - '0');
-  }
-  return true;
-}
-
-int64_t DaysFromCivil(int y, unsigned m, unsigned d) {
-  // Howard Hinnant's algorithm: days since 1970-01-01 of a proleptic Gregorian date.
-  y -= m <= 2 ? 1 : 0;
-  const int era = (y >= 0 ? y : y - 399) / 400;
-  const unsigned yoe = static_cast<unsigned>(y - era * 400);
-  const unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return static_cast<int64_t>(era) * 146097 + static_cast<int64_t>(doe) - 719468;
 }
 
 }  // namespace
@@ -158,46 +139,18 @@ bool JsonTooDeep(std::string_view text, int max_depth) {
 
 Result<int64_t> ParseTimeMs(std::string_view text) {
   if (auto ms = ParseInt(text)) return *ms;
-  int year = 0, month = 0, day = 0;
-  if (text.size() < 10 || !Digits(text, 4, year) || text[4] != '-' ||
-      !Digits(text.substr(5), 2, month) || text[7] != '-' || !Digits(text.substr(8), 2, day) ||
-      month < 1 || month > 12 || day < 1 || day > 31) {
+  auto ms = ParseUtcTimeMs(text);
+  if (!ms && text.size() <= 10) {
     return InvalidArgument(
         "must be a date (2026-11-24), a UTC time (2026-11-24T07:31:02Z) "
         "or milliseconds since the epoch");
   }
-  int64_t ms =
-      DaysFromCivil(year, static_cast<unsigned>(month), static_cast<unsigned>(day)) * 86'400'000;
-  std::string_view rest = text.substr(10);
-  if (rest.empty()) return ms;
-  int hh = 0, mm = 0, ss = 0, frac = 0;
-  if (rest.size() < 9 || (rest[0] != 'T' && rest[0] != ' ') || !Digits(rest.substr(1), 2, hh) ||
-      rest[3] != ':' || !Digits(rest.substr(4), 2, mm) || rest[6] != ':' ||
-      !Digits(rest.substr(7), 2, ss) || hh > 23 || mm > 59 || ss > 60) {
-    return InvalidArgument("must be a UTC time such as 2026-11-24T07:31:02Z");
-  }
-  rest = rest.substr(9);
-  if (!rest.empty() && rest[0] == '.') {
-    if (rest.size() < 4 || !Digits(rest.substr(1), 3, frac)) {
-      return InvalidArgument("fractional seconds must have 3 digits");
-    }
-    rest = rest.substr(4);
-  }
-  if (rest != "Z" && rest != "+00:00") {
-    return InvalidArgument("times must be UTC (end with Z)");
-  }
-  return ms + ((hh * 60 + mm) * 60 + ss) * int64_t{1000} + frac;
+  return ms;
 }
 
-std::string FormatTimeMs(int64_t ms) {
-  const std::time_t t = static_cast<std::time_t>(ms / 1000);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z", tm.tm_year + 1900, tm.tm_mon + 1,
-                     tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ms % 1000);
-}
+std::string FormatTimeMs(int64_t ms) { return FormatUtcTimeMs(ms); }
 
-std::string FormatDay(int64_t ms) { return FormatTimeMs(ms).substr(0, 10); }
+std::string FormatDay(int64_t ms) { return FormatUtcDay(ms); }
 
 std::optional<int64_t> ParseIfMatch(std::string_view header) {
   header = TrimSpaces(header);

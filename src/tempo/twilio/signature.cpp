@@ -1,6 +1,7 @@
 #include "tempo/twilio/signature.hpp"
 
 #include "tempo/base/base64.hpp"
+#include "tempo/base/digest.hpp"
 #include "tempo/base/strings.hpp"
 
 #include <algorithm>
@@ -23,25 +24,8 @@ Result<std::string> FormDecode(std::string_view text) {
   return decoded;
 }
 
-bool IsUnreserved(unsigned char c) {
-  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
-         c == '.' || c == '_' || c == '~';
-}
-
 void FormEncodeTo(std::string_view text, std::string& out) {
-  constexpr std::string_view kHex = "0123456789ABCDEF";
-  for (const char ch : text) {
-    const auto c = static_cast<unsigned char>(ch);
-    if (IsUnreserved(c)) {
-      out.push_back(ch);
-    } else if (c == ' ') {
-      out.push_back('+');
-    } else {
-      out.push_back('%');
-      out.push_back(kHex[c >> 4]);
-      out.push_back(kHex[c & 15]);
-    }
-  }
+  PercentEncodeTo(text, out, SpaceAs::kPlus);
 }
 
 bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
@@ -220,20 +204,6 @@ bool ValidateJsonRequest(const TwilioAuthToken& auth_token, std::string_view url
       CRYPTO_memcmp(expected_hash->data(), actual_hash.data(), actual_hash.size()) == 0;
   const bool signature_ok = MatchesAnyVariant(auth_token, url, {}, signature);
   return body_ok && signature_ok;
-}
-
-std::string Sha256Hex(std::string_view data) {
-  std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
-  unsigned int length = 0;
-  EVP_Digest(data.data(), data.size(), digest.data(), &length, EVP_sha256(), nullptr);
-  constexpr std::string_view kHex = "0123456789abcdef";
-  std::string out;
-  out.reserve(length * 2);
-  for (unsigned int i = 0; i < length; ++i) {
-    out.push_back(kHex[digest[i] >> 4]);
-    out.push_back(kHex[digest[i] & 15]);
-  }
-  return out;
 }
 
 }  // namespace tempo::twilio

@@ -52,7 +52,4 @@ bool ValidateRequest(const TwilioAuthToken& auth_token, std::string_view url,
 bool ValidateJsonRequest(const TwilioAuthToken& auth_token, std::string_view url,
                          std::string_view body, std::string_view signature);
 
-/// Lower-case hex SHA-256 of `data` (the bodySHA256 value for a JSON body).
-std::string Sha256Hex(std::string_view data);
-
 }  // namespace tempo::twilio

@@ -52,4 +52,16 @@ TEST(Strings, PercentDecodeRejectsBadEscapes) {
 }
 
 }  // namespace
+TEST(Strings, PercentEncodeKeepsOnlyUnreserved) {
+  EXPECT_EQ(PercentEncode("-._~AZaz09"), "-._~AZaz09");
+  EXPECT_EQ(PercentEncode("a b/c+d=é*"), "a%20b%2Fc%2Bd%3D%C3%A9%2A");
+  EXPECT_EQ(PercentEncode("a b/c", SpaceAs::kPlus), "a+b%2Fc");
+  EXPECT_EQ(PercentEncode("/calls/a b/x.wav", SpaceAs::kPercent20, /*keep_slash=*/true),
+            "/calls/a%20b/x.wav");
+  std::string all;
+  for (int c = 0; c < 256; ++c) all.push_back(static_cast<char>(c));
+  EXPECT_EQ(PercentDecode(PercentEncode(all)).value(), all);
+  EXPECT_EQ(PercentDecode(PercentEncode(all, SpaceAs::kPlus), PlusMeans::kSpace).value(), all);
+}
+
 }  // namespace tempo

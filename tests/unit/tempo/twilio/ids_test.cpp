@@ -24,7 +24,7 @@ TEST(TwilioIds, PrefixAnd32HexDigits) {
   EXPECT_TRUE(IsSid(kAccount, SidKind::kAccount));
   EXPECT_TRUE(IsSid("RE" + std::string(32, 'f'), SidKind::kRecording));
   EXPECT_FALSE(IsSid(kCall, SidKind::kStream));  // the prefix says what it is
-  for (const std::string bad :
+  for (const std::string& bad :
        {std::string(), std::string("CA"), std::string("CA1"), kCall + "0", kCall.substr(0, 33),
         std::string("ca0123456789abcdef0123456789abcdef"),
         std::string("CA0123456789abcdef0123456789abcdeg"), std::string("../../../../tmp/x"),

@@ -1,5 +1,7 @@
 #include "tempo/twilio/signature.hpp"
 
+#include "tempo/base/digest.hpp"
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>

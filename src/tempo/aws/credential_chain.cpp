@@ -1,0 +1,337 @@
+#include "tempo/aws/credential_chain.hpp"
+
+#include "tempo/aws/protocol.hpp"
+#include "tempo/base/log.hpp"
+#include "tempo/base/strings.hpp"
+
+#include <fmt/format.h>
+
+#include <fstream>
+#include <mutex>
+#include <optional>
+#include <sstream>
+#include <utility>
+#include <vector>
+
+namespace tempo::aws {
+namespace {
+
+using namespace std::chrono_literals;
+
+constexpr std::string_view kEcsHost = "http://169.254.170.2";
+constexpr std::string_view kImdsHost = "http://169.254.169.254";
+
+Result<std::string> ReadWholeFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return NotFound(fmt::format("cannot read {}", path));
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+std::optional<std::string> NonEmpty(const EnvLookup& env, std::string_view name) {
+  auto v = env(name);
+  if (!v || v->empty()) return std::nullopt;
+  return v;
+}
+
+bool HasLineBreak(std::string_view text) {
+  return text.find_first_of("\r\n") != std::string_view::npos;
+}
+
+class StaticProvider final : public CredentialProvider {
+ public:
+  explicit StaticProvider(Credentials credentials) : credentials_(std::move(credentials)) {}
+  Result<Credentials> Get() override { return credentials_; }
+
+ private:
+  Credentials credentials_;
+};
+
+// A source answers kNotFound when it is not configured here; the chain then tries the next.
+using Source = std::function<Result<Credentials>()>;
+
+class Chain final : public CredentialProvider {
+ public:
+  explicit Chain(ChainOptions options) : options_(std::move(options)) {
+    if (!options_.read_file) options_.read_file = ReadWholeFile;
+  }
+
+  Result<Credentials> Get() override {
+    const std::lock_guard lock(mutex_);
+    const auto now = options_.clock->WallNow();
+    if (cached_ && (!cached_->expiration || now < *cached_->expiration - options_.refresh_window)) {
+      return *cached_;
+    }
+    auto fresh = chosen_ ? (*chosen_)() : Resolve();
+    if (fresh) {
+      cached_ = *fresh;
+      return fresh;
+    }
+    if (cached_ && cached_->expiration && now < *cached_->expiration) {
+      TEMPO_LOG(aws, warn,
+                "refreshing AWS credentials from {} failed, still using the current ones: {}",
+                cached_->source, fresh.error());
+      return *cached_;
+    }
+    return fresh;
+  }
+
+ private:
+  Result<Credentials> Resolve() {
+    const std::vector<Source> sources = {
+        [this] { return CredentialsFromEnvironment(options_.env); },
+        [this] { return FromWebIdentityEnv(); },
+        [this] { return FromProfile(); },
+        [this] { return FromContainer(); },
+        [this] { return FromImds(); },
+    };
+    std::vector<std::string> tried;
+    for (const Source& source : sources) {
+      auto result = source();
+      if (!result && result.error().code == ErrorCode::kNotFound) {
+        tried.push_back(result.error().message);
+        continue;
+      }
+      if (result) {
+        chosen_ = source;
+        // The key id is not secret, but its tail is enough to tell keys apart.
+        const std::string& id = result->access_key_id;
+        TEMPO_LOG(aws, info, "AWS credentials from {} (key …{})", result->source,
+                  id.substr(id.size() > 4 ? id.size() - 4 : 0));
+      }
+      return result;
+    }
+    std::string why;
+    for (const auto& t : tried) why += (why.empty() ? "" : "; ") + t;
+    return Unauthenticated("no AWS credentials found (" + why +
+                           "): set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, a profile, "
+                           "or run with an ECS task role or an EC2 instance profile");
+  }
+
+  [[nodiscard]] std::string ProfileName() const {
+    if (!options_.profile.empty()) return options_.profile;
+    return NonEmpty(options_.env, "AWS_PROFILE").value_or("default");
+  }
+
+  [[nodiscard]] Result<Profile> LoadSharedProfile() const {
+    const std::string home = NonEmpty(options_.env, "HOME").value_or("");
+    const std::string config_path = NonEmpty(options_.env, "AWS_CONFIG_FILE")
+                                        .value_or(home.empty() ? "" : home + "/.aws/config");
+    const std::string credentials_path =
+        NonEmpty(options_.env, "AWS_SHARED_CREDENTIALS_FILE")
+            .value_or(home.empty() ? "" : home + "/.aws/credentials");
+    const auto read = [this](const std::string& path) -> std::string {
+      if (path.empty()) return {};
+      auto text = options_.read_file(path);
+      return text ? *text : std::string();
+    };
+    return LoadProfile(read(config_path), read(credentials_path), ProfileName());
+  }
+
+  Result<Credentials> FromProfile() {
+    const std::string name = ProfileName();
+    TEMPO_ASSIGN_OR_RETURN(const Profile profile, LoadSharedProfile());
+    auto keys = CredentialsFromProfile(profile, name);
+    if (keys || keys.error().code != ErrorCode::kNotFound) return keys;
+    const auto role = profile.find("role_arn");
+    const auto token_file = profile.find("web_identity_token_file");
+    if (role != profile.end() && token_file != profile.end()) {
+      const auto session = profile.find("role_session_name");
+      return AssumeWithWebIdentity(role->second, token_file->second,
+                                   session == profile.end() ? "" : session->second,
+                                   fmt::format("profile {} (web identity)", name));
+    }
+    if (role != profile.end()) {
+      return InvalidArgument(fmt::format(
+          "profile '{}' assumes a role through a source profile, which is not supported: "
+          "give it keys or a web_identity_token_file",
+          name));
+    }
+    return keys;
+  }
+
+  Result<Credentials> FromWebIdentityEnv() {
+    auto token_file = NonEmpty(options_.env, "AWS_WEB_IDENTITY_TOKEN_FILE");
+    auto role = NonEmpty(options_.env, "AWS_ROLE_ARN");
+    if (!token_file || !role) return NotFound("no web identity in the environment");
+    return AssumeWithWebIdentity(*role, *token_file,
+                                 NonEmpty(options_.env, "AWS_ROLE_SESSION_NAME").value_or(""),
+                                 "web identity");
+  }
+
+  Result<Credentials> AssumeWithWebIdentity(const std::string& role_arn,
+                                            const std::string& token_file, std::string session_name,
+                                            std::string source) {
+    auto token = options_.read_file(token_file);
+    if (!token) {
+      return InvalidArgument(fmt::format("cannot read the web identity token file {}", token_file));
+    }
+    if (session_name.empty()) {
+      session_name = fmt::format("tempovoice-{}", std::chrono::duration_cast<std::chrono::seconds>(
+                                                      options_.clock->WallNow().time_since_epoch())
+                                                      .count());
+    }
+    // STS's regional endpoints are the recommended ones; us-east-1 when nothing says which.
+    const std::string region = ResolveRegion(options_);
+    TEMPO_ASSIGN_OR_RETURN(
+        const std::string endpoint,
+        EndpointUrl(services::kSts, region.empty() ? "us-east-1" : region, {}, options_.env));
+    net::ClientRequest request;
+    request.method = net::Method::kPost;
+    request.url = endpoint + "/";
+    request.headers.Set("Content-Type", "application/x-www-form-urlencoded");
+    // Unsigned by design: the web identity token is the credential.
+    request.body = QueryBody(services::kSts, "AssumeRoleWithWebIdentity",
+                             {{"RoleArn", role_arn},
+                              {"RoleSessionName", session_name},
+                              {"WebIdentityToken", std::string(Trim(*token))}});
+    auto response = options_.fetch(std::move(request));
+    if (!response) {
+      return Unavailable(
+          fmt::format("STS AssumeRoleWithWebIdentity: {}", response.error().message));
+    }
+    if (response->status != 200) {
+      return ParseAwsError(Protocol::kQuery, *response).ToError("STS AssumeRoleWithWebIdentity");
+    }
+    return ParseStsCredentials(response->body, source);
+  }
+
+  Result<Credentials> FromContainer() {
+    std::string url;
+    if (auto relative = NonEmpty(options_.env, "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI")) {
+      if (!relative->starts_with('/') || HasLineBreak(*relative)) {
+        return InvalidArgument("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI must be a path");
+      }
+      url = std::string(kEcsHost) + *relative;
+    } else if (auto full = NonEmpty(options_.env, "AWS_CONTAINER_CREDENTIALS_FULL_URI")) {
+      auto parsed = net::ParseClientUrl(*full);
+      if (!parsed) return InvalidArgument("AWS_CONTAINER_CREDENTIALS_FULL_URI is not a URL");
+      // The SDKs' rule: plain http only to this machine or the ECS/EKS agents, so the token
+      // never travels unencrypted to anyone else.
+      const std::string& host = parsed->host;
+      const bool local = host == "localhost" || host.starts_with("127.") || host == "::1" ||
+                         host == "169.254.170.2" || host == "169.254.170.23" ||
+                         host == "fd00:ec2::23";
+      if (parsed->scheme != "https" && !(parsed->scheme == "http" && local)) {
+        return InvalidArgument(
+            "AWS_CONTAINER_CREDENTIALS_FULL_URI must be https, or http to a loopback or the "
+            "ECS/EKS credential host");
+      }
+      url = *full;
+    } else {
+      return NotFound("no ECS container credentials endpoint");
+    }
+    net::ClientRequest request;
+    request.url = url;
+    request.connect_timeout = 2s;
+    request.response_timeout = 5s;
+    std::optional<std::string> token;
+    if (auto file = NonEmpty(options_.env, "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE")) {
+      auto text = options_.read_file(*file);
+      if (!text) return InvalidArgument(fmt::format("cannot read {}", *file));
+      token = std::string(Trim(*text));
+    } else {
+      token = NonEmpty(options_.env, "AWS_CONTAINER_AUTHORIZATION_TOKEN");
+    }
+    if (token) {
+      if (HasLineBreak(*token))
+        return InvalidArgument("the container authorization token has a line break");
+      request.headers.Set("Authorization", *token);
+    }
+    auto response = options_.fetch(std::move(request));
+    if (!response) {
+      return Unavailable(fmt::format("ECS container credentials: {}", response.error().message));
+    }
+    if (response->status != 200) {
+      return Unavailable(fmt::format("ECS container credentials: HTTP {}", response->status));
+    }
+    return ParseCredentialsJson(response->body, "container");
+  }
+
+  Result<Credentials> FromImds() {
+    if (auto disabled = options_.env("AWS_EC2_METADATA_DISABLED");
+        disabled && Lower(*disabled) == "true") {
+      return NotFound("EC2 instance metadata disabled");
+    }
+    const std::string base = NonEmpty(options_.env, "AWS_EC2_METADATA_SERVICE_ENDPOINT")
+                                 .value_or(std::string(kImdsHost));
+    const std::string root = base.ends_with('/') ? base.substr(0, base.size() - 1) : base;
+    net::ClientRequest token_request;
+    token_request.method = net::Method::kPut;
+    token_request.url = root + "/latest/api/token";
+    token_request.headers.Set("X-aws-ec2-metadata-token-ttl-seconds", "21600");
+    token_request.connect_timeout = 1s;
+    token_request.response_timeout = 1s;
+    auto token = options_.fetch(std::move(token_request));
+    if (!token) return NotFound("no EC2 instance metadata service");
+    if (token->status != 200) {
+      return Unavailable(fmt::format("IMDSv2 token: HTTP {}", token->status));
+    }
+    const auto get = [&](const std::string& path) {
+      net::ClientRequest request;
+      request.url = root + path;
+      request.headers.Set("X-aws-ec2-metadata-token", std::string(Trim(token->body)));
+      request.connect_timeout = 1s;
+      request.response_timeout = 2s;
+      return options_.fetch(std::move(request));
+    };
+    constexpr std::string_view kCredentialsPath = "/latest/meta-data/iam/security-credentials/";
+    auto roles = get(std::string(kCredentialsPath));
+    if (!roles) return Unavailable(fmt::format("IMDS: {}", roles.error().message));
+    if (roles->status == 404) return NotFound("this EC2 instance has no instance profile");
+    if (roles->status != 200) return Unavailable(fmt::format("IMDS roles: HTTP {}", roles->status));
+    const std::string role(Trim(std::string_view(roles->body).substr(0, roles->body.find('\n'))));
+    const bool valid = !role.empty() && role.size() <= 64 &&
+                       role.find_first_not_of(
+                           "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                           "0123456789+=,.@_-") == std::string::npos;
+    if (!valid) return ProtocolError("IMDS answered an invalid role name");
+    auto credentials = get(std::string(kCredentialsPath) + role);
+    if (!credentials) return Unavailable(fmt::format("IMDS: {}", credentials.error().message));
+    if (credentials->status != 200) {
+      return Unavailable(fmt::format("IMDS credentials: HTTP {}", credentials->status));
+    }
+    return ParseCredentialsJson(credentials->body, "instance profile " + role);
+  }
+
+  ChainOptions options_;
+  std::mutex mutex_;
+  std::optional<Credentials> cached_;
+  std::optional<Source> chosen_;
+};
+
+}  // namespace
+
+HttpFetch BlockingFetch() {
+  return [](net::ClientRequest request) { return net::FetchBlocking(std::move(request)); };
+}
+
+std::shared_ptr<CredentialProvider> MakeStaticCredentials(Credentials credentials) {
+  return std::make_shared<StaticProvider>(std::move(credentials));
+}
+
+std::shared_ptr<CredentialProvider> MakeDefaultCredentialChain(ChainOptions options) {
+  return std::make_shared<Chain>(std::move(options));
+}
+
+std::string ResolveRegion(const ChainOptions& options) {
+  if (auto v = NonEmpty(options.env, "AWS_REGION")) return *v;
+  if (auto v = NonEmpty(options.env, "AWS_DEFAULT_REGION")) return *v;
+  const std::string home = NonEmpty(options.env, "HOME").value_or("");
+  const std::string path =
+      NonEmpty(options.env, "AWS_CONFIG_FILE").value_or(home.empty() ? "" : home + "/.aws/config");
+  if (path.empty()) return {};
+  const auto read = options.read_file ? options.read_file : ReadWholeFile;
+  auto text = read(path);
+  if (!text) return {};
+  const std::string profile = !options.profile.empty()
+                                  ? options.profile
+                                  : NonEmpty(options.env, "AWS_PROFILE").value_or("default");
+  auto loaded = LoadProfile(*text, "", profile);
+  if (!loaded) return {};
+  const auto it = loaded->find("region");
+  return it == loaded->end() ? std::string() : it->second;
+}
+
+}  // namespace tempo::aws
