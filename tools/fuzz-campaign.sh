@@ -3,6 +3,7 @@
 #
 #   tools/fuzz-campaign.sh [--seconds N] [--runs R] [--jobs J] [--no-build] [target...]
 #   tools/fuzz-campaign.sh --report [target...]   (only the table of the last run)
+#   tools/fuzz-campaign.sh --minimise [target...] (shrink the committed corpora, see below)
 #
 # For each target (default: every fuzz/<name>_fuzz.cpp): copies fuzz/corpus/<name>/ to a work
 # corpus, runs build/fuzz/fuzz/fuzz_<name> for min(R executions, N seconds) under nice 19,
@@ -11,6 +12,9 @@
 # also across concurrent invocations (slots are flock'ed files), so a second invocation for
 # more targets may be started while one runs. Work files, logs and crash artefacts stay in
 # build/fuzz-campaign/<name>/; crash files never go into fuzz/corpus/.
+# --minimise replaces fuzz/corpus/<name>/ by a smallest subset with the same coverage
+# (-merge=1 into an empty directory); inputs with descriptive names (seeds, former crashers)
+# are always kept.
 # Exit status: 1 if any target crashed (or failed to run), else 0.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -21,6 +25,7 @@ runs=10000000
 jobs=2
 build=1
 report=0
+minimise=0
 targets=()
 while [[ $# -gt 0 ]]; do
   case "$1" in
@@ -29,6 +34,7 @@ while [[ $# -gt 0 ]]; do
     --jobs) jobs="$2"; shift 2 ;;
     --no-build) build=0; shift ;;
     --report) report=1; build=0; shift ;;
+    --minimise) minimise=1; build=0; shift ;;
     -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
     *) targets+=("$1"); shift ;;
   esac
@@ -42,6 +48,30 @@ fi
 
 out=$root/build/fuzz-campaign
 mkdir -p "$out/slots"
+
+if [[ $minimise -eq 1 ]]; then
+  status=0
+  for name in "${targets[@]}"; do
+    bin=$root/build/fuzz/fuzz/fuzz_$name
+    seeds=$root/fuzz/corpus/$name
+    dir=$out/$name/minimised
+    rm -rf "$dir"
+    mkdir -p "$dir"
+    before=$(find "$seeds" -maxdepth 1 -type f | wc -l)
+    find "$seeds" -maxdepth 1 -type f -regextype posix-extended ! -regex '.*/[0-9a-f]{40}' \
+      -exec cp {} "$dir"/ \;
+    if nice -n 19 "$bin" -merge=1 -timeout=300 -rss_limit_mb=2048 "$dir" "$seeds" \
+        >"$out/$name/minimise.log" 2>&1 && [[ -n $(ls -A "$dir") ]]; then
+      rm -rf "$seeds"
+      mv "$dir" "$seeds"
+      echo "$name: $before -> $(find "$seeds" -maxdepth 1 -type f | wc -l) inputs"
+    else
+      echo "$name: merge failed, corpus kept (see $out/$name/minimise.log)"
+      status=1
+    fi
+  done
+  exit $status
+fi
 
 if [[ $build -eq 1 && $report -eq 0 ]]; then
   cmake --preset fuzz >/dev/null || exit 1
