@@ -35,6 +35,14 @@ std::optional<std::string> NonEmpty(const EnvLookup& env, std::string_view name)
   return v;
 }
 
+// A shared file's path: its variable (AWS_CONFIG_FILE, AWS_SHARED_CREDENTIALS_FILE), else
+// ~/.aws/<leaf>; empty when neither is known.
+std::string SharedFilePath(const EnvLookup& env, std::string_view variable, std::string_view leaf) {
+  if (auto v = NonEmpty(env, variable)) return *v;
+  const std::string home = NonEmpty(env, "HOME").value_or("");
+  return home.empty() ? std::string() : home + "/.aws/" + std::string(leaf);
+}
+
 bool HasLineBreak(std::string_view text) {
   return text.find_first_of("\r\n") != std::string_view::npos;
 }
@@ -115,12 +123,9 @@ class Chain final : public CredentialProvider {
   }
 
   [[nodiscard]] Result<Profile> LoadSharedProfile() const {
-    const std::string home = NonEmpty(options_.env, "HOME").value_or("");
-    const std::string config_path = NonEmpty(options_.env, "AWS_CONFIG_FILE")
-                                        .value_or(home.empty() ? "" : home + "/.aws/config");
+    const std::string config_path = SharedFilePath(options_.env, "AWS_CONFIG_FILE", "config");
     const std::string credentials_path =
-        NonEmpty(options_.env, "AWS_SHARED_CREDENTIALS_FILE")
-            .value_or(home.empty() ? "" : home + "/.aws/credentials");
+        SharedFilePath(options_.env, "AWS_SHARED_CREDENTIALS_FILE", "credentials");
     const auto read = [this](const std::string& path) -> std::string {
       if (path.empty()) return {};
       auto text = options_.read_file(path);
@@ -318,9 +323,7 @@ std::shared_ptr<CredentialProvider> MakeDefaultCredentialChain(ChainOptions opti
 std::string ResolveRegion(const ChainOptions& options) {
   if (auto v = NonEmpty(options.env, "AWS_REGION")) return *v;
   if (auto v = NonEmpty(options.env, "AWS_DEFAULT_REGION")) return *v;
-  const std::string home = NonEmpty(options.env, "HOME").value_or("");
-  const std::string path =
-      NonEmpty(options.env, "AWS_CONFIG_FILE").value_or(home.empty() ? "" : home + "/.aws/config");
+  const std::string path = SharedFilePath(options.env, "AWS_CONFIG_FILE", "config");
   if (path.empty()) return {};
   const auto read = options.read_file ? options.read_file : ReadWholeFile;
   auto text = read(path);
