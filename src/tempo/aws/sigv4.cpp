@@ -16,16 +16,6 @@ constexpr std::string_view kAlgorithm = "AWS4-HMAC-SHA256";
 
 bool IsWhite(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
 
-bool EqualsLower(std::string_view name, std::string_view lower) {
-  if (name.size() != lower.size()) return false;
-  for (size_t i = 0; i < name.size(); ++i) {
-    char c = name[i];
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-    if (c != lower[i]) return false;
-  }
-  return true;
-}
-
 // Header values are trimmed and every run of white space (folded lines included) becomes
 // one space, so a proxy that re-folds or re-spaces a header does not break the signature.
 std::string CanonicalValue(std::string_view value) {
@@ -132,7 +122,7 @@ Result<std::string> CanonicalQuery(std::string_view query) {
 
 void SetHeader(HeaderList& headers, std::string_view name, std::string value) {
   const std::string lower = Lower(name);
-  std::erase_if(headers, [&](const auto& h) { return EqualsLower(h.first, lower); });
+  std::erase_if(headers, [&](const auto& h) { return Lower(h.first) == lower; });
   headers.emplace_back(std::string(name), std::move(value));
 }
 
@@ -201,8 +191,7 @@ Result<SignatureParts> SignRequest(SignableRequest& request, const Credentials& 
   if (options.content_sha256_header) {
     SetHeader(request.headers, "X-Amz-Content-Sha256", request.payload_hash);
   }
-  std::erase_if(request.headers,
-                [](const auto& h) { return EqualsLower(h.first, "authorization"); });
+  std::erase_if(request.headers, [](const auto& h) { return Lower(h.first) == "authorization"; });
   TEMPO_ASSIGN_OR_RETURN(const CanonicalHeaders headers, Canonicalise(request.headers));
   TEMPO_ASSIGN_OR_RETURN(const std::string query, CanonicalQuery(request.query));
   SignatureParts parts = Sign(request, headers, query, credentials, options);
