@@ -15,4 +15,5 @@ errors=$(grep -E "Non-2xx|Socket errors" <<<"$out" || true)
 echo "http /health keep-alive (wrk 1 thread, 64 connections, $duration, $(nproc) cores shared): ${rps} requests/s, p50 ${p50}, p99 ${p99} (target >= 50,000 requests/s)"
 [[ -z "$errors" ]] || echo "wrk reported: $errors"
 # Gross regressions only.
-awk -v r="$rps" 'BEGIN { exit !(r >= 5000) }' || { echo "throughput regression: $rps" >&2; exit 1; }
+awk -v r="$rps" 'BEGIN { exit !(r >= 5000) }' || {
+  echo "http regression: $rps requests/s (rule: at least 5,000)" >&2; echo "$out" >&2; exit 1; }

@@ -8,7 +8,17 @@ data=$(mktemp -d)
 trap 'rm -rf "$data"' EXIT
 port=$(python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])')
 "$bin" serve --port "$port" --data-dir "$data" --log-level warn >/dev/null 2>&1 &
-pid=$!; until curl -sf "http://127.0.0.1:$port/health" >/dev/null; do sleep 0.01; done
+pid=$!
+# Waits for the first 200; a server that exits or takes over 30 s fails the run with the reason.
+wait_ready() {
+  local deadline=$(( $(date +%s) + 30 ))
+  until curl -sf -o /dev/null "http://127.0.0.1:$port/health"; do
+    kill -0 "$pid" 2>/dev/null || { echo "startup: serve exited before answering /health" >&2; exit 1; }
+    (( $(date +%s) < deadline )) || { echo "startup: no 200 from /health within 30 s" >&2; exit 1; }
+    sleep 0.002
+  done
+}
+wait_ready
 kill -TERM $pid; wait $pid || true
 
 times=()
@@ -16,7 +26,7 @@ for _ in $(seq 1 "$runs"); do
   t0=$(date +%s%N)
   "$bin" serve --port "$port" --data-dir "$data" --log-level warn >/dev/null 2>&1 &
   pid=$!
-  until curl -sf -o /dev/null "http://127.0.0.1:$port/health"; do sleep 0.002; done
+  wait_ready
   t1=$(date +%s%N)
   times+=($(( (t1 - t0) / 1000000 )))
   kill -TERM $pid; wait $pid || true

@@ -17,13 +17,20 @@ function(tempo_add_test name)
   if(NOT ARG_LABELS)
     set(ARG_LABELS unit)
   endif()
+  # The module a test belongs to is its folder (tests/unit/tempo/<module>/): label
+  # "module:<module>" and target module_<module>, for `make test-module M=<module>`.
+  get_filename_component(module ${CMAKE_CURRENT_SOURCE_DIR} NAME)
+  list(APPEND ARG_LABELS module:${module})
+  set_property(GLOBAL APPEND PROPERTY TEMPO_TESTS_OF_${module} ${name})
+  set_property(GLOBAL APPEND PROPERTY TEMPO_TESTED_MODULES ${module})
   add_executable(${name} ${ARG_SOURCES})
   target_link_libraries(${name} PRIVATE ${ARG_DEPS} GTest::gmock GTest::gtest_main tempo_warnings)
-  target_compile_definitions(${name} PRIVATE
-    TEMPO_SOURCE_DIR="${PROJECT_SOURCE_DIR}"
-    TEMPO_SHARED_TESTDATA="${PROJECT_SOURCE_DIR}/../shared/testdata")
+  # Helpers shared by tests of several modules: "support/paths.hpp".
+  target_include_directories(${name} PRIVATE ${PROJECT_SOURCE_DIR}/tests)
   add_test(NAME ${name} COMMAND ${name})
-  set_tests_properties(${name} PROPERTIES LABELS "${ARG_LABELS}" TIMEOUT 300)
+  # Paths go in the environment, not in compile definitions (see tests/support/paths.hpp).
+  set_tests_properties(${name} PROPERTIES LABELS "${ARG_LABELS}" TIMEOUT 300
+    ENVIRONMENT "TEMPO_SOURCE_DIR=${PROJECT_SOURCE_DIR};TEMPO_TEST_VECTORS=${PROJECT_SOURCE_DIR}/tests/vectors")
 endfunction()
 
 # tempo_add_fuzzer(<name> DEPS ...)

@@ -2,8 +2,10 @@
 # Runs every test of a build directory: unit tests, fuzz-corpus replays and integration
 # tests (the real binary, driven by node's test runner). A throw-away PostgreSQL cluster is
 # started for the database tests and stopped afterwards.
+#   tools/run-tests.sh [build-dir] [ctest selection...]   e.g. build/dev -L '^module:aws$'
 set -euo pipefail
 build=${1:-build/dev}
+shift || true
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 
@@ -28,4 +30,4 @@ done
 # ASan/UBSan: fail on the first report; LeakSanitizer stays on.
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1:strict_string_checks=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
-ctest --test-dir "$build" --output-on-failure -j2 --timeout 900
+ctest --test-dir "$build" --output-on-failure -j2 --timeout 900 "$@"

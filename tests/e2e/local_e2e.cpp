@@ -343,8 +343,9 @@ int main(int argc, char** argv) {
                           args.size() > 3 ? std::stoi(args[3]) : 1);
   }
   if (!args.empty() && args[0] == "--memory") return RunMemory();
-  const std::filesystem::path path =
-      !args.empty() ? std::filesystem::path(args[0])
-                    : std::filesystem::path(TEMPO_SOURCE_DIR) / "tests/e2e/scenarios.json";
+  // ctest passes the scenarios' path; run by hand from the checkout's root, the default works.
+  const std::filesystem::path path = !args.empty()
+                                         ? std::filesystem::path(args[0])
+                                         : std::filesystem::path("tests/e2e/scenarios.json");
   return RunScenarios(path);
 }

@@ -1,4 +1,4 @@
-// Every case of the aws-c-auth SigV4 suite (../shared/testdata/aws/sigv4/v4), in both the
+// Every case of the aws-c-auth SigV4 suite (tests/vectors/aws/sigv4/v4), in both the
 // header and the presigned form: canonical request, string to sign and signature must match
 // byte for byte, and so must the Authorization header and the presigned query.
 
@@ -6,6 +6,7 @@
 
 #include "tempo/base/utc_time.hpp"
 
+#include "support/paths.hpp"
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
@@ -21,7 +22,7 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-const fs::path kSuite = fs::path(TEMPO_SHARED_TESTDATA) / "aws/sigv4/v4";
+fs::path Suite() { return test_support::TestVectors() / "aws/sigv4/v4"; }
 
 std::string Slurp(const fs::path& path) {
   std::ifstream in(path, std::ios::binary);
@@ -90,7 +91,7 @@ Case LoadCase(const fs::path& dir) {
 
 std::vector<fs::path> Cases() {
   std::vector<fs::path> out;
-  for (const auto& entry : fs::directory_iterator(kSuite)) {
+  for (const auto& entry : fs::directory_iterator(Suite())) {
     if (entry.is_directory()) out.push_back(entry.path());
   }
   std::sort(out.begin(), out.end());
@@ -158,18 +159,18 @@ TEST(SigV4Suite, PresignedForm) {
 }
 
 TEST(SigV4, SigningTwiceReplacesTheOldSignature) {
-  Case c = LoadCase(kSuite / "get-vanilla");
+  Case c = LoadCase(Suite() / "get-vanilla");
   ASSERT_TRUE(SignRequest(c.request, c.credentials, c.options));
   auto again = SignRequest(c.request, c.credentials, c.options);
   ASSERT_TRUE(again);
   int authorizations = 0;
   for (const auto& [name, value] : c.request.headers) authorizations += name == "Authorization";
   EXPECT_EQ(authorizations, 1);
-  EXPECT_EQ(again->signature, Slurp(kSuite / "get-vanilla/header-signature.txt"));
+  EXPECT_EQ(again->signature, Slurp(Suite() / "get-vanilla/header-signature.txt"));
 }
 
 TEST(SigV4, RefusesWhatCannotBeSigned) {
-  Case c = LoadCase(kSuite / "get-vanilla");
+  Case c = LoadCase(Suite() / "get-vanilla");
   SignableRequest no_host = c.request;
   no_host.headers.clear();
   EXPECT_EQ(SignRequest(no_host, c.credentials, c.options).error().code,
@@ -189,7 +190,7 @@ TEST(SigV4, RefusesWhatCannotBeSigned) {
 TEST(SigV4, S3PathsAreSignedAsSent) {
   // S3 keys are encoded once by the client; the signer must not encode them again nor
   // remove "." segments, which are legal in keys.
-  Case c = LoadCase(kSuite / "get-vanilla");
+  Case c = LoadCase(Suite() / "get-vanilla");
   c.request.path = "/bucket/calls/a%20b/./x.wav";
   c.options.path_encoding = PathEncoding::kAsSent;
   c.options.normalize_path = false;

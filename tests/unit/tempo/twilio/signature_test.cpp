@@ -2,6 +2,7 @@
 
 #include "tempo/base/digest.hpp"
 
+#include "support/paths.hpp"
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -15,7 +16,7 @@ namespace {
 using nlohmann::json;
 
 json LoadVectors() {
-  std::ifstream in(TEMPO_SHARED_TESTDATA "/twilio/signature-vectors.json");
+  std::ifstream in(test_support::TestVectors() / "twilio/signature-vectors.json");
   EXPECT_TRUE(in.good()) << "cannot open signature-vectors.json";
   return json::parse(in);
 }
