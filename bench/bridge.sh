@@ -80,8 +80,11 @@ print(f"  server RSS idle {idle_kb/1024:.1f} MiB, peak {peak_kb/1024:.1f} MiB = 
 print(f"  added latency per frame p50 {lat['p50_ms']:.2f} ms, p99 {lat['p99_ms']:.2f} ms, max {lat['max_ms']:.2f} ms; late frames {late} of {frames}; target p99 <= 2 ms, none late")
 print(f"  server pacer: {server_late:.0f} of {server_out:.0f} frames sent > 5 ms after due")
 print(f"  protocol violations seen by the caller: {report['violations']}")
-errors = report.get("errors", [])
-if errors: print(f"  errors: {errors[:5]}")
+# Why calls failed: message -> count, the most frequent first.
+errors = report.get("errors") or {}
+if errors:
+    top = sorted(errors.items(), key=lambda kv: -kv[1])[:5]
+    print("  why calls failed: " + "; ".join(f"{n} x {message}" for message, n in top))
 if int(sys.argv[11]) != 0:
     print(f"  load generator exit status {sys.argv[11]} (it exits 1 on any failed call or violation)")
 # Gross regressions only: the documented rule decides, and says which figure broke it.
