@@ -260,6 +260,24 @@ struct ServerCore {
   std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work;
   uint16_t bound_port = 0;
   asio::thread_pool blocking{2};
+  // Run() drains the pool before it returns, while everything its tasks use (runtime, control
+  // plane, database, object store: owned by Run's caller) is still alive. Once draining starts,
+  // RunBlocking runs a task on the calling thread instead, so no task is queued and never run.
+  std::mutex blocking_mutex;
+  bool blocking_draining = false;
+  std::atomic<uint64_t> blocking_pending{0};
+
+  /// Runs every queued blocking task (and any they queue) to its end; returns how many were
+  /// queued when it began.
+  uint64_t DrainBlocking() {
+    {
+      std::lock_guard lock(blocking_mutex);
+      blocking_draining = true;
+    }
+    const uint64_t pending = blocking_pending.load();
+    blocking.join();
+    return pending;
+  }
 };
 
 }  // namespace detail
@@ -927,7 +945,9 @@ Result<void> Server::Run() {
             count);
   run();
   for (auto& t : threads) t.join();
-  TEMPO_LOG(net, info, "server stopped");
+  const uint64_t drained = impl.DrainBlocking();
+  TEMPO_LOG(net, info, "server stopped; {} blocking task(s) were still queued and have run",
+            drained);
   return Ok();
 }
 
@@ -942,13 +962,24 @@ std::unique_ptr<Executor> Server::MakeExecutor() {
 }
 
 void Server::RunBlocking(std::function<void()> fn) {
-  asio::post(impl_->blocking, [fn = std::move(fn)]() {
+  auto& impl = *impl_;
+  auto task = [&impl, fn = std::move(fn)]() {
     try {
       fn();
     } catch (const std::exception& e) {
       TEMPO_LOG(net, error, "blocking task threw: {}", e.what());
     }
-  });
+    impl.blocking_pending.fetch_sub(1);
+  };
+  impl.blocking_pending.fetch_add(1);
+  {
+    std::lock_guard lock(impl.blocking_mutex);
+    if (!impl.blocking_draining) {
+      asio::post(impl.blocking, std::move(task));
+      return;
+    }
+  }
+  task();  // the pool is draining or drained: run it now rather than never
 }
 
 void Server::OnShutdown(std::function<void()> fn) {

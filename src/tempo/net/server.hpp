@@ -45,7 +45,9 @@ class Server {
   Result<void> Listen();
   [[nodiscard]] uint16_t port() const;
 
-  /// Serves until shutdown completes. Returns ok on a graceful stop.
+  /// Serves until shutdown completes. Returns ok on a graceful stop. Before it returns, every
+  /// task queued with RunBlocking (and every task those queue) has run: the caller may destroy
+  /// what those tasks use as soon as Run returns.
   Result<void> Run();
   /// Begins graceful shutdown. Thread-safe, idempotent.
   void Stop();
@@ -53,7 +55,8 @@ class Server {
   /// A new serial executor on the server's I/O threads (for work not tied to a connection).
   [[nodiscard]] std::unique_ptr<Executor> MakeExecutor();
   /// Runs `fn` on a small pool of threads reserved for blocking work (files, databases),
-  /// never on the I/O threads.
+  /// never on the I/O threads. Once Run has begun draining that pool, `fn` runs on the calling
+  /// thread instead.
   void RunBlocking(std::function<void()> fn);
   /// Registers `fn` to run once when shutdown begins (e.g. ask calls to wind down).
   void OnShutdown(std::function<void()> fn);

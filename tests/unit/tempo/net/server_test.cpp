@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include <arpa/inet.h>
+#include <atomic>
 #include <chrono>
 #include <future>
 #include <map>
@@ -574,6 +575,44 @@ TEST_F(ServerTest, MakeExecutorRunsPostedWorkAndTimers) {
   std::promise<void> blocking_ran;
   server_->RunBlocking([&] { blocking_ran.set_value(); });
   EXPECT_EQ(blocking_ran.get_future().wait_for(10s), std::future_status::ready);
+}
+
+// A stop must not leave blocking work (a call's artefacts, its indexing) queued: Run returns only
+// after every queued task, and every task those queue, has run, so the caller may destroy what
+// they use as soon as Run returns. A task queued after that runs at once on the caller's thread.
+TEST_F(ServerTest, RunReturnsOnlyAfterQueuedBlockingWorkHasRun) {
+  Start();
+  std::atomic<int> ran{0};
+  std::promise<void> first_started;
+  std::promise<void> release;
+  auto released = release.get_future().share();
+  // Occupy both threads of the pool, then queue more behind them, one of which queues another.
+  for (int i = 0; i < 2; ++i) {
+    server_->RunBlocking([&, i, released] {
+      if (i == 0) first_started.set_value();
+      released.wait();
+      ran.fetch_add(1);
+    });
+  }
+  for (int i = 0; i < 20; ++i) {
+    server_->RunBlocking([&] {
+      std::this_thread::sleep_for(1ms);
+      ran.fetch_add(1);
+    });
+  }
+  server_->RunBlocking([&] { server_->RunBlocking([&] { ran.fetch_add(1); }); });
+  first_started.get_future().wait();
+  server_->Stop();
+  // Stopping has begun while the pool is busy; let it go only now.
+  std::this_thread::sleep_for(50ms);
+  release.set_value();
+  auto stopped = run_result_.get();
+  ASSERT_TRUE(stopped) << stopped.error().ToString();
+  EXPECT_EQ(ran.load(), 23);
+
+  std::thread::id ran_on;
+  server_->RunBlocking([&] { ran_on = std::this_thread::get_id(); });
+  EXPECT_EQ(ran_on, std::this_thread::get_id());
 }
 
 }  // namespace
