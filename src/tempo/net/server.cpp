@@ -66,6 +66,9 @@ constexpr std::chrono::milliseconds kLingerTime{1000};
 constexpr size_t kLingerMaxBytes = 8 * 1024 * 1024;
 constexpr std::chrono::milliseconds kShutdownPoll{10};
 constexpr std::chrono::milliseconds kForceCloseWait{1000};
+// How long a stop waits, after the connections have closed, for the per-call work they left
+// (artefacts, indexing) to finish. What is not done by then stays in the spool for the next start.
+constexpr std::chrono::milliseconds kBlockingDrainWait{30'000};
 constexpr std::string_view kServerName = "tempovoice";
 
 // ---- Metrics (R12: one list, bounded labels) --------------------------------------------
@@ -865,6 +868,19 @@ asio::awaitable<void> ServerCore::Shutdown() {
       timer.expires_after(kShutdownPoll);
       co_await timer.async_wait(kUseTuple);
     }
+  }
+  // The connections are closed, but the work they left may still hop between the blocking pool
+  // and the I/O threads (a call's last write-ahead append, then, back on its strand, storing its
+  // artefacts). ioc.stop() drops every handler still queued, so keep both running until the
+  // pool has been idle for two polls in a row (a hop back to a strand takes microseconds).
+  const auto drain_deadline = Clock::now() + kBlockingDrainWait;
+  for (int idle_polls = 0; idle_polls < 2 && Clock::now() < drain_deadline;) {
+    timer.expires_after(kShutdownPoll);
+    co_await timer.async_wait(kUseTuple);
+    idle_polls = blocking_pending.load() == 0 ? idle_polls + 1 : 0;
+  }
+  if (const uint64_t left = blocking_pending.load(); left > 0) {
+    TEMPO_LOG(net, warn, "stopping with {} blocking task(s) still queued", left);
   }
   signals.cancel(ec);
   work.reset();

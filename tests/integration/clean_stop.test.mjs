@@ -1,0 +1,93 @@
+// A stop right after load (the ECS case: a deploy or a scale-in sends SIGTERM to a task that has
+// just taken calls). 200 calls end together, SIGTERM follows at once. The per-call work still
+// queued when the server stops (artefacts, indexing) must run before what it uses (runtime,
+// control plane, database, object store) is destroyed: the process exits 0 with no sanitizer
+// report, and every call is in the call list with its real outcome and its three artefacts.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { BIN, tempDir, startServer, login, run, callDir, sleep } from './lib/server.mjs';
+
+const PASSWORD = 'clean-stop-password-123';
+const CALLS = 200;
+
+async function listCalls(server, cookie, agentId) {
+  const calls = [];
+  let cursor = null;
+  do {
+    const query = new URLSearchParams({ agentId, limit: '200', ...(cursor ? { cursor } : {}) });
+    const r = await fetch(`${server.base}/api/v1/calls?${query}`, { headers: { Cookie: cookie } });
+    assert.equal(r.status, 200, await r.clone().text());
+    const page = await r.json();
+    calls.push(...page.items);
+    cursor = page.nextCursor;
+  } while (cursor);
+  return calls;
+}
+
+test(`SIGTERM as ${CALLS} calls end together: exit 0, every call indexed with its outcome and artefacts`, async () => {
+  const data = tempDir('tempo-stop-');
+  // The caller's line: half a second of silence, a second of tone, a second and a half of silence.
+  const wav = join(data, 'line.wav');
+  const sox = await run('sox', ['-q', '-n', '-r', '8000', '-c', '1', '-b', '16', wav,
+    'synth', '1.0', 'sine', '300', 'pad', '0.5', '1.5']);
+  assert.equal(sox.code, 0, `sox: ${sox.err}`);
+
+  process.env.TEMPO_ADMIN_PASSWORD = PASSWORD;
+  const server = await startServer(data, ['--max-calls-per-org', String(2 * CALLS)]);
+  // An agent of the admin's organisation, created and deployed through the API (calls of file
+  // agents belong to no organisation and are not in its call list).
+  const agent = { agentId: 'stop-line', agentName: 'Stop Line', engine: 'echo', twilioAuthToken: 'test-auth-token-0123456789abcdef' };
+  {
+    const { cookie, csrf } = await login(server, PASSWORD);
+    const headers = { Cookie: cookie, 'X-CSRF-Token': csrf, 'Content-Type': 'application/json' };
+    let r = await fetch(`${server.base}/api/v1/agents`, { method: 'POST', headers, body: JSON.stringify(agent) });
+    assert.equal(r.status, 201, await r.text());
+    r = await fetch(`${server.base}/api/v1/agents/${agent.agentId}/deploy`, { method: 'POST', headers, body: '{}' });
+    assert.ok(r.status < 300, await r.text());
+    let state;
+    for (let i = 0; i < 200 && state !== 'succeeded'; i++) {
+      state = (await (await fetch(`${server.base}/api/v1/agents/${agent.agentId}/deployment`, { headers })).json()).state;
+      if (state !== 'succeeded') await sleep(50);
+    }
+    assert.equal(state, 'succeeded');
+  }
+  const load = await run(BIN, ['call', '--url', `${server.base}/agent/${agent.agentId}/incoming-call`,
+    '--auth-token', agent.twilioAuthToken, '--wav', wav, '--load', String(CALLS), '--duration', '5',
+    '--ramp', '1', '--threads', '1', '--json']);
+  const exit = await server.stop('SIGTERM');  // at once: the calls' per-call work is still queued
+  const logs = server.logs();
+
+  const report = JSON.parse(load.out);
+  assert.ok(report.calls_completed > 0, `no call completed: ${load.out} ${load.err}`);
+  assert.deepEqual(exit, { code: 0, signal: null }, `serve did not exit 0 after SIGTERM:\n${logs.slice(-4000)}`);
+  assert.doesNotMatch(logs, /AddressSanitizer|runtime error:|LeakSanitizer/, 'no sanitizer report');
+  assert.doesNotMatch(logs, /not indexed/, 'every call indexed before the exit');
+
+  // Every call the server took left its three artefacts.
+  const objects = join(data, 'objects', `tempo-agent-transcripts-${agent.agentId}`, 'calls');
+  const callSids = existsSync(objects) ? readdirSync(objects) : [];
+  assert.equal(report.calls_failed, 0, `calls failed: ${JSON.stringify(report.errors)}`);
+  assert.equal(callSids.length, report.calls_completed,
+    `${callSids.length} calls stored, ${report.calls_completed} completed by the caller`);
+  for (const callSid of callSids) {
+    for (const file of ['transcript.json', 'metadata.json', 'recording.wav']) {
+      assert.ok(existsSync(join(callDir(data, agent.agentId, callSid), file)), `${callSid}/${file}`);
+    }
+  }
+
+  // After a restart: every call in the call list, none relabelled as interrupted by a crash.
+  const restarted = await startServer(data, ['--max-calls-per-org', String(2 * CALLS)]);
+  delete process.env.TEMPO_ADMIN_PASSWORD;
+  try {
+    assert.doesNotMatch(restarted.logs(), /recovered \d+ call\(s\) interrupted/, 'nothing left to recover');
+    const { cookie } = await login(restarted, PASSWORD);
+    const listed = await listCalls(restarted, cookie, agent.agentId);
+    assert.deepEqual(listed.map((c) => c.callSid).sort(), [...callSids].sort(), 'the call list has every stored call');
+    const interrupted = listed.filter((c) => c.outcome === 'interrupted');
+    assert.equal(interrupted.length, 0, `calls labelled interrupted: ${interrupted.map((c) => c.callSid).join(' ')}`);
+  } finally {
+    await restarted.stop();
+  }
+});
