@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { BIN, tempDir, startServer, login, run, callDir, sleep } from './lib/server.mjs';
+import { BIN, tempDir, startServer, login, run, callDir, createDeployedAgent } from './lib/server.mjs';
 
 const PASSWORD = 'clean-stop-password-123';
 const CALLS = 200;
@@ -39,20 +39,7 @@ test(`SIGTERM as ${CALLS} calls end together: exit 0, every call indexed with it
   // An agent of the admin's organisation, created and deployed through the API (calls of file
   // agents belong to no organisation and are not in its call list).
   const agent = { agentId: 'stop-line', agentName: 'Stop Line', engine: 'echo', twilioAuthToken: 'test-auth-token-0123456789abcdef' };
-  {
-    const { cookie, csrf } = await login(server, PASSWORD);
-    const headers = { Cookie: cookie, 'X-CSRF-Token': csrf, 'Content-Type': 'application/json' };
-    let r = await fetch(`${server.base}/api/v1/agents`, { method: 'POST', headers, body: JSON.stringify(agent) });
-    assert.equal(r.status, 201, await r.text());
-    r = await fetch(`${server.base}/api/v1/agents/${agent.agentId}/deploy`, { method: 'POST', headers, body: '{}' });
-    assert.ok(r.status < 300, await r.text());
-    let state;
-    for (let i = 0; i < 200 && state !== 'succeeded'; i++) {
-      state = (await (await fetch(`${server.base}/api/v1/agents/${agent.agentId}/deployment`, { headers })).json()).state;
-      if (state !== 'succeeded') await sleep(50);
-    }
-    assert.equal(state, 'succeeded');
-  }
+  await createDeployedAgent(server, PASSWORD, agent);
   const load = await run(BIN, ['call', '--url', `${server.base}/agent/${agent.agentId}/incoming-call`,
     '--auth-token', agent.twilioAuthToken, '--wav', wav, '--load', String(CALLS), '--duration', '5',
     '--ramp', '1', '--threads', '1', '--json']);

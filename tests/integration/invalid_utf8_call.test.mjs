@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
 import twilio from 'twilio';
 import {
-  tempDir, startServer, openStream, TwilioStream, artefacts, login, newCallSid, sleep,
+  tempDir, startServer, openStream, TwilioStream, artefacts, login, newCallSid, createDeployedAgent,
 } from './lib/server.mjs';
 
 const PASSWORD = 'utf8-test-password-1';
@@ -19,18 +19,7 @@ before(async () => {
   delete process.env.TEMPO_ADMIN_PASSWORD;
   // An agent of the admin's organisation (calls of file agents belong to no organisation).
   agent = { agentId: 'utf8-line', agentName: 'UTF-8 Line', engine: 'echo', twilioAuthToken: 'test-auth-token-0123456789abcdef' };
-  const { cookie, csrf } = await login(server, PASSWORD);
-  const headers = { Cookie: cookie, 'X-CSRF-Token': csrf, 'Content-Type': 'application/json' };
-  let r = await fetch(`${server.base}/api/v1/agents`, { method: 'POST', headers, body: JSON.stringify(agent) });
-  assert.equal(r.status, 201, await r.text());
-  r = await fetch(`${server.base}/api/v1/agents/${agent.agentId}/deploy`, { method: 'POST', headers, body: '{}' });
-  assert.ok(r.status < 300, await r.text());
-  let state;
-  for (let i = 0; i < 200 && state !== 'succeeded'; i++) {
-    state = (await (await fetch(`${server.base}/api/v1/agents/${agent.agentId}/deployment`, { headers })).json()).state;
-    if (state !== 'succeeded') await sleep(50);
-  }
-  assert.equal(state, 'succeeded');
+  await createDeployedAgent(server, PASSWORD, agent);
 });
 after(async () => { if (server) await server.stop(); });
 

@@ -66,6 +66,27 @@ export async function login(server, password, email = 'admin@localhost') {
   return { cookie: r.headers.get('set-cookie').split(';')[0], csrf: JSON.parse(body).csrfToken };
 }
 
+/**
+ * Creates an agent of the admin's organisation through the API and deploys it (calls of file
+ * agents belong to no organisation, so they are not in its call list). Throws unless the
+ * deployment succeeds.
+ */
+export async function createDeployedAgent(server, password, agent) {
+  const { cookie, csrf } = await login(server, password);
+  const headers = { Cookie: cookie, 'X-CSRF-Token': csrf, 'Content-Type': 'application/json' };
+  let r = await fetch(`${server.base}/api/v1/agents`, { method: 'POST', headers, body: JSON.stringify(agent) });
+  if (r.status !== 201) throw new Error(`POST /agents: ${r.status} ${await r.text()}`);
+  r = await fetch(`${server.base}/api/v1/agents/${agent.agentId}/deploy`, { method: 'POST', headers, body: '{}' });
+  if (r.status >= 300) throw new Error(`POST /deploy: ${r.status} ${await r.text()}`);
+  let state;
+  for (let i = 0; i < 200 && state !== 'succeeded'; i++) {
+    state = (await (await fetch(`${server.base}/api/v1/agents/${agent.agentId}/deployment`, { headers })).json()).state;
+    if (state !== 'succeeded') await new Promise((done) => setTimeout(done, 50));
+  }
+  if (state !== 'succeeded') throw new Error(`deployment of ${agent.agentId} ended ${state}`);
+  return agent;
+}
+
 export async function metrics(server) {
   const text = await (await fetch(`${server.base}/metrics`)).text();
   const values = {};
