@@ -5,7 +5,7 @@
 // report, and every call is in the call list with its real outcome and its three artefacts.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BIN, tempDir, startServer, login, run, callDir, createDeployedAgent } from './lib/server.mjs';
 
@@ -76,5 +76,53 @@ test(`SIGTERM as ${CALLS} calls end together: exit 0, every call indexed with it
     assert.equal(interrupted.length, 0, `calls labelled interrupted: ${interrupted.map((c) => c.callSid).join(' ')}`);
   } finally {
     await restarted.stop();
+  }
+});
+
+test('SIGTERM during 50 active calls with a short grace: each ends gracefully, artefacts saved, exit 0', async () => {
+  const data = tempDir('tempo-stop-live-');
+  const wav = join(data, 'line.wav');
+  const sox = await run('sox', ['-q', '-n', '-r', '8000', '-c', '1', '-b', '16', wav,
+    'synth', '1.0', 'sine', '300', 'pad', '0.5', '1.5']);
+  assert.equal(sox.code, 0, `sox: ${sox.err}`);
+  const GRACE_MS = 3000;
+  process.env.TEMPO_ADMIN_PASSWORD = PASSWORD;
+  const server = await startServer(data, ['--shutdown-grace-ms', String(GRACE_MS)]);
+  delete process.env.TEMPO_ADMIN_PASSWORD;
+  const agent = await createDeployedAgent(server, PASSWORD, {
+    agentId: 'live-line', agentName: 'Live Line', engine: 'echo', twilioAuthToken: 'test-auth-token-0123456789abcdef' });
+
+  // Calls meant to last a minute; the stop comes once all 50 are up.
+  const load = run(BIN, ['call', '--url', `${server.base}/agent/${agent.agentId}/incoming-call`,
+    '--auth-token', agent.twilioAuthToken, '--wav', wav, '--load', '50', '--duration', '60',
+    '--ramp', '1', '--threads', '1', '--json']);
+  for (let i = 0; i < 200; i++) {
+    const text = await (await fetch(`${server.base}/metrics`)).text();
+    const active = Number((text.match(/^tempo_calls_active (\d+)/m) ?? [])[1] ?? 0);
+    if (active >= 50) break;
+    await new Promise((done) => setTimeout(done, 50));
+  }
+  await new Promise((done) => setTimeout(done, 1000));
+  const stopAt = Date.now();
+  const exit = await server.stop('SIGTERM');
+  const stoppedIn = Date.now() - stopAt;
+  await load;
+  const logs = server.logs();
+  assert.deepEqual(exit, { code: 0, signal: null }, `serve did not exit 0:\n${logs.slice(-4000)}`);
+  assert.doesNotMatch(logs, /AddressSanitizer|runtime error:|LeakSanitizer/, 'no sanitizer report');
+  assert.ok(stoppedIn < GRACE_MS + 10000, `stopped in ${stoppedIn} ms with a ${GRACE_MS} ms grace`);
+
+  const objects = join(data, 'objects', `tempo-agent-transcripts-${agent.agentId}`, 'calls');
+  const callSids = existsSync(objects) ? readdirSync(objects) : [];
+  assert.equal(callSids.length, 50, 'every call stored its artefacts before the exit');
+  for (const callSid of callSids) {
+    const dir = callDir(data, agent.agentId, callSid);
+    for (const file of ['transcript.json', 'metadata.json', 'recording.wav']) {
+      assert.ok(existsSync(join(dir, file)), `${callSid}/${file}`);
+    }
+    const transcript = JSON.parse(readFileSync(join(dir, 'transcript.json'), 'utf8'));
+    const metadata = JSON.parse(readFileSync(join(dir, 'metadata.json'), 'utf8'));
+    assert.equal(transcript.status, 'complete', `${callSid}: transcript ${transcript.status}`);
+    assert.notEqual(metadata.outcome, 'interrupted', `${callSid}: ended by the stop, not by a crash`);
   }
 });
