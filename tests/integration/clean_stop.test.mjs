@@ -51,6 +51,9 @@ test(`SIGTERM as ${CALLS} calls end together: exit 0, every call indexed with it
   assert.deepEqual(exit, { code: 0, signal: null }, `serve did not exit 0 after SIGTERM:\n${logs.slice(-4000)}`);
   assert.doesNotMatch(logs, /AddressSanitizer|runtime error:|LeakSanitizer/, 'no sanitizer report');
   assert.doesNotMatch(logs, /not indexed/, 'every call indexed before the exit');
+  const said = logs.match(/shut down cleanly: (\d+) per-call task\(s\) drained during the stop, (\d+) call\(s\) left in the spool/);
+  assert.ok(said, 'the exit line says what was drained and what is left');
+  assert.equal(said[2], '0', 'nothing left in the spool');
 
   // Every call the server took left its three artefacts.
   const objects = join(data, 'objects', `tempo-agent-transcripts-${agent.agentId}`, 'calls');

@@ -214,7 +214,11 @@ int Run(const ServeSettings& settings, Mode mode) {
     TEMPO_LOG(cli, error, "server stopped with an error: {}", ran.error().message);
     return 1;
   }
-  TEMPO_LOG(cli, info, "shut down cleanly");
+  // Said once, at exit: what the stop drained, and what the next start will recover.
+  TEMPO_LOG(cli, info,
+            "shut down cleanly: {} per-call task(s) drained during the stop, {} call(s) left in "
+            "the spool for the next start",
+            server.BlockingTasksRunAfterStop(), calls.SpoolBacklog());
   return 0;
 }
 

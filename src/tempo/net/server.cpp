@@ -269,6 +269,10 @@ struct ServerCore {
   std::mutex blocking_mutex;
   bool blocking_draining = false;
   std::atomic<uint64_t> blocking_pending{0};
+  std::atomic<uint64_t> blocking_run_while_stopping{0};
+  metrics::Counter& blocking_drained_total = metrics::Registry::Global().AddCounter(
+      "tempo_shutdown_blocking_tasks_total",
+      "Blocking tasks (a call's artefacts, its indexing) that ran after a stop began");
 
   /// Runs every queued blocking task (and any they queue) to its end; returns how many were
   /// queued when it began.
@@ -985,6 +989,10 @@ void Server::RunBlocking(std::function<void()> fn) {
     } catch (const std::exception& e) {
       TEMPO_LOG(net, error, "blocking task threw: {}", e.what());
     }
+    if (impl.stopping.load()) {
+      impl.blocking_run_while_stopping.fetch_add(1);
+      impl.blocking_drained_total.Inc();
+    }
     impl.blocking_pending.fetch_sub(1);
   };
   impl.blocking_pending.fetch_add(1);
@@ -996,6 +1004,10 @@ void Server::RunBlocking(std::function<void()> fn) {
     }
   }
   task();  // the pool is draining or drained: run it now rather than never
+}
+
+uint64_t Server::BlockingTasksRunAfterStop() const {
+  return impl_->blocking_run_while_stopping.load();
 }
 
 void Server::OnShutdown(std::function<void()> fn) {

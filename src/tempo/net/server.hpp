@@ -58,6 +58,9 @@ class Server {
   /// never on the I/O threads. Once Run has begun draining that pool, `fn` runs on the calling
   /// thread instead.
   void RunBlocking(std::function<void()> fn);
+  /// How many blocking tasks ran after the stop began (the per-call work a stop drained; also
+  /// the counter tempo_shutdown_blocking_tasks_total).
+  [[nodiscard]] uint64_t BlockingTasksRunAfterStop() const;
   /// Registers `fn` to run once when shutdown begins (e.g. ask calls to wind down).
   void OnShutdown(std::function<void()> fn);
 

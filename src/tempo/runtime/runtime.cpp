@@ -378,6 +378,15 @@ size_t Runtime::active_calls() const {
   return sessions_.size();
 }
 
+size_t Runtime::SpoolBacklog() const {
+  size_t n = 0;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(SpoolDir(), ec)) {
+    if (entry.path().extension() == ".wal") ++n;
+  }
+  return n;
+}
+
 void Runtime::Shutdown() {
   std::vector<std::shared_ptr<CallSession>> live;
   {

@@ -126,6 +126,8 @@ class Runtime {
   [[nodiscard]] const Clock& clock() const { return clock_; }
   void Blocking(std::function<void()> fn) { run_blocking_(std::move(fn)); }
   [[nodiscard]] std::filesystem::path SpoolDir() const { return options_.data_dir / "spool"; }
+  /// Calls whose write-ahead file is still in the spool (recovered at the next start).
+  [[nodiscard]] size_t SpoolBacklog() const;
 
  private:
   net::Response IncomingCall(const net::Request& request);
