@@ -4,7 +4,9 @@ start_serve() {
   local bin=$1; shift
   BENCH_TMP=$(mktemp -d)
   : >"$BENCH_TMP/out"
-  "$bin" serve --port 0 --data-dir "$BENCH_TMP/data" --log-level warn "$@" >"$BENCH_TMP/out" 2>"$BENCH_TMP/err" &
+  # SERVE_DATA keeps the data folder across a restart; SERVE_LOG_LEVEL=info shows the exit line.
+  "$bin" serve --port 0 --data-dir "${SERVE_DATA:-$BENCH_TMP/data}" --log-level "${SERVE_LOG_LEVEL:-warn}" "$@" \
+    >"$BENCH_TMP/out" 2>"$BENCH_TMP/err" &
   SERVE_PID=$!
   for _ in $(seq 1 500); do
     SERVE_PORT=$(sed -n 's|^listening on http://[^:]*:\([0-9]*\)$|\1|p' "$BENCH_TMP/out")
