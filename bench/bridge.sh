@@ -14,9 +14,7 @@ source "$(dirname "$0")/lib.sh"
 
 work=$(mktemp -d)
 trap 'stop_serve 2>/dev/null || true; rm -rf "$work"' EXIT
-# Caller audio: half a second of silence, a second of tone (the echo engine's "speech"),
-# a second and a half of silence; looped by each call.
-sox -q -n -r 8000 -c 1 -b 16 "$work/line.wav" synth 1.0 sine 300 pad 0.5 1.5
+caller_line "$work/line.wav"
 
 # An agent of its own on the echo engine (the demo agent speaks through the offline engine).
 token=0123456789abcdef0123456789abcdef

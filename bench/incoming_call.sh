@@ -14,19 +14,8 @@ trap 'stop_serve; rm -rf "$work"' EXIT
 base="http://127.0.0.1:$SERVE_PORT"
 token=0123456789abcdef0123456789abcdef
 
-csrf=$(curl -sf -c "$work/jar" -H 'Content-Type: application/json' \
-  -d "{\"email\":\"$TEMPO_ADMIN_EMAIL\",\"password\":\"$TEMPO_ADMIN_PASSWORD\"}" \
-  "$base/api/v1/auth/login" | python3 -c 'import json,sys;print(json.load(sys.stdin)["csrfToken"])')
-api() { curl -sf -b "$work/jar" -H "X-CSRF-Token: $csrf" -H 'Content-Type: application/json' "$@"; }
-api -d "{\"agentId\":\"bench-line\",\"agentName\":\"Bench\",\"engine\":\"echo\",\"twilioAuthToken\":\"$token\"}" \
-  "$base/api/v1/agents" >/dev/null
-api -X POST -d '{}' "$base/api/v1/agents/bench-line/deploy" >/dev/null
-for _ in $(seq 1 100); do
-  state=$(api "$base/api/v1/agents/bench-line/deployment" | python3 -c 'import json,sys;print(json.load(sys.stdin)["state"])')
-  [[ $state == succeeded ]] && break
-  sleep 0.05
-done
-[[ $state == succeeded ]] || { echo "deployment did not succeed: $state" >&2; exit 1; }
+api_login "$base"
+deploy_echo_agent bench-line "$token"
 
 # One signed Twilio voice webhook (the signature covers the public URL and every parameter).
 url="$base/agent/bench-line/incoming-call"

@@ -30,7 +30,7 @@ function(tempo_add_test name)
   add_test(NAME ${name} COMMAND ${name})
   # Paths go in the environment, not in compile definitions (see tests/support/paths.hpp).
   set_tests_properties(${name} PROPERTIES LABELS "${ARG_LABELS}" TIMEOUT 300
-    ENVIRONMENT "TEMPO_SOURCE_DIR=${PROJECT_SOURCE_DIR};TEMPO_TEST_VECTORS=${PROJECT_SOURCE_DIR}/tests/vectors")
+    ENVIRONMENT "TEMPO_TEST_VECTORS=${PROJECT_SOURCE_DIR}/tests/vectors")
 endfunction()
 
 # tempo_add_fuzzer(<name> DEPS ...)

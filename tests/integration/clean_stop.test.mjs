@@ -12,6 +12,16 @@ import { BIN, tempDir, startServer, login, run, callDir, createDeployedAgent } f
 const PASSWORD = 'clean-stop-password-123';
 const CALLS = 200;
 
+// The caller's line (looped by each call): half a second of silence, a second of tone (the echo
+// engine's "speech"), a second and a half of silence.
+async function callerLine(dir) {
+  const wav = join(dir, 'line.wav');
+  const sox = await run('sox', ['-q', '-n', '-r', '8000', '-c', '1', '-b', '16', wav,
+    'synth', '1.0', 'sine', '300', 'pad', '0.5', '1.5']);
+  assert.equal(sox.code, 0, `sox: ${sox.err}`);
+  return wav;
+}
+
 async function listCalls(server, cookie, agentId) {
   const calls = [];
   let cursor = null;
@@ -28,11 +38,7 @@ async function listCalls(server, cookie, agentId) {
 
 test(`SIGTERM as ${CALLS} calls end together: exit 0, every call indexed with its outcome and artefacts`, async () => {
   const data = tempDir('tempo-stop-');
-  // The caller's line: half a second of silence, a second of tone, a second and a half of silence.
-  const wav = join(data, 'line.wav');
-  const sox = await run('sox', ['-q', '-n', '-r', '8000', '-c', '1', '-b', '16', wav,
-    'synth', '1.0', 'sine', '300', 'pad', '0.5', '1.5']);
-  assert.equal(sox.code, 0, `sox: ${sox.err}`);
+  const wav = await callerLine(data);
 
   process.env.TEMPO_ADMIN_PASSWORD = PASSWORD;
   const server = await startServer(data, ['--max-calls-per-org', String(2 * CALLS)]);
@@ -84,10 +90,7 @@ test(`SIGTERM as ${CALLS} calls end together: exit 0, every call indexed with it
 
 test('SIGTERM during 50 active calls with a short grace: each ends gracefully, artefacts saved, exit 0', async () => {
   const data = tempDir('tempo-stop-live-');
-  const wav = join(data, 'line.wav');
-  const sox = await run('sox', ['-q', '-n', '-r', '8000', '-c', '1', '-b', '16', wav,
-    'synth', '1.0', 'sine', '300', 'pad', '0.5', '1.5']);
-  assert.equal(sox.code, 0, `sox: ${sox.err}`);
+  const wav = await callerLine(data);
   const GRACE_MS = 3000;
   process.env.TEMPO_ADMIN_PASSWORD = PASSWORD;
   const server = await startServer(data, ['--shutdown-grace-ms', String(GRACE_MS)]);

@@ -22,7 +22,4 @@ inline std::filesystem::path EnvDir(const char* name) {
 // tests/vectors/ of the checkout: the public test vectors (see its README).
 inline std::filesystem::path TestVectors() { return EnvDir("TEMPO_TEST_VECTORS"); }
 
-// The checkout's root.
-inline std::filesystem::path SourceDir() { return EnvDir("TEMPO_SOURCE_DIR"); }
-
 }  // namespace tempo::test_support
