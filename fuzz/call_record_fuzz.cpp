@@ -42,6 +42,7 @@ std::vector<std::string> WalOf(const CallRecord& r) {
   std::vector<std::string> lines = {WalHeaderLine(r.info)};
   for (const auto& t : r.turns) lines.push_back(WalTurnLine(t));
   for (const auto& t : r.tools) lines.push_back(WalToolLine(t));
+  lines.push_back(WalEndLine(r));  // a finished call's entry (runtime::FinishedCalls)
   return lines;
 }
 
@@ -79,6 +80,14 @@ void CheckWalRoundTrip(const CallRecord& r) {
     if (a.name != b.name || a.arguments_json != b.arguments_json || a.at_ms != b.at_ms) {
       std::abort();
     }
+  }
+  const CallStats& a = again->stats;
+  const CallStats& b = r.stats;
+  if (again->end.outcome != r.end.outcome || again->end.reason != r.end.reason ||
+      again->end.ended_at_ms != r.end.ended_at_ms || again->callback != r.callback ||
+      a.frames_in != b.frames_in || a.marks_played != b.marks_played ||
+      a.bad_input != b.bad_input || a.turn_latencies_ms != b.turn_latencies_ms) {
+    std::abort();
   }
 }
 

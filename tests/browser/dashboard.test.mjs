@@ -265,7 +265,11 @@ test('talk to the agent from the browser with the fake microphone', async () => 
   }
   assert.equal(await row.count(), 1, serverLog.slice(-2000));
   await row.click();
-  await page.locator('#recording').waitFor();
+  await page.locator('#recording').waitFor().catch(async (e) => {
+    const shown = await page.locator('main').innerText().catch(() => '');
+    const api = await page.evaluate(async (s) => (await fetch(`/api/v1/calls/${s}`)).text(), sid);
+    throw new Error(`${e.message}\npage: ${shown}\napi: ${api}\nserver: ${serverLog.slice(-3000)}`);
+  });
   const call = await page.evaluate(async (s) => (await fetch(`/api/v1/calls/${s}`)).json(), sid);
   assert.equal(call.agentId, AGENT);
   assert.equal(call.from, 'browser');

@@ -165,7 +165,7 @@ int Run(const ServeSettings& settings, Mode mode) {
   calls.AddRoutes(router);
   if (control_plane) {
     calls.SetCallFinishedHook(
-        [cp = control_plane.get()](const runtime::CallRecord& r) { cp->CallFinished(r); });
+        [cp = control_plane.get()](const runtime::CallRecord& r) { return cp->CallFinished(r); });
     control_plane->AddRoutes(router);
     control_plane->SetRuntime(&calls);  // the dashboard's "talk to this agent"
   }
@@ -214,11 +214,13 @@ int Run(const ServeSettings& settings, Mode mode) {
     TEMPO_LOG(cli, error, "server stopped with an error: {}", ran.error().message);
     return 1;
   }
+  // The last indexing pass, while the database is still open.
+  calls.StopIndexing();
   // Said once, at exit: what the stop drained, and what the next start will recover.
   TEMPO_LOG(cli, info,
             "shut down cleanly: {} per-call task(s) drained during the stop, {} call(s) left in "
-            "the spool for the next start",
-            server.BlockingTasksRunAfterStop(), calls.SpoolBacklog());
+            "the spool and {} waiting to be indexed, for the next start",
+            server.BlockingTasksRunAfterStop(), calls.SpoolBacklog(), calls.IndexBacklog());
   return 0;
 }
 

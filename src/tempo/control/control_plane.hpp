@@ -108,9 +108,9 @@ class ControlPlane {
   /// Indexes a finished call (runtime::Runtime::SetCallFinishedHook) in the organisation that
   /// owns its agent. Blocking: the runtime calls it on the blocking pool. Calls of agents
   /// unknown to the database (file agents) are given to no organisation: they are kept in
-  /// `unassigned_calls`, counted (tempo_calls_unassigned_total) and logged. Failures are
-  /// logged.
-  void CallFinished(const runtime::CallRecord& record);
+  /// `unassigned_calls`, counted (tempo_calls_unassigned_total) and logged. An error (the
+  /// database is unavailable) is returned: the runtime keeps the call and retries.
+  Result<void> CallFinished(const runtime::CallRecord& record);
 
   /// The base URL shown in Voice URLs (set once the listening port is known).
   void SetPublicUrl(std::string url);

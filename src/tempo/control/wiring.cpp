@@ -89,11 +89,9 @@ void ControlPlane::SetFallbackDirectory(const runtime::AgentDirectory* fallback)
   state_->directory.SetFallback(fallback);
 }
 
-void ControlPlane::CallFinished(const runtime::CallRecord& record) {
-  if (auto ok = state_->calls.Index(record); !ok) {
-    TEMPO_LOG(control, error, "[call={}] not indexed: {}", record.info.call_sid,
-              ok.error().message);
-  }
+Result<void> ControlPlane::CallFinished(const runtime::CallRecord& record) {
+  TEMPO_TRY(state_->calls.Index(record));
+  return Ok();
 }
 
 void ControlPlane::SetPublicUrl(std::string url) { state_->SetPublicUrl(std::move(url)); }

@@ -4,6 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <cstdint>
 #include <cstdio>
 #include <ctime>
@@ -132,6 +133,58 @@ std::string WalToolLine(const ToolEvent& tool) {
   return DumpJson(j);
 }
 
+std::string WalEndLine(const CallRecord& record) {
+  const CallStats& st = record.stats;
+  json j = {{"type", "end"},
+            {"outcome", record.end.outcome},
+            {"reason", record.end.reason},
+            {"endedAtMs", record.end.ended_at_ms},
+            {"framesIn", st.frames_in},
+            {"framesOut", st.frames_out},
+            {"lateFrames", st.late_frames},
+            {"interruptions", st.interruptions},
+            {"marksSent", st.marks_sent},
+            {"marksPlayed", st.marks_played},
+            {"badInput", st.bad_input},
+            {"turnLatenciesMs", st.turn_latencies_ms},
+            {"callback", record.callback}};
+  return DumpJson(j);
+}
+
+namespace {
+uint64_t WalCount(const json& j, const char* key) {
+  return static_cast<uint64_t>(std::max<int64_t>(0, WalInt(j, key)));
+}
+
+void ReadEndLine(const json& j, CallRecord& r) {
+  r.end.outcome = WalText(j, "outcome");
+  r.end.reason = WalText(j, "reason");
+  r.end.ended_at_ms = WalInt(j, "endedAtMs");
+  CallStats& st = r.stats;
+  st.frames_in = WalCount(j, "framesIn");
+  st.frames_out = WalCount(j, "framesOut");
+  st.late_frames = WalCount(j, "lateFrames");
+  st.interruptions = WalCount(j, "interruptions");
+  st.marks_sent = WalCount(j, "marksSent");
+  st.marks_played = WalCount(j, "marksPlayed");
+  if (const auto bad = j.find("badInput"); bad != j.end() && bad->is_object()) {
+    for (const auto& [reason, count] : bad->items()) {
+      if (count.is_number_unsigned()) st.bad_input[reason] = count.get<uint64_t>();
+    }
+  }
+  if (const auto lat = j.find("turnLatenciesMs"); lat != j.end() && lat->is_array()) {
+    for (const auto& v : *lat) {
+      if (v.is_number_integer()) st.turn_latencies_ms.push_back(v.get<int64_t>());
+    }
+  }
+  if (const auto cb = j.find("callback"); cb != j.end() && cb->is_object()) {
+    for (const auto& [key, value] : cb->items()) {
+      if (value.is_string()) r.callback[key] = value.get<std::string>();
+    }
+  }
+}
+}  // namespace
+
 Result<CallRecord> RecordFromWal(const std::vector<std::string>& lines) {
   CallRecord r;
   bool have_header = false;
@@ -166,6 +219,8 @@ Result<CallRecord> RecordFromWal(const std::vector<std::string>& lines) {
       t.arguments_json = arguments != j.end() ? DumpJson(*arguments) : "{}";
       t.at_ms = WalInt(j, "atMs");
       r.tools.push_back(std::move(t));
+    } else if (type == "end") {
+      ReadEndLine(j, r);
     }
   }
   if (!have_header || r.info.call_sid.empty() || r.info.agent_id.empty()) {

@@ -79,7 +79,11 @@ struct CallRecord {
 std::string WalHeaderLine(const CallInfo& info);
 std::string WalTurnLine(const Turn& turn);
 std::string WalToolLine(const ToolEvent& tool);
-/// Rebuilds what the write-ahead lines hold; unknown or damaged lines are skipped.
+/// How the call ended, its counters and its callback request: the last line of a finished
+/// call's entry, so that the entry alone rebuilds the record the call list indexes.
+std::string WalEndLine(const CallRecord& record);
+/// Rebuilds what the write-ahead lines hold; unknown or damaged lines are skipped. Without an
+/// end line, `end` keeps its defaults (the call was cut short).
 Result<CallRecord> RecordFromWal(const std::vector<std::string>& lines);
 
 }  // namespace tempo::runtime

@@ -822,14 +822,16 @@ struct CallSession::Impl {
         ok && store.Put(at.bucket, at.Key(CallArtifact::kTranscript), r.TranscriptJson("complete"));
     ok = ok && store.Put(at.bucket, at.Key(CallArtifact::kMetadata), r.MetadataJson(has_recording));
     if (ok) {
-      // Everything is stored: the write-ahead file has done its job.
-      if (wal) {
-        wal->Remove();
-      } else {
-        std::error_code ec;
-        std::filesystem::remove(wal_path, ec);
-      }
-      rt.CallFinished(r);
+      // Everything is stored: once the call is queued for indexing, the write-ahead file has
+      // done its job.
+      rt.CallFinished(r, [this] {
+        if (wal) {
+          wal->Remove();
+        } else {
+          std::error_code ec;
+          std::filesystem::remove(wal_path, ec);
+        }
+      });
     } else {
       GetStats().store_failures.Inc();
       TEMPO_LOG(runtime, error,

@@ -71,7 +71,8 @@ Runtime::Runtime(RuntimeOptions options, const AgentDirectory& agents,
       engines_(engines),
       store_(store),
       clock_(clock),
-      run_blocking_(std::move(run_blocking)) {}
+      run_blocking_(std::move(run_blocking)),
+      finished_(options_.data_dir / "spool" / "finished", FinishedCalls::Options{}) {}
 
 Runtime::~Runtime() = default;
 
@@ -399,18 +400,23 @@ void Runtime::Shutdown() {
   for (auto& s : live) s->RequestEnd("shutdown", "server shutting down");
 }
 
-void Runtime::SetCallFinishedHook(CallFinishedHook hook) {
-  std::lock_guard lock(mutex_);
-  finished_hook_ = std::move(hook);
-}
+void Runtime::SetCallFinishedHook(CallFinishedHook hook) { finished_.Start(std::move(hook)); }
 
-void Runtime::CallFinished(const CallRecord& record) {
-  CallFinishedHook hook;
-  {
-    std::lock_guard lock(mutex_);
-    hook = finished_hook_;
+void Runtime::CallFinished(const CallRecord& record, const std::function<void()>& remove_wal) {
+  if (!finished_.started()) {  // nothing indexes calls here (`tempovoice agent`)
+    remove_wal();
+    return;
   }
-  if (hook) hook(record);
+  if (auto recorded = finished_.Record(record); !recorded) {
+    // Without its entry the write-ahead file is the call's only trace: it goes only once the
+    // call is indexed, else the next start recovers the call from it.
+    TEMPO_LOG(runtime, error, "[call={}] cannot keep the finished call for indexing: {}",
+              record.info.call_sid, recorded.error().message);
+    if (finished_.Deliver(record)) remove_wal();
+    return;
+  }
+  remove_wal();
+  (void)finished_.Deliver(record);
 }
 
 namespace {
@@ -471,6 +477,15 @@ Result<size_t> Runtime::RecoverSpool() {
       Quarantine(wal, "does not name a valid call");
       continue;
     }
+    if (finished_.Has(info.call_sid)) {
+      // Stopped between the entry's rename and the write-ahead file's removal: the call's
+      // artefacts are stored and its entry (with its real outcome) is in the index queue.
+      auto wav = wal;
+      wav.replace_extension(".wav");
+      std::filesystem::remove(wav, ec);
+      std::filesystem::remove(wal, ec);
+      continue;
+    }
     record->end.outcome = "interrupted";
     record->end.reason = "the server stopped during the call";
     auto stored = [&]() -> Result<bool> {
@@ -497,8 +512,7 @@ Result<size_t> Runtime::RecoverSpool() {
                 stored.error().message);
       continue;
     }
-    std::filesystem::remove(wal, ec);
-    CallFinished(*record);
+    CallFinished(*record, [&] { std::filesystem::remove(wal, ec); });
     TEMPO_LOG(runtime, info, "[call={} agent={}] recovered {} turns after a crash", info.call_sid,
               info.agent_id, record->turns.size());
     ++recovered;

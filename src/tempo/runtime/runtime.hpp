@@ -7,6 +7,7 @@
 #include "tempo/net/router.hpp"
 #include "tempo/runtime/agent_directory.hpp"
 #include "tempo/runtime/call_record.hpp"
+#include "tempo/runtime/finished_calls.hpp"
 #include "tempo/storage/object_store.hpp"
 
 #include <chrono>
@@ -71,7 +72,8 @@ struct NextStep {
 class Runtime {
  public:
   using RunBlocking = std::function<void(std::function<void()>)>;
-  using CallFinishedHook = std::function<void(const CallRecord&)>;
+  /// Indexes a finished call; an error (the database is down) means "try again later".
+  using CallFinishedHook = std::function<Result<void>(const CallRecord&)>;
 
   Runtime(RuntimeOptions options, const AgentDirectory& agents, engine::EngineRegistry& engines,
           storage::ObjectStore& store, const Clock& clock, RunBlocking run_blocking);
@@ -92,8 +94,13 @@ class Runtime {
   void Shutdown();
   [[nodiscard]] size_t active_calls() const;
 
-  /// Called (on the blocking pool) after a call's artefacts are stored.
+  /// Called (on the blocking pool, or on the index queue's worker when a call is retried)
+  /// after a call's artefacts are stored. Set once, before serving: from then on every
+  /// finished call is kept in spool/finished until the hook has taken it.
   void SetCallFinishedHook(CallFinishedHook hook);
+  /// Stops retrying the index (a last pass first); what is left waits for the next start.
+  /// Call after the server stopped, before what the hook uses is destroyed.
+  void StopIndexing() { finished_.Stop(); }
 
   /// Registers a call answered outside the webhook (e.g. the dashboard's browser call), so
   /// that its media stream's `start` is accepted.
@@ -119,7 +126,9 @@ class Runtime {
   /// A claimed call's session starts: it counts against its organisation until Unregister.
   void Register(const std::shared_ptr<CallSession>& session, std::optional<OrgId> org);
   void Unregister(const CallSession* session);
-  void CallFinished(const CallRecord& record);
+  /// The call's artefacts are stored: records it for indexing, then `remove_wal` (the
+  /// write-ahead file is no longer needed once the entry is on disk), then indexes it.
+  void CallFinished(const CallRecord& record, const std::function<void()>& remove_wal);
   [[nodiscard]] const RuntimeOptions& options() const { return options_; }
   [[nodiscard]] engine::EngineRegistry& engines() { return engines_; }
   [[nodiscard]] storage::ObjectStore& store() { return store_; }
@@ -128,6 +137,8 @@ class Runtime {
   [[nodiscard]] std::filesystem::path SpoolDir() const { return options_.data_dir / "spool"; }
   /// Calls whose write-ahead file is still in the spool (recovered at the next start).
   [[nodiscard]] size_t SpoolBacklog() const;
+  /// Finished calls not indexed yet (retried while serving, resumed at the next start).
+  [[nodiscard]] size_t IndexBacklog() const { return finished_.Backlog(); }
 
  private:
   net::Response IncomingCall(const net::Request& request);
@@ -165,8 +176,9 @@ class Runtime {
   };
   std::map<const CallSession*, Live> sessions_;
   std::unordered_map<OrgId, std::size_t> org_calls_;  // answered + streaming, per organisation
-  CallFinishedHook finished_hook_;
   bool shutting_down_ = false;
+  // Last: its worker calls the hook, so it stops before anything above is destroyed.
+  FinishedCalls finished_;
 };
 
 }  // namespace tempo::runtime

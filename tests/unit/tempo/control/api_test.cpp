@@ -620,7 +620,7 @@ class CallsTest : public ControlTest {
     }
     ASSERT_TRUE(
         store_->Put(at->bucket, at->Key(CallArtifact::kMetadata), r.MetadataJson(!wav.empty())));
-    control_->CallFinished(r);
+    ASSERT_TRUE(control_->CallFinished(r));
   }
   static constexpr int64_t kDay = 86'400'000;
   static constexpr int64_t kT0 = 1'795'046'400'000;  // 2026-11-19T00:00:00Z

@@ -33,6 +33,46 @@ TEST(CallRecord, WalRoundTripSkipsDamagedLines) {
   EXPECT_FALSE(RecordFromWal({"{}", "garbage"}));
 }
 
+// A finished call's entry (write-ahead lines and the end line) rebuilds the record exactly as
+// the call list indexes it: outcome, reason, counters, latencies and the callback request.
+TEST(CallRecord, TheEndLineRebuildsTheFinishedRecord) {
+  CallRecord r;
+  r.info.call_sid = CallSid("CA00000000000000000000000000000001");
+  r.info.agent_id = AgentId("a1");
+  r.info.started_at_ms = 1'700'000'000'000;
+  r.turns.push_back({engine::Role::kAgent, "Hello", 0, 900, false});
+  r.tools.push_back({"schedule_callback", R"({"when":"tomorrow"})", 1200});
+  r.end = {"ended_by_agent", "the agent said goodbye", 1'700'000'060'000};
+  r.stats.frames_in = 3000;
+  r.stats.frames_out = 2900;
+  r.stats.late_frames = 2;
+  r.stats.interruptions = 1;
+  r.stats.marks_sent = 7;
+  r.stats.marks_played = 6;
+  r.stats.bad_input = {{"bad_json", 2}};
+  r.stats.turn_latencies_ms = {410, 380};
+  r.callback = {{"when", "tomorrow"}, {"phone", "+14155550100"}};
+  auto back = RecordFromWal(
+      {WalHeaderLine(r.info), WalTurnLine(r.turns[0]), WalToolLine(r.tools[0]), WalEndLine(r)});
+  ASSERT_TRUE(back);
+  EXPECT_EQ(back->MetadataJson(true), r.MetadataJson(true));
+  EXPECT_EQ(back->TranscriptJson("complete"), r.TranscriptJson("complete"));
+  // Without the end line the call was cut short: its end stays unknown.
+  auto cut = RecordFromWal({WalHeaderLine(r.info), WalTurnLine(r.turns[0])});
+  ASSERT_TRUE(cut);
+  EXPECT_EQ(cut->end.ended_at_ms, 0);
+  // Fields of the wrong type in a damaged end line read as absent.
+  auto damaged = RecordFromWal(
+      {WalHeaderLine(r.info),
+       R"({"type":"end","outcome":7,"endedAtMs":"x","framesIn":-4,"badInput":{"a":"b"},"turnLatenciesMs":[1.5,"x",3],"callback":[1]})"});
+  ASSERT_TRUE(damaged);
+  EXPECT_EQ(damaged->end.outcome, "");
+  EXPECT_EQ(damaged->stats.frames_in, 0u);
+  EXPECT_TRUE(damaged->stats.bad_input.empty());
+  EXPECT_EQ(damaged->stats.turn_latencies_ms, std::vector<int64_t>{3});
+  EXPECT_TRUE(damaged->callback.empty());
+}
+
 // Issue #9: From/To come from Twilio's form and other text from outside; bytes that are not
 // UTF-8 made the JSON serialisers throw, so transcript.json, metadata.json and the index row
 // were never written. They are replaced with U+FFFD instead.

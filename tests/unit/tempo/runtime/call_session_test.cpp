@@ -13,10 +13,14 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <atomic>
 #include <cmath>
 #include <deque>
+#include <fstream>
 #include <map>
+#include <mutex>
 #include <stdexcept>
+#include <thread>
 
 namespace tempo::runtime {
 namespace {
@@ -214,6 +218,15 @@ class CallSessionTest : public ::testing::Test {
       }
     }
   }
+  /// A call whose caller presses '#' after the greeting: the agent ends it (end_call).
+  void EndByAgent() {
+    Start();
+    Speak(600, false);
+    Text(fmt::format(
+        R"({{"event":"dtmf","streamSid":"{}","sequenceNumber":"5","dtmf":{{"track":"inbound_track","digit":"#"}}}})",
+        kStream));
+    Speak(100, false);
+  }
   int Count(std::string_view event) const {
     int n = 0;
     for (const auto& s : socket_->sent) n += json::parse(s)["event"] == event;
@@ -371,15 +384,89 @@ TEST_F(CallSessionTest, BargeInClearsQueuedAudioAndCutsTheTurn) {
 }
 
 TEST_F(CallSessionTest, EndCallToolClosesTheStreamAndAnswersHangup) {
-  Start();
-  Speak(600, false);
-  Text(fmt::format(
-      R"({{"event":"dtmf","streamSid":"{}","sequenceNumber":"5","dtmf":{{"track":"inbound_track","digit":"#"}}}})",
-      kStream));
-  Speak(100, false);
+  EndByAgent();
   EXPECT_EQ(socket_->close_code, 1000);
   EXPECT_EQ(Object("metadata.json")["outcome"], "ended_by_agent");
   EXPECT_EQ(Object("transcript.json")["toolCalls"][0]["name"], "end_call");
+}
+
+// Issue #23: a call that ends while the call list's database is down is kept (spool/finished)
+// and indexed with its real outcome once the database is back, without a restart; a stop in
+// between leaves it for the next start, which does not relabel it as interrupted.
+TEST_F(CallSessionTest, ACallEndedDuringADatabaseOutageIsIndexedOnceItIsBack) {
+  std::atomic<bool> down{true};
+  std::mutex mutex;
+  std::vector<CallRecord> indexed;
+  auto hook = [&](const CallRecord& r) -> Result<void> {
+    if (down) return Unavailable("postgres: cannot reconnect");
+    std::lock_guard lock(mutex);
+    indexed.push_back(r);
+    return Ok();
+  };
+  runtime_->SetCallFinishedHook(hook);
+  EndByAgent();
+  ASSERT_EQ(socket_->close_code, 1000);
+  const auto spool = data_ / "spool";
+  EXPECT_FALSE(std::filesystem::exists(spool / (std::string(kCall) + ".wal")));
+  EXPECT_EQ(runtime_->IndexBacklog(), 1u);
+
+  down = false;
+  for (int i = 0; i < 2000 && runtime_->IndexBacklog() > 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  runtime_->StopIndexing();
+  ASSERT_EQ(runtime_->IndexBacklog(), 0u);
+  ASSERT_EQ(indexed.size(), 1u);
+  EXPECT_EQ(indexed[0].end.outcome, "ended_by_agent");
+  EXPECT_EQ(indexed[0].tools.at(0).name, "end_call");
+  EXPECT_EQ(json::parse(indexed[0].MetadataJson(true)), Object("metadata.json"));
+}
+
+TEST_F(CallSessionTest, AStopDuringADatabaseOutageLeavesTheCallForTheNextStart) {
+  std::atomic<bool> down{true};
+  std::vector<CallRecord> indexed;
+  runtime_->SetCallFinishedHook([&](const CallRecord& r) -> Result<void> {
+    if (down) return Unavailable("sqlite: database is locked");
+    indexed.push_back(r);
+    return Ok();
+  });
+  Start();
+  Speak(600, false);
+  Text(fmt::format(
+      R"({{"event":"stop","sequenceNumber":"200","stop":{{"accountSid":"AC00000000000000000000000000000001","callSid":"{}"}},"streamSid":"{}"}})",
+      kCall, kStream));
+  runtime_->StopIndexing();
+  EXPECT_EQ(runtime_->IndexBacklog(), 1u);
+  // As if the process had died after the entry was written and before the write-ahead file
+  // was removed: both are in the spool.
+  const auto wal = data_ / "spool" / (std::string(kCall) + ".wal");
+  {
+    std::ofstream out(wal);
+    CallInfo info;
+    info.call_sid = CallSid(kCall);
+    info.agent_id = AgentId("echo-line");
+    out << WalHeaderLine(info) << "\n";
+  }
+
+  down = false;
+  MemoryAgentDirectory agents;
+  RuntimeOptions options;
+  options.data_dir = data_;
+  Runtime restarted(options, agents, engines_, *store_, clock_, [](auto fn) { fn(); });
+  restarted.SetCallFinishedHook([&](const CallRecord& r) -> Result<void> {
+    indexed.push_back(r);
+    return Ok();
+  });
+  auto recovered = restarted.RecoverSpool();
+  ASSERT_TRUE(recovered);
+  EXPECT_EQ(*recovered, 0u);  // nothing was interrupted
+  EXPECT_FALSE(std::filesystem::exists(wal));
+  restarted.StopIndexing();
+  ASSERT_EQ(indexed.size(), 1u);
+  EXPECT_EQ(indexed[0].end.outcome, "completed");
+  EXPECT_EQ(Object("metadata.json")["outcome"], "completed");
+  EXPECT_EQ(Object("transcript.json")["status"], "complete");
+  session_.reset();
 }
 
 TEST_F(CallSessionTest, StartForACallNotAnsweredIsRejected) {

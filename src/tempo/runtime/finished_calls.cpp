@@ -1,0 +1,198 @@
+#include "tempo/runtime/finished_calls.hpp"
+
+#include "tempo/base/log.hpp"
+#include "tempo/base/metrics.hpp"
+#include "tempo/storage/append_log.hpp"
+#include "tempo/storage/object_store.hpp"
+
+#include <algorithm>
+#include <random>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace tempo::runtime {
+namespace {
+
+constexpr std::string_view kExtension = ".log";
+
+struct IndexStats {
+  metrics::Counter& retries = metrics::Registry::Global().AddCounter(
+      "tempo_calls_index_retries_total",
+      "Attempts to index a finished call again after indexing it failed (database down)");
+  metrics::Counter& delayed = metrics::Registry::Global().AddCounter(
+      "tempo_calls_index_delayed_total",
+      "Finished calls whose first indexing attempt failed; kept and retried");
+  metrics::Gauge& backlog = metrics::Registry::Global().AddGauge(
+      "tempo_calls_index_backlog", "Finished calls waiting to be indexed (seen by the last pass)");
+};
+
+IndexStats& Stats() {
+  static IndexStats stats;
+  return stats;
+}
+
+std::vector<std::filesystem::path> Entries(const std::filesystem::path& dir) {
+  std::vector<std::pair<std::filesystem::file_time_type, std::filesystem::path>> found;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
+    if (entry.is_regular_file(ec) && entry.path().extension() == kExtension) {
+      found.emplace_back(entry.last_write_time(ec), entry.path());
+    }
+  }
+  // Oldest call first: CallSids are random, so order by the time the entry was written.
+  std::sort(found.begin(), found.end());
+  std::vector<std::filesystem::path> entries;
+  entries.reserve(found.size());
+  for (auto& [time, path] : found) entries.push_back(std::move(path));
+  return entries;
+}
+
+}  // namespace
+
+FinishedCalls::FinishedCalls(std::filesystem::path dir, Options options)
+    : dir_(std::move(dir)), options_(options) {}
+
+FinishedCalls::~FinishedCalls() { Stop(); }
+
+std::filesystem::path FinishedCalls::PathOf(const CallSid& call) const {
+  return dir_ / (call.str() + std::string(kExtension));
+}
+
+void FinishedCalls::Start(Sink sink) {
+  std::error_code ec;
+  std::filesystem::create_directories(dir_, ec);
+  std::lock_guard lock(mutex_);
+  if (worker_.joinable() || stopping_) return;
+  sink_ = std::move(sink);
+  worker_ = std::thread([this] { Run(); });
+}
+
+bool FinishedCalls::started() const {
+  std::lock_guard lock(mutex_);
+  return static_cast<bool>(sink_);
+}
+
+Result<void> FinishedCalls::Record(const CallRecord& record) {
+  std::string text = WalHeaderLine(record.info) + '\n';
+  for (const auto& turn : record.turns) text += WalTurnLine(turn) + '\n';
+  for (const auto& tool : record.tools) text += WalToolLine(tool) + '\n';
+  text += WalEndLine(record) + '\n';
+  return storage::WriteFileAtomic(PathOf(record.info.call_sid), text);
+}
+
+bool FinishedCalls::Deliver(const CallRecord& record) {
+  Sink sink;
+  {
+    std::lock_guard lock(mutex_);
+    sink = sink_;
+  }
+  if (!sink) return false;
+  if (auto ok = sink(record); !ok) {
+    Stats().delayed.Inc();
+    TEMPO_LOG(runtime, warn, "[call={}] not indexed yet, retrying until it is: {}",
+              record.info.call_sid, ok.error().message);
+    std::lock_guard lock(mutex_);
+    pending_ = true;
+    wake_.notify_one();
+    return false;
+  }
+  std::error_code ec;
+  std::filesystem::remove(PathOf(record.info.call_sid), ec);
+  return true;
+}
+
+bool FinishedCalls::Pass(const Sink& sink, bool final_pass) {
+  const auto entries = Entries(dir_);
+  Stats().backlog.Set(static_cast<double>(entries.size()));
+  int failures_in_a_row = 0;
+  for (const auto& path : entries) {
+    auto lines = storage::AppendLog::ReadLines(path);
+    auto record = lines ? RecordFromWal(*lines) : Result<CallRecord>(lines.error());
+    if (!record || path.stem().string() != record->info.call_sid.str()) {
+      // Written whole and renamed into place: a file that does not parse was not written by
+      // us. Kept apart for a person to look at, never retried.
+      std::error_code ec;
+      std::filesystem::create_directories(dir_ / "quarantine", ec);
+      std::filesystem::rename(path, dir_ / "quarantine" / path.filename(), ec);
+      TEMPO_LOG(runtime, error, "index queue: {:?} is not a finished call; moved to quarantine",
+                path.filename().string());
+      continue;
+    }
+    Stats().retries.Inc();
+    if (auto ok = sink(*record); !ok) {
+      if (++failures_in_a_row >= options_.failures_per_pass) {
+        if (!final_pass) {
+          TEMPO_LOG(runtime, warn, "index queue: {} call(s) waiting to be indexed: {}",
+                    entries.size(), ok.error().message);
+        }
+        return false;
+      }
+      continue;
+    }
+    failures_in_a_row = 0;
+    std::error_code ec;
+    std::filesystem::remove(path, ec);
+    TEMPO_LOG(runtime, info, "[call={}] indexed after a retry", record->info.call_sid);
+  }
+  return failures_in_a_row == 0;
+}
+
+std::chrono::milliseconds FinishedCalls::NextDelay() {
+  // Full jitter (a random wait up to the exponential bound): many servers coming back from the
+  // same database outage don't all retry at once.
+  const int shift = std::min(failed_passes_, 16);
+  const auto bound = std::min<int64_t>(options_.max_retry.count(),
+                                       options_.first_retry.count() * (int64_t{1} << shift));
+  thread_local std::mt19937_64 rng{std::random_device{}()};
+  std::uniform_int_distribution<int64_t> pick(bound / 2, bound);
+  return std::chrono::milliseconds(pick(rng));
+}
+
+void FinishedCalls::Run() {
+  std::unique_lock lock(mutex_);
+  auto next_try = std::chrono::steady_clock::now();
+  while (!stopping_) {
+    if (!pending_) {
+      wake_.wait(lock, [&] { return stopping_ || pending_; });
+      continue;
+    }
+    if (wake_.wait_until(lock, next_try, [&] { return stopping_; })) break;
+    pending_ = false;
+    const Sink sink = sink_;
+    lock.unlock();
+    const bool done = Pass(sink, false);
+    lock.lock();
+    if (done) {
+      failed_passes_ = 0;
+      next_try = std::chrono::steady_clock::now();
+    } else {
+      pending_ = true;
+      next_try = std::chrono::steady_clock::now() + NextDelay();
+      ++failed_passes_;
+    }
+  }
+}
+
+void FinishedCalls::Stop() {
+  Sink sink;
+  {
+    std::lock_guard lock(mutex_);
+    if (stopping_) return;
+    stopping_ = true;
+    sink = sink_;
+  }
+  wake_.notify_all();
+  if (worker_.joinable()) worker_.join();
+  // The stop's last chance: the database may be back by now.
+  if (sink) (void)Pass(sink, true);
+}
+
+size_t FinishedCalls::Backlog() const { return Entries(dir_).size(); }
+
+bool FinishedCalls::Has(const CallSid& call) const {
+  std::error_code ec;
+  return std::filesystem::exists(PathOf(call), ec);
+}
+
+}  // namespace tempo::runtime
