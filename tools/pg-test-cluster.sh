@@ -4,6 +4,8 @@
 #   tools/pg-test-cluster.sh [start] [DIR]   start a cluster in DIR, or reuse the one running there;
 #                                            prints TEMPO_TEST_POSTGRES_URL=postgres://... on stdout
 #   tools/pg-test-cluster.sh stop [DIR]      stop the cluster in DIR and delete DIR
+#   tools/pg-test-cluster.sh halt [DIR]      stop the cluster in DIR and keep it: the next
+#                                            start brings it back on the same port (an outage)
 #   tools/pg-test-cluster.sh status [DIR]    exit 0 if the cluster in DIR is running
 #
 # DIR defaults to ${TMPDIR:-/tmp}/tempo-pg-test-<uid>. The cluster listens on 127.0.0.1 only, on
@@ -17,7 +19,7 @@ set -euo pipefail
 
 action=start
 case "${1:-}" in
-  start | stop | status) action=$1; shift ;;
+  start | stop | halt | status) action=$1; shift ;;
 esac
 dir=${1:-${TMPDIR:-/tmp}/tempo-pg-test-$(id -u)}
 database=tempo_test
@@ -65,8 +67,11 @@ ensure_database() {
 }
 
 start_server() {
-  local port
-  for port in $(seq 54329 54429); do
+  local port candidates
+  candidates=$(seq 54329 54429)
+  # A halted cluster comes back where its clients expect it.
+  [[ -f "$dir/port" ]] && candidates="$(cat "$dir/port") $candidates"
+  for port in $candidates; do
     port_in_use "$port" && continue
     if as_owner "$bindir/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 30 -s \
       -o "-c listen_addresses=127.0.0.1 -p $port -c unix_socket_directories='$dir/sock' \
@@ -97,6 +102,10 @@ case "$action" in
       [[ -f "$dir/port" || -d "$dir/data" ]] || die "$dir does not look like a test cluster; not deleting it"
       rm -rf "$dir"
     fi
+    ;;
+  halt)
+    is_running || die "no cluster running in $dir"
+    as_owner "$bindir/pg_ctl" -D "$dir/data" -m fast -w -s stop >&2
     ;;
   start)
     if is_running && [[ -f "$dir/port" ]]; then

@@ -7,34 +7,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { BIN, tempDir, startServer, login, run, callDir, createDeployedAgent } from './lib/server.mjs';
+import { BIN, tempDir, startServer, login, run, callDir, createDeployedAgent, callerLine, listCalls } from './lib/server.mjs';
 
 const PASSWORD = 'clean-stop-password-123';
 const CALLS = 200;
-
-// The caller's line (looped by each call): half a second of silence, a second of tone (the echo
-// engine's "speech"), a second and a half of silence.
-async function callerLine(dir) {
-  const wav = join(dir, 'line.wav');
-  const sox = await run('sox', ['-q', '-n', '-r', '8000', '-c', '1', '-b', '16', wav,
-    'synth', '1.0', 'sine', '300', 'pad', '0.5', '1.5']);
-  assert.equal(sox.code, 0, `sox: ${sox.err}`);
-  return wav;
-}
-
-async function listCalls(server, cookie, agentId) {
-  const calls = [];
-  let cursor = null;
-  do {
-    const query = new URLSearchParams({ agentId, limit: '200', ...(cursor ? { cursor } : {}) });
-    const r = await fetch(`${server.base}/api/v1/calls?${query}`, { headers: { Cookie: cookie } });
-    assert.equal(r.status, 200, await r.clone().text());
-    const page = await r.json();
-    calls.push(...page.items);
-    cursor = page.nextCursor;
-  } while (cursor);
-  return calls;
-}
 
 test(`SIGTERM as ${CALLS} calls end together: exit 0, every call indexed with its outcome and artefacts`, async () => {
   const data = tempDir('tempo-stop-');

@@ -1,4 +1,5 @@
 // Starts the real tempovoice binary for a test and plays Twilio's side of a call against it.
+import { after } from 'node:test';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, mkdirSync, writeFileSync, readFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -28,11 +29,19 @@ export function writeAgent(dataDir, agent) {
   return full;
 }
 
+// Servers still running when a file's tests are done (a test failed before stopping its
+// own): killed, so that the failure is reported at once instead of the file hanging until the
+// test timeout.
+const running = new Set();
+after(() => { for (const child of running) child.kill('SIGKILL'); });
+
 /** Spawns `tempovoice serve --port 0` and resolves once it prints its address. */
 export async function startServer(dataDir, extraArgs = []) {
   const child = spawn(BIN, ['serve', '--port', '0', '--data-dir', dataDir, '--log-format', 'json', ...extraArgs], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  running.add(child);
+  child.on('exit', () => running.delete(child));
   let stderr = '';
   let out = '';
   child.stderr.on('data', (d) => { stderr += d; });
@@ -85,6 +94,33 @@ export async function createDeployedAgent(server, password, agent) {
   }
   if (state !== 'succeeded') throw new Error(`deployment of ${agent.agentId} ended ${state}`);
   return agent;
+}
+
+/**
+ * The caller's line (looped by each call of `tempovoice call`): half a second of silence, a
+ * second of tone (the echo engine's "speech"), a second and a half of silence.
+ */
+export async function callerLine(dir) {
+  const wav = join(dir, 'line.wav');
+  const sox = await run('sox', ['-q', '-n', '-r', '8000', '-c', '1', '-b', '16', wav,
+    'synth', '1.0', 'sine', '300', 'pad', '0.5', '1.5']);
+  if (sox.code !== 0) throw new Error(`sox: ${sox.err}`);
+  return wav;
+}
+
+/** Every call of an agent in the call list, page after page. */
+export async function listCalls(server, cookie, agentId) {
+  const calls = [];
+  let cursor = null;
+  do {
+    const query = new URLSearchParams({ agentId, limit: '200', ...(cursor ? { cursor } : {}) });
+    const r = await fetch(`${server.base}/api/v1/calls?${query}`, { headers: { Cookie: cookie } });
+    if (r.status !== 200) throw new Error(`GET /calls: ${r.status} ${await r.text()}`);
+    const page = await r.json();
+    calls.push(...page.items);
+    cursor = page.nextCursor;
+  } while (cursor);
+  return calls;
 }
 
 export async function metrics(server) {
