@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { BIN, tempDir, writeAgent, startServer, artefacts, parseWav, frame } from './lib/server.mjs';
+import { BIN, tempDir, writeAgent, startServer, artefacts, parseWav, frame, waitForActiveCalls } from './lib/server.mjs';
 
 let data, server, agent;
 before(async () => {
@@ -15,13 +15,14 @@ before(async () => {
 });
 after(async () => { await server.stop(); });
 
-function runCall(args) {
+function runCall(args, started = () => {}) {
   return new Promise((resolve) => {
     const child = spawn(BIN, ['call', '--url', `${server.base}/agent/${agent.agentId}/incoming-call`, ...args]);
+    started(child);
     let out = '', err = '';
     child.stdout.on('data', (d) => { out += d; });
     child.stderr.on('data', (d) => { err += d; });
-    child.on('exit', (code) => resolve({ code, out, err }));
+    child.on('exit', (code, signal) => resolve({ code, signal, out, err }));
   });
 }
 
@@ -78,4 +79,27 @@ test('--load runs concurrent calls and reports latency percentiles', async () =>
   assert.equal(report.calls_failed, 0);
   assert.ok(report.latency.frames > 0);
   assert.ok(report.latency.p99_ms >= report.latency.p50_ms);
+});
+
+// Issue #23: the load generator stops in order too. SIGTERM (or Ctrl-C) in the middle of a
+// load: every call hangs up like a caller (the server sees each one end), and the report is
+// printed, marked as stopped early.
+test('SIGTERM during --load: every call hangs up, the report follows, exit 0', async () => {
+  const dir = tempDir();
+  writeLineWav(join(dir, 'line.wav'));
+  let load;
+  const ran = runCall(['--auth-token', agent.twilioAuthToken, '--wav', join(dir, 'line.wav'),
+    '--load', '8', '--duration', '120', '--ramp', '1', '--json'], (child) => { load = child; });
+  assert.equal(await waitForActiveCalls(server, (n) => n >= 8), 8, 'the load is running');
+  const stopAt = Date.now();
+  load.kill('SIGTERM');
+  const r = await ran;
+  assert.deepEqual([r.code, r.signal], [0, null], r.err + r.out);
+  assert.ok(Date.now() - stopAt < 10000, 'the calls hang up at once, not at the end of the load');
+  const report = JSON.parse(r.out);
+  assert.equal(report.stopped_early, true);
+  assert.equal(report.calls_completed, 8);
+  assert.equal(report.calls_failed, 0);
+  assert.deepEqual(report.outcomes, { caller_hung_up: 8 });
+  assert.equal(await waitForActiveCalls(server, (n) => n === 0), 0, 'the server saw every call end');
 });

@@ -7,9 +7,23 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { BIN, tempDir, startServer, login, run, callDir, createDeployedAgent, callerLine, listCalls } from './lib/server.mjs';
+import { BIN, tempDir, startServer, login, run, callDir, createDeployedAgent, callerLine, listCalls, waitForActiveCalls } from './lib/server.mjs';
 
 const PASSWORD = 'clean-stop-password-123';
+
+// The calls stored under an agent, each checked for its three artefacts: CallSid -> folder.
+function storedCalls(data, agentId) {
+  const objects = join(data, 'objects', `tempo-agent-transcripts-${agentId}`, 'calls');
+  const calls = new Map();
+  for (const callSid of existsSync(objects) ? readdirSync(objects) : []) {
+    const dir = callDir(data, agentId, callSid);
+    for (const file of ['transcript.json', 'metadata.json', 'recording.wav']) {
+      assert.ok(existsSync(join(dir, file)), `${callSid}/${file}`);
+    }
+    calls.set(callSid, dir);
+  }
+  return calls;
+}
 const CALLS = 200;
 
 test(`SIGTERM as ${CALLS} calls end together: exit 0, every call indexed with its outcome and artefacts`, async () => {
@@ -38,16 +52,10 @@ test(`SIGTERM as ${CALLS} calls end together: exit 0, every call indexed with it
   assert.equal(said[2], '0', 'nothing left in the spool');
 
   // Every call the server took left its three artefacts.
-  const objects = join(data, 'objects', `tempo-agent-transcripts-${agent.agentId}`, 'calls');
-  const callSids = existsSync(objects) ? readdirSync(objects) : [];
+  const callSids = [...storedCalls(data, agent.agentId).keys()];
   assert.equal(report.calls_failed, 0, `calls failed: ${JSON.stringify(report.errors)}`);
   assert.equal(callSids.length, report.calls_completed,
     `${callSids.length} calls stored, ${report.calls_completed} completed by the caller`);
-  for (const callSid of callSids) {
-    for (const file of ['transcript.json', 'metadata.json', 'recording.wav']) {
-      assert.ok(existsSync(join(callDir(data, agent.agentId, callSid), file)), `${callSid}/${file}`);
-    }
-  }
 
   // After a restart: every call in the call list, none relabelled as interrupted by a crash.
   const restarted = await startServer(data, ['--max-calls-per-org', String(2 * CALLS)]);
@@ -78,12 +86,7 @@ test('SIGTERM during 50 active calls with a short grace: each ends gracefully, a
   const load = run(BIN, ['call', '--url', `${server.base}/agent/${agent.agentId}/incoming-call`,
     '--auth-token', agent.twilioAuthToken, '--wav', wav, '--load', '50', '--duration', '60',
     '--ramp', '1', '--threads', '1', '--json']);
-  for (let i = 0; i < 200; i++) {
-    const text = await (await fetch(`${server.base}/metrics`)).text();
-    const active = Number((text.match(/^tempo_calls_active (\d+)/m) ?? [])[1] ?? 0);
-    if (active >= 50) break;
-    await new Promise((done) => setTimeout(done, 50));
-  }
+  await waitForActiveCalls(server, (n) => n >= 50);
   await new Promise((done) => setTimeout(done, 1000));
   const stopAt = Date.now();
   const exit = await server.stop('SIGTERM');
@@ -94,17 +97,39 @@ test('SIGTERM during 50 active calls with a short grace: each ends gracefully, a
   assert.doesNotMatch(logs, /AddressSanitizer|runtime error:|LeakSanitizer/, 'no sanitizer report');
   assert.ok(stoppedIn < GRACE_MS + 10000, `stopped in ${stoppedIn} ms with a ${GRACE_MS} ms grace`);
 
-  const objects = join(data, 'objects', `tempo-agent-transcripts-${agent.agentId}`, 'calls');
-  const callSids = existsSync(objects) ? readdirSync(objects) : [];
-  assert.equal(callSids.length, 50, 'every call stored its artefacts before the exit');
-  for (const callSid of callSids) {
-    const dir = callDir(data, agent.agentId, callSid);
-    for (const file of ['transcript.json', 'metadata.json', 'recording.wav']) {
-      assert.ok(existsSync(join(dir, file)), `${callSid}/${file}`);
-    }
+  const stored = storedCalls(data, agent.agentId);
+  assert.equal(stored.size, 50, 'every call stored its artefacts before the exit');
+  for (const [callSid, dir] of stored) {
     const transcript = JSON.parse(readFileSync(join(dir, 'transcript.json'), 'utf8'));
     const metadata = JSON.parse(readFileSync(join(dir, 'metadata.json'), 'utf8'));
     assert.equal(transcript.status, 'complete', `${callSid}: transcript ${transcript.status}`);
     assert.notEqual(metadata.outcome, 'interrupted', `${callSid}: ended by the stop, not by a crash`);
+  }
+});
+
+// `tempovoice agent` (one ECS task per agent) stops in the same order: SIGTERM during its calls,
+// a short grace, each call ends with its artefacts, exit 0, nothing left in the spool.
+test('tempovoice agent: SIGTERM during 20 active calls, each ends with its artefacts, exit 0', async () => {
+  const data = tempDir('tempo-stop-agent-');
+  const wav = await callerLine(data);
+  const agent = { agentId: 'task-line', twilioAuthToken: 'test-auth-token-0123456789abcdef' };
+  const server = await startServer(data, ['--host', '127.0.0.1', '--shutdown-grace-ms', '2000'], {
+    command: 'agent',
+    env: { AGENT_ID: agent.agentId, AGENT_NAME: 'Task Line', AGENT_ENGINE: 'echo', TWILIO_AUTH_TOKEN: agent.twilioAuthToken },
+  });
+  const load = run(BIN, ['call', '--url', `${server.base}/agent/${agent.agentId}/incoming-call`,
+    '--auth-token', agent.twilioAuthToken, '--wav', wav, '--load', '20', '--duration', '60',
+    '--ramp', '1', '--threads', '1', '--json']);
+  assert.equal(await waitForActiveCalls(server, (n) => n >= 20), 20, 'the calls are up');
+  const exit = await server.stop('SIGTERM');
+  await load;
+  const logs = server.logs();
+  assert.deepEqual(exit, { code: 0, signal: null }, `agent did not exit 0:\n${logs.slice(-4000)}`);
+  assert.doesNotMatch(logs, /AddressSanitizer|runtime error:|LeakSanitizer/, 'no sanitizer report');
+  assert.match(logs, /0 call\(s\) left in the spool and 0 waiting to be indexed/);
+  const stored = storedCalls(data, agent.agentId);
+  assert.equal(stored.size, 20, 'every call stored its artefacts before the exit');
+  for (const [callSid, dir] of stored) {
+    assert.notEqual(JSON.parse(readFileSync(join(dir, 'metadata.json'), 'utf8')).outcome, 'interrupted', callSid);
   }
 });

@@ -196,6 +196,7 @@ std::string ToJson(const LoadReport& r) {
       {"calls_completed", r.calls_completed},
       {"calls_failed", r.calls_failed},
       {"duration_s", r.duration_s},
+      {"stopped_early", r.stopped_early},
       {"frames_sent", r.frames_sent},
       {"frames_received", r.frames_received},
       {"marks_echoed", r.marks_echoed},
@@ -215,6 +216,7 @@ std::string ToText(const LoadReport& r) {
       "Load: {} calls requested, {} started, {} streamed, {} completed, {} failed in {:.1f} s\n",
       r.calls_requested, r.calls_started, r.calls_streamed, r.calls_completed, r.calls_failed,
       r.duration_s);
+  if (r.stopped_early) out += "Stopped early by a signal: every call was hung up.\n";
   out += fmt::format(
       "Media: {} frames sent, {} received; agent audio {:.1f} s; {} marks echoed, "
       "{} clears\n",

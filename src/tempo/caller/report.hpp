@@ -64,6 +64,7 @@ struct LoadReport {
   uint64_t calls_completed = 0;  ///< ended without a failure
   uint64_t calls_failed = 0;
   double duration_s = 0;
+  bool stopped_early = false;  ///< ended by LoadConfig::stop (a signal) before its duration
   uint64_t frames_sent = 0;
   uint64_t frames_received = 0;
   uint64_t marks_echoed = 0;

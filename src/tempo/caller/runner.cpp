@@ -409,14 +409,17 @@ LoadReport RunLoad(LoadConfig config) {
 
   std::unique_ptr<Timer> launch_timer;
   std::unique_ptr<Timer> end_timer;
+  std::unique_ptr<Timer> stop_poll;
   std::unique_ptr<Timer> watchdog;
   const auto t0 = SteadyClock::now() + std::chrono::milliseconds(10);
   std::atomic<bool> finished{false};
+  bool stopped_early = false;  // control executor only
 
   auto finish_all = [&]() {
     // On the control executor: stop the timers so that Run() can return.
     if (launch_timer) launch_timer->Cancel();
     if (end_timer) end_timer->Cancel();
+    if (stop_poll) stop_poll->Cancel();
     if (watchdog) watchdog->Cancel();
     context.Stop();
   };
@@ -479,31 +482,51 @@ LoadReport RunLoad(LoadConfig config) {
     }
   };
 
-  control->Post([&]() {
-    launch_timer = control->MakeTimer();
-    end_timer = control->MakeTimer();
-    watchdog = control->MakeTimer();
-    end_timer->ExpireAt(t0 + config.duration, [&](bool cancelled) {
-      if (cancelled) return;
-      std::vector<std::shared_ptr<CallHandle>> handles;
-      std::size_t never_started = 0;
-      {
-        std::lock_guard lock(shared->mutex);
-        shared->ended = true;
-        handles = shared->handles;
-        never_started = config.calls - shared->report.calls_started;
-        shared->remaining -= never_started;
-        if (shared->remaining == 0) control->Post(finish_all);
-      }
-      launch_timer->Cancel();
-      for (auto& h : handles) h->RequestHangup();
-    });
-    // Calls get a grace period to hang up; a server that never answers must not hang the test.
-    watchdog->ExpireAt(t0 + config.duration + std::chrono::seconds(30), [&](bool cancelled) {
+  // The load's end (its duration, or a stop asked for early), on the control executor: no new
+  // call starts, every call hangs up, and the calls get a grace period to finish. A server
+  // that never answers must not hang the load generator.
+  auto end_load = [&]() {
+    std::vector<std::shared_ptr<CallHandle>> handles;
+    {
+      std::lock_guard lock(shared->mutex);
+      if (shared->ended) return;
+      shared->ended = true;
+      handles = shared->handles;
+      const std::size_t never_started = config.calls - shared->report.calls_started;
+      shared->remaining -= never_started;
+      if (shared->remaining == 0) control->Post(finish_all);
+    }
+    launch_timer->Cancel();
+    end_timer->Cancel();
+    stop_poll->Cancel();
+    for (auto& h : handles) h->RequestHangup();
+    watchdog->ExpireAt(SteadyClock::now() + std::chrono::seconds(30), [&](bool cancelled) {
       if (cancelled) return;
       finished = true;
       context.Abort();
     });
+  };
+  std::function<void()> poll_stop;
+  poll_stop = [&]() {
+    if (config.stop->load()) {
+      stopped_early = true;
+      end_load();
+      return;
+    }
+    stop_poll->ExpireAt(SteadyClock::now() + std::chrono::milliseconds(50), [&](bool cancelled) {
+      if (!cancelled) poll_stop();
+    });
+  };
+
+  control->Post([&]() {
+    launch_timer = control->MakeTimer();
+    end_timer = control->MakeTimer();
+    stop_poll = control->MakeTimer();
+    watchdog = control->MakeTimer();
+    end_timer->ExpireAt(t0 + config.duration, [&](bool cancelled) {
+      if (!cancelled) end_load();
+    });
+    if (config.stop != nullptr) poll_stop();
     launch_next();
   });
 
@@ -512,6 +535,7 @@ LoadReport RunLoad(LoadConfig config) {
   shared->handles.clear();  // the calls' latency observers hold `shared`: break the cycle
   LoadReport report = shared->report;
   report.duration_s = Seconds(SteadyClock::now() - t0);
+  report.stopped_early = stopped_early;
   report.latency = LatencySummary::From(shared->histogram, shared->late_frames);
   if (finished) {
     const uint64_t unfinished = shared->remaining;

@@ -6,6 +6,7 @@
 #include "tempo/caller/webhook.hpp"
 #include "tempo/net/client.hpp"
 
+#include <atomic>
 #include <chrono>
 #include <filesystem>
 #include <functional>
@@ -54,6 +55,10 @@ struct LoadConfig {
   std::chrono::milliseconds duration{30'000};
   std::chrono::milliseconds ramp{0};  ///< call i starts at i * ramp / calls
   unsigned threads = 1;
+  /// Set from anywhere (a SIGTERM or SIGINT handler) to end the load early, the same way its
+  /// duration ends it: every call hangs up (`stop`, then a close), the calls get the same
+  /// grace to finish, and the report follows with `stopped_early`.
+  const std::atomic<bool>* stop = nullptr;
 };
 
 /// Runs `calls` concurrent calls for `duration` in this process and aggregates their reports.

@@ -8,8 +8,10 @@
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
+#include <atomic>
 #include <charconv>
 #include <chrono>
+#include <csignal>
 #include <cstdio>
 #include <memory>
 #include <optional>
@@ -123,6 +125,23 @@ Result<caller::CallConfig> BuildConfig(const CallSettings& s) {
   return config;
 }
 
+// Set by SIGTERM or SIGINT during --load: the load ends early, in order (every call hangs up,
+// the report is printed). The handler resets itself, so a second signal ends the process at
+// once. A lock-free atomic store is async-signal-safe.
+std::atomic<bool> g_stop_load{false};
+static_assert(std::atomic<bool>::is_always_lock_free);
+
+extern "C" void StopLoad(int /*signal*/) { g_stop_load.store(true); }
+
+void StopLoadOnSignals() {
+  struct sigaction action {};
+  action.sa_handler = StopLoad;
+  action.sa_flags = SA_RESETHAND;
+  sigemptyset(&action.sa_mask);
+  sigaction(SIGTERM, &action, nullptr);
+  sigaction(SIGINT, &action, nullptr);
+}
+
 int RunCallCommand(const CallSettings& s) {
   log::Options log_options;
   log_options.format = log::Format::kText;
@@ -144,6 +163,8 @@ int RunCallCommand(const CallSettings& s) {
     load.threads = s.threads;
     // The calls end when the load does, not when the script does.
     load.call.session.max_duration = load.duration + std::chrono::seconds(10);
+    load.stop = &g_stop_load;
+    StopLoadOnSignals();
     caller::LoadReport report = caller::RunLoad(std::move(load));
     std::fputs((s.json ? caller::ToJson(report) + "\n" : caller::ToText(report)).c_str(), stdout);
     return report.calls_failed > 0 || report.violations > 0 ? 1 : 0;

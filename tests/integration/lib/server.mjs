@@ -35,10 +35,13 @@ export function writeAgent(dataDir, agent) {
 const running = new Set();
 after(() => { for (const child of running) child.kill('SIGKILL'); });
 
-/** Spawns `tempovoice serve --port 0` and resolves once it prints its address. */
-export async function startServer(dataDir, extraArgs = []) {
-  const child = spawn(BIN, ['serve', '--port', '0', '--data-dir', dataDir, '--log-format', 'json', ...extraArgs], {
-    stdio: ['ignore', 'pipe', 'pipe'],
+/**
+ * Spawns `tempovoice serve --port 0` (or `command`: `agent`, with the agent in `env`) and
+ * resolves once it prints its address.
+ */
+export async function startServer(dataDir, extraArgs = [], { command = 'serve', env = {} } = {}) {
+  const child = spawn(BIN, [command, '--port', '0', '--data-dir', dataDir, '--log-format', 'json', ...extraArgs], {
+    stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env },
   });
   running.add(child);
   child.on('exit', () => running.delete(child));
@@ -121,6 +124,22 @@ export async function listCalls(server, cookie, agentId) {
     cursor = page.nextCursor;
   } while (cursor);
   return calls;
+}
+
+/** The server's `tempo_calls_active` gauge. */
+export async function activeCalls(server) {
+  const text = await (await fetch(`${server.base}/metrics`)).text();
+  return Number((text.match(/^tempo_calls_active (\d+)/m) ?? [])[1] ?? 0);
+}
+
+/** Polls until `predicate(active calls)` holds (10 s at most); returns the last count. */
+export async function waitForActiveCalls(server, predicate) {
+  let active = await activeCalls(server);
+  for (let i = 0; i < 200 && !predicate(active); i++) {
+    await new Promise((done) => setTimeout(done, 50));
+    active = await activeCalls(server);
+  }
+  return active;
 }
 
 export async function metrics(server) {
