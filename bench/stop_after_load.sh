@@ -37,8 +37,10 @@ for run in $(seq 1 "$runs"); do
   "$bin" call --url "http://127.0.0.1:$SERVE_PORT/agent/stop-bench/incoming-call" --auth-token "$token" \
     --wav "$work/line.wav" --load "$calls" --duration "${DURATION:-30}" --ramp "${RAMP:-5}" --threads 1 \
     --json >"$work/load.json" 2>"$work/load.err" || true
+  stop_started=$(date +%s%N)
   kill -TERM "$SERVE_PID"
   rc=0; wait "$SERVE_PID" || rc=$?
+  stop_ms=$(( ($(date +%s%N) - stop_started) / 1000000 ))
   cp "$BENCH_TMP/err" "$work/serve.log"; rm -rf "$BENCH_TMP"
   completed=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["calls_completed"])' "$work/load.json")
   not_indexed=$(grep -c "not indexed" "$work/serve.log" || true)
@@ -51,6 +53,6 @@ for run in $(seq 1 "$runs"); do
   if (( rc != 0 || not_indexed > 0 || listed != completed || interrupted > 0 )) || [[ $exit_line != *" 0 call(s) left"* ]]; then
     verdict=FAILED; failed=$(( failed + 1 ))
   fi
-  echo "stop after load, run $run: exit $rc; $completed calls completed, $listed listed after restart, $interrupted interrupted, $not_indexed 'not indexed'; $exit_line: $verdict"
+  echo "stop after load, run $run: exit $rc after ${stop_ms} ms from SIGTERM; $completed calls completed, $listed listed after restart, $interrupted interrupted, $not_indexed 'not indexed'; $exit_line: $verdict"
 done
 (( failed == 0 )) || { echo "stop after load: $failed of $runs run(s) failed" >&2; exit 1; }

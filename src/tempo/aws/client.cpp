@@ -2,11 +2,13 @@
 
 #include "tempo/aws/sigv4.hpp"
 #include "tempo/base/digest.hpp"
+#include "tempo/base/json_text.hpp"
 #include "tempo/base/log.hpp"
 #include "tempo/base/strings.hpp"
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <random>
 #include <thread>
 
@@ -36,19 +38,45 @@ double UniformRandom() {
 
 }  // namespace
 
-Client::Client(ClientOptions options) : options_(std::move(options)) {
+Client::Client(ClientOptions options)
+    : options_(std::move(options)), bucket_(options_.retry.bucket_capacity) {
   if (!options_.sleep) {
     options_.sleep = [](std::chrono::milliseconds d) { std::this_thread::sleep_for(d); };
   }
 }
 
+bool Client::TakeRetryTokens(const AwsError& error, int& cost) {
+  cost = error.status == 0 ? options_.retry.timeout_retry_cost : options_.retry.retry_cost;
+  int tokens = bucket_.load(std::memory_order_relaxed);
+  do {
+    if (tokens < cost) return false;
+  } while (!bucket_.compare_exchange_weak(tokens, tokens - cost, std::memory_order_relaxed));
+  return true;
+}
+
+void Client::ReturnTokens(int tokens) {
+  int now = bucket_.load(std::memory_order_relaxed);
+  while (!bucket_.compare_exchange_weak(now, std::min(options_.retry.bucket_capacity, now + tokens),
+                                        std::memory_order_relaxed)) {
+  }
+}
+
 AwsResult<net::Response> Client::Send(const ServiceInfo& service, std::string_view what,
+                                      Idempotency idempotency,
                                       const std::function<Result<Prepared>()>& prepare) {
   AwsError last;
+  int last_cost = 0;  // tokens taken by the last retry
   for (int attempt = 1; attempt <= std::max(1, options_.retry.max_attempts); ++attempt) {
     if (attempt > 1) {
+      if (!TakeRetryTokens(last, last_cost)) {
+        retries_refused_.fetch_add(1, std::memory_order_relaxed);
+        TEMPO_LOG(aws, warn, "{}: {} {}; not retried (too many retries lately)", what, last.code,
+                  last.message);
+        break;
+      }
       retries_.fetch_add(1, std::memory_order_relaxed);
-      const auto delay = FullJitterDelay(options_.retry, attempt - 1, UniformRandom());
+      const auto delay =
+          FullJitterDelay(options_.retry, attempt - 1, UniformRandom(), IsThrottling(last));
       TEMPO_LOG(aws, info, "{}: {} {}, retry {} in {} ms", what, last.code, last.message,
                 attempt - 1, delay.count());
       options_.sleep(delay);
@@ -74,11 +102,13 @@ AwsResult<net::Response> Client::Send(const ServiceInfo& service, std::string_vi
     if (!response) {
       last = TransportError(response.error());
     } else if (response->status >= 200 && response->status < 300) {
+      // The standard mode's bucket: a success gives back what its retry took, or one token.
+      ReturnTokens(attempt > 1 ? last_cost : 1);
       return std::move(*response);
     } else {
       last = ParseAwsError(service.protocol, *response);
     }
-    if (!IsRetryable(last)) break;
+    if (!MayRetry(last, idempotency)) break;
   }
   return last;
 }
@@ -105,8 +135,13 @@ AwsResult<nlohmann::json> Client::CallJson(const ServiceInfo& service, std::stri
   const std::string what = fmt::format("{} {}", service.id, operation);
   auto endpoint = EndpointUrl(service, options_.region, options_.endpoints, options_.env);
   if (!endpoint) return TransportError(endpoint.error());
-  const std::string body = input.dump();
-  auto response = Send(service, what, [&]() -> Result<Prepared> {
+  // DumpJson: text from outside (a name, an environment value) may not be UTF-8.
+  const std::string body = DumpJson(input);
+  // A client token makes a create safe to repeat: the service answers the first one again.
+  const bool has_token =
+      input.is_object() && (input.contains("clientToken") || input.contains("ClientToken"));
+  const Idempotency idempotency = has_token ? Idempotency::kIdempotent : IdempotencyOf(operation);
+  auto response = Send(service, what, idempotency, [&]() -> Result<Prepared> {
     Prepared p;
     TEMPO_TRY(Frame(*endpoint, "/", "", net::Method::kPost, body, p));
     p.signable.headers.emplace_back("Content-Type", "application/x-amz-json-1.1");
@@ -139,7 +174,10 @@ AwsResult<std::string> Client::CallQuery(const ServiceInfo& service, std::string
   auto endpoint = EndpointUrl(service, options_.region, options_.endpoints, options_.env);
   if (!endpoint) return TransportError(endpoint.error());
   const std::string body = QueryBody(service, action, params);
-  auto response = Send(service, what, [&]() -> Result<Prepared> {
+  const bool has_token = std::any_of(params.begin(), params.end(),
+                                     [](const auto& p) { return p.first == "ClientToken"; });
+  const Idempotency idempotency = has_token ? Idempotency::kIdempotent : IdempotencyOf(action);
+  auto response = Send(service, what, idempotency, [&]() -> Result<Prepared> {
     Prepared p;
     TEMPO_TRY(Frame(*endpoint, "/", "", net::Method::kPost, body, p));
     p.signable.headers.emplace_back("Content-Type",
@@ -183,7 +221,13 @@ AwsResult<net::Response> Client::CallS3(const S3Request& request) {
   const std::string what = fmt::format("s3 {} {}", net::ToString(request.method), request.bucket);
   auto endpoint = EndpointUrl(services::kS3, options_.region, options_.endpoints, options_.env);
   if (!endpoint) return TransportError(endpoint.error());
-  return Send(services::kS3, what, [&] { return PrepareS3(request, *endpoint); });
+  const Idempotency idempotency =
+      request.method == net::Method::kPost ? Idempotency::kNotIdempotent : Idempotency::kIdempotent;
+  return Send(services::kS3, what, idempotency, [&]() -> Result<Prepared> {
+    TEMPO_ASSIGN_OR_RETURN(Prepared p, PrepareS3(request, *endpoint));
+    p.request.max_response_bytes = request.max_response_bytes;
+    return p;
+  });
 }
 
 Result<std::string> Client::PresignS3Get(std::string_view bucket, std::string_view key,

@@ -38,7 +38,8 @@ struct ClientOptions {
   bool s3_path_style = false;
 };
 
-/// An S3 request (REST-XML).
+/// An S3 request (REST-XML). GET, HEAD, PUT and DELETE are retried; POST (multipart
+/// create and complete) only when the service cannot have acted on it.
 struct S3Request {
   net::Method method = net::Method::kGet;
   std::string bucket;  ///< empty for ListBuckets
@@ -46,12 +47,15 @@ struct S3Request {
   std::string query;   ///< already encoded ("uploads", "partNumber=1&uploadId=…")
   net::Headers headers;
   std::string body;
+  /// Objects are read whole into memory; recordings of long calls run to tens of MiB.
+  size_t max_response_bytes = 256 * 1024 * 1024;
 };
 
 /// Totals since construction (for benchmarks and /metrics).
 struct ClientStats {
   uint64_t requests = 0;  ///< every attempt sent
   uint64_t retries = 0;
+  uint64_t retries_refused = 0;  ///< a retry the token bucket did not allow (an outage)
 };
 
 class Client {
@@ -73,12 +77,18 @@ class Client {
                                    std::chrono::seconds expires);
 
   [[nodiscard]] const std::string& region() const { return options_.region; }
-  [[nodiscard]] ClientStats stats() const { return {requests_.load(), retries_.load()}; }
+  [[nodiscard]] ClientStats stats() const {
+    return {requests_.load(), retries_.load(), retries_refused_.load()};
+  }
 
  private:
   struct Prepared;
   AwsResult<net::Response> Send(const ServiceInfo& service, std::string_view what,
+                                Idempotency idempotency,
                                 const std::function<Result<Prepared>()>& prepare);
+  /// Takes the tokens of a retry after `error`; false when the bucket is too low.
+  bool TakeRetryTokens(const AwsError& error, int& cost);
+  void ReturnTokens(int tokens);
   Result<Prepared> PrepareS3(const S3Request& request, std::string_view endpoint);
   // Sets up what every protocol shares: URL, Host, the body and its hash.
   static Result<void> Frame(std::string_view endpoint, std::string path, std::string query,
@@ -87,6 +97,8 @@ class Client {
   ClientOptions options_;
   std::atomic<uint64_t> requests_{0};
   std::atomic<uint64_t> retries_{0};
+  std::atomic<uint64_t> retries_refused_{0};
+  std::atomic<int> bucket_;
 };
 
 }  // namespace tempo::aws

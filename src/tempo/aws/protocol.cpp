@@ -226,6 +226,7 @@ AwsError TransportError(const Error& error) {
   out.message = error.message;
   out.kind = error.code == ErrorCode::kInvalidArgument ? ErrorCode::kInvalidArgument
                                                        : ErrorCode::kUnavailable;
+  out.may_have_arrived = net::RequestMayHaveArrived(error);
   return out;
 }
 
@@ -265,31 +266,53 @@ void ClassifyAwsError(AwsError& error) {
 
 bool IsRetryable(const AwsError& error) {
   if (error.status == 0) return error.kind != ErrorCode::kInvalidArgument;
-  if (error.status >= 500 || error.status == 429) return true;
-  static constexpr std::array<std::string_view, 16> kTransient = {
+  if (error.status >= 500 || IsThrottling(error)) return true;
+  static constexpr std::array<std::string_view, 5> kTransient = {
+      "TransactionInProgressException", "PriorRequestNotComplete", "RequestTimeout",
+      "RequestTimeoutException", "IDPCommunicationError"};
+  return std::find(kTransient.begin(), kTransient.end(), error.code) != kTransient.end();
+}
+
+bool IsThrottling(const AwsError& error) {
+  static constexpr std::array<std::string_view, 11> kThrottling = {
       "Throttling",
       "ThrottlingException",
       "ThrottledException",
       "RequestThrottledException",
       "TooManyRequestsException",
       "ProvisionedThroughputExceededException",
-      "TransactionInProgressException",
       "RequestLimitExceeded",
       "BandwidthLimitExceeded",
       "RequestThrottled",
       "SlowDown",
-      "PriorRequestNotComplete",
-      "EC2ThrottledException",
-      "RequestTimeout",
-      "RequestTimeoutException",
-      "IDPCommunicationError"};
-  return std::find(kTransient.begin(), kTransient.end(), error.code) != kTransient.end();
+      "EC2ThrottledException"};
+  return error.status == 429 ||
+         std::find(kThrottling.begin(), kThrottling.end(), error.code) != kThrottling.end();
 }
 
-std::chrono::milliseconds FullJitterDelay(const RetryPolicy& policy, int retry, double random) {
+Idempotency IdempotencyOf(std::string_view operation) {
+  static constexpr std::array<std::string_view, 15> kIdempotent = {
+      "Describe", "List",  "Get",    "Head",   "Put",    "Update", "Modify",    "Set",
+      "Tag",      "Untag", "Attach", "Detach", "Delete", "Remove", "Deregister"};
+  for (const auto prefix : kIdempotent) {
+    if (operation.starts_with(prefix)) return Idempotency::kIdempotent;
+  }
+  return Idempotency::kNotIdempotent;
+}
+
+bool MayRetry(const AwsError& error, Idempotency idempotency) {
+  if (!IsRetryable(error)) return false;
+  if (idempotency == Idempotency::kIdempotent) return true;
+  if (error.status == 0) return !error.may_have_arrived;
+  return IsThrottling(error);
+}
+
+std::chrono::milliseconds FullJitterDelay(const RetryPolicy& policy, int retry, double random,
+                                          bool throttled) {
+  const auto base = throttled ? policy.throttled_base : policy.base;
   const double ceiling =
       std::min(static_cast<double>(policy.cap.count()),
-               static_cast<double>(policy.base.count()) * std::ldexp(1.0, std::max(0, retry - 1)));
+               static_cast<double>(base.count()) * std::ldexp(1.0, std::max(0, retry - 1)));
   const double r = std::clamp(random, 0.0, 1.0);
   return std::chrono::milliseconds(static_cast<int64_t>(std::floor(ceiling * r)));
 }

@@ -80,6 +80,9 @@ struct AwsError {
   std::string message;
   std::string request_id;                 ///< x-amzn-RequestId / x-amz-request-id / <RequestId>
   ErrorCode kind = ErrorCode::kInternal;  ///< our class of it (see ClassifyAwsError)
+  /// No answer (status 0): whether the request may still have reached the service (it was
+  /// sent, and the answer was lost). False when it failed before a byte was sent.
+  bool may_have_arrived = true;
 
   /// "ecs CreateService: ClusterNotFoundException: Cluster not found. (HTTP 400, request id
   /// …)" as a tempo::Error of `kind`.
@@ -108,16 +111,40 @@ void ClassifyAwsError(AwsError& error);
 
 /// Whether a retry may succeed: no answer, 5xx, 429, throttling and transient codes.
 bool IsRetryable(const AwsError& error);
+/// Whether the service turned the request away for its rate (429, throttling codes): it did
+/// not act on it.
+bool IsThrottling(const AwsError& error);
 
-/// Retries with exponential backoff and full jitter (the AWS architecture blog's rule): before
-/// retry n (1-based) wait uniform(0, min(cap, base * 2^(n-1))).
+/// Whether sending an operation twice does what sending it once does.
+enum class Idempotency {
+  kIdempotent,     ///< reads, puts of a given state, deletes, creates with a client token
+  kNotIdempotent,  ///< a create without a client token: twice may make two
+};
+/// By the operation's name: Describe/List/Get/Head, Put/Update/Modify/Set/Tag/Untag/Attach/
+/// Detach and Delete/Remove/Deregister are idempotent; anything else (Create, Register, Run,
+/// ...) is not, unless the caller sends a client token.
+Idempotency IdempotencyOf(std::string_view operation);
+/// Whether to send the request again after `error`: a retryable error, and for an operation
+/// that is not idempotent only when the service cannot have acted on it (it throttled the
+/// request, or the request never reached it). A lost answer to a create is not retried:
+/// repeating it would make a duplicate (or fail with PriorityInUse).
+bool MayRetry(const AwsError& error, Idempotency idempotency);
+
+/// The SDKs' "standard" retry mode: exponential backoff with full jitter (before retry n,
+/// 1-based, wait uniform(0, min(cap, base * 2^(n-1)))), a longer base for throttling, and a
+/// token bucket per client so that an outage does not turn every call into a retry storm.
 struct RetryPolicy {
-  int max_attempts = 5;  ///< including the first
+  int max_attempts = 3;  ///< including the first
   std::chrono::milliseconds base{100};
   std::chrono::milliseconds cap{20'000};
+  std::chrono::milliseconds throttled_base{1'000};
+  int bucket_capacity = 500;  ///< retry tokens; a success after a retry gives its cost back
+  int retry_cost = 5;
+  int timeout_retry_cost = 10;  ///< a retry after no answer
 };
 
 /// The wait before retry `retry` (1-based) for a uniform `random` in [0, 1).
-std::chrono::milliseconds FullJitterDelay(const RetryPolicy& policy, int retry, double random);
+std::chrono::milliseconds FullJitterDelay(const RetryPolicy& policy, int retry, double random,
+                                          bool throttled = false);
 
 }  // namespace tempo::aws

@@ -72,6 +72,11 @@ std::string HostHeader(const ClientUrl& url) {
   return host;
 }
 
+// The failures before any byte of the request was sent (see RequestMayHaveArrived).
+constexpr std::string_view kConnectFailed = "cannot connect to";
+constexpr std::string_view kHandshakeFailed = "TLS handshake failed with";
+constexpr std::string_view kTlsNameFailed = "cannot set TLS server name for";
+
 Error NetError(std::string_view what, const ClientUrl& url, const error_code& ec) {
   std::string message = fmt::format("{} {}:{}: {}", what, url.host, url.port, ec.message());
   if (ec == beast::error::timeout || ec == asio::error::timed_out) {
@@ -95,7 +100,7 @@ asio::awaitable<error_code> ConnectTcp(beast::tcp_stream& stream, const ClientUr
 template <class SslStream>
 Result<void> PrepareTls(SslStream& stream, const ClientUrl& url, TlsVerify verify) {
   if (!SSL_set_tlsext_host_name(stream.native_handle(), url.host.c_str())) {
-    return Unavailable("cannot set TLS server name for " + url.host);
+    return Unavailable(fmt::format("{} {}", kTlsNameFailed, url.host));
   }
   if (verify == TlsVerify::kVerifyPeer) {
     stream.set_verify_mode(ssl::verify_peer);
@@ -289,6 +294,9 @@ asio::awaitable<Result<Response>> Exchange(Stream& stream, beast::tcp_stream& tc
   bhttp::response_parser<bhttp::string_body> parser;
   parser.body_limit(job.request.max_response_bytes);
   parser.header_limit(64 * 1024);
+  // A HEAD answer carries the length of a body that is never sent: without this the parser
+  // waits for it until the connection closes or the timeout fires.
+  if (job.request.method == Method::kHead) parser.skip(true);
   auto [rec, read] = co_await bhttp::async_read(stream, buffer, parser, kUseTuple);
   if (rec == bhttp::error::body_limit) {
     co_return ResourceExhausted(fmt::format("response from {} is larger than {} bytes", url.host,
@@ -321,12 +329,12 @@ asio::awaitable<Result<Response>> DoFetch(FetchJob& job) {
     beast::ssl_stream<beast::tcp_stream> stream(executor, *job.tls);
     auto& tcp = beast::get_lowest_layer(stream);
     tcp.expires_after(job.request.connect_timeout);
-    if (auto ec = co_await ConnectTcp(tcp, *url)) co_return NetError("cannot connect to", *url, ec);
+    if (auto ec = co_await ConnectTcp(tcp, *url)) co_return NetError(kConnectFailed, *url, ec);
     if (auto prepared = PrepareTls(stream, *url, job.request.tls_verify); !prepared) {
       co_return prepared.error();
     }
     auto [hec] = co_await stream.async_handshake(ssl::stream_base::client, kUseTuple);
-    if (hec) co_return NetError("TLS handshake failed with", *url, hec);
+    if (hec) co_return NetError(kHandshakeFailed, *url, hec);
     auto result = co_await Exchange(stream, tcp, *url, job);
     tcp.expires_after(std::chrono::seconds(2));
     auto [sec] = co_await stream.async_shutdown(kUseTuple);
@@ -335,8 +343,7 @@ asio::awaitable<Result<Response>> DoFetch(FetchJob& job) {
   }
   beast::tcp_stream stream(executor);
   stream.expires_after(job.request.connect_timeout);
-  if (auto ec = co_await ConnectTcp(stream, *url))
-    co_return NetError("cannot connect to", *url, ec);
+  if (auto ec = co_await ConnectTcp(stream, *url)) co_return NetError(kConnectFailed, *url, ec);
   auto result = co_await Exchange(stream, stream, *url, job);
   error_code ignored;
   stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
@@ -440,7 +447,7 @@ class ClientWebSocket final : public WebSocket,
     }
     auto& tcp = beast::get_lowest_layer(*ws_);
     tcp.expires_after(options_.connect_timeout);
-    if (auto ec = co_await ConnectTcp(tcp, url_)) co_return NetError("cannot connect to", url_, ec);
+    if (auto ec = co_await ConnectTcp(tcp, url_)) co_return NetError(kConnectFailed, url_, ec);
     if constexpr (std::is_same_v<Ws, TlsWs>) {
       auto& tls_stream = ws_->next_layer();
       if (auto prepared = PrepareTls(tls_stream, url_, options_.tls_verify); !prepared) {
@@ -593,6 +600,13 @@ void ClientContext::ConnectWebSocket(WebSocketConnectOptions options, OpenCallba
 }
 
 // ---- Blocking ----------------------------------------------------------------------------
+
+bool RequestMayHaveArrived(const Error& error) {
+  if (error.code == ErrorCode::kInvalidArgument) return false;  // refused before connecting
+  const std::string_view m = error.message;
+  return !m.starts_with(kConnectFailed) && !m.starts_with(kHandshakeFailed) &&
+         !m.starts_with(kTlsNameFailed);
+}
 
 Result<Response> FetchBlocking(ClientRequest request) {
   ClientContext context(1);

@@ -32,7 +32,8 @@ Result<ClientUrl> ParseClientUrl(std::string_view url);
 /// Whether a TLS peer must present a certificate valid for the host.
 enum class TlsVerify { kVerifyPeer, kInsecure };
 
-/// An HTTP/1.1 request to send. One connection per request (no pooling).
+/// An HTTP/1.1 request to send. One connection per request (no pooling). A HEAD request's
+/// answer has an empty body whatever its Content-Length says.
 struct ClientRequest {
   Method method = Method::kGet;
   std::string url;  ///< absolute http:// or https:// URL
@@ -109,6 +110,12 @@ class ClientContext {
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };
+
+/// Whether a failed Fetch may have delivered its request to the server: false only for the
+/// failures before any byte was sent (a bad URL, resolving, connecting, the TLS handshake).
+/// A request that changes something is sent again only when this is false (or when it is
+/// idempotent). Thread-safe (pure function).
+bool RequestMayHaveArrived(const Error& error);
 
 /// Sends one request on a private one-thread context and waits for the answer. For tools and
 /// tests; never call it on an I/O thread.

@@ -313,6 +313,33 @@ TEST(Moto, SignedCallsOfEveryProtocolAndBoto3ReadsThemBack) {
   EXPECT_EQ(not_there.error().code, "NoSuchKey");
   EXPECT_EQ(not_there.error().kind, ErrorCode::kNotFound);
 
+  // Issue #24: HeadObject answers at once (a HEAD answer has no body to wait for): present,
+  // and a missing key is NotFound with no retry.
+  S3Request head = get;
+  head.method = net::Method::kHead;
+  auto there = aws.CallS3(head);
+  ASSERT_TRUE(there) << there.error().ToError("s3").ToString();
+  EXPECT_EQ(there->headers.Find("Content-Length").value_or(""), std::to_string(put.body.size()));
+  head.key = "calls/none.json";
+  const uint64_t sent_before = aws.stats().requests;
+  auto head_missing = aws.CallS3(head);
+  ASSERT_FALSE(head_missing);
+  EXPECT_EQ(head_missing.error().status, 404);
+  EXPECT_EQ(head_missing.error().kind, ErrorCode::kNotFound);
+  EXPECT_EQ(aws.stats().requests, sent_before + 1);
+
+  // A 12 MiB object (a long call's recording) is read whole: over the 8 MiB of other answers.
+  S3Request big = put;
+  big.key = "calls/CA0123/recording.wav";
+  big.body.assign(12 * 1024 * 1024, '\0');
+  for (size_t i = 0; i < big.body.size(); i += 4096) big.body[i] = static_cast<char>(i >> 12);
+  ASSERT_TRUE(aws.CallS3(big));
+  S3Request get_big = get;
+  get_big.key = big.key;
+  auto got_big = aws.CallS3(get_big);
+  ASSERT_TRUE(got_big) << got_big.error().ToError("s3").ToString();
+  EXPECT_TRUE(got_big->body == big.body);
+
   // A wrong secret: moto's signature check refuses it, and we say so clearly.
   Client wrong = MakeClient(moto, key, secret + "x");
   auto refused = wrong.CallJson(services::kEcs, "ListClusters", json::object());

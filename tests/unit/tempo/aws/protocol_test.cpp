@@ -155,8 +155,9 @@ ClientOptions Options(ScriptedAws& aws, std::vector<std::chrono::milliseconds>& 
 
 TEST(Client, JsonCallLayoutAndRetryOnThrottling) {
   ScriptedAws aws;
+  // A create is sent again when the service turned it away for its rate (it did nothing).
   aws.script = {Answer(400, R"({"__type":"ThrottlingException","message":"Rate exceeded"})"),
-                Answer(503, ""), Answer(200, R"({"cluster":{"clusterName":"tempo"}})")};
+                Answer(429, ""), Answer(200, R"({"cluster":{"clusterName":"tempo"}})")};
   std::vector<std::chrono::milliseconds> slept;
   Client client(Options(aws, slept));
   auto out = client.CallJson(services::kEcs, "CreateCluster", {{"clusterName", "tempo"}});
@@ -201,9 +202,97 @@ TEST(Client, GivesUpAfterMaxAttemptsWithTheLastError) {
   ASSERT_FALSE(out);
   EXPECT_EQ(out.error().status, 0);
   EXPECT_EQ(out.error().kind, ErrorCode::kUnavailable);
-  EXPECT_EQ(aws.seen.size(), 5U);
-  EXPECT_EQ(slept.size(), 4U);
+  EXPECT_EQ(aws.seen.size(), 3U);  // the SDKs' standard mode: three attempts
+  EXPECT_EQ(slept.size(), 2U);
   EXPECT_EQ(aws.seen[0].body, "Action=DescribeLoadBalancers&Version=2015-12-01");
+}
+
+// Issue #24: a create whose answer was lost may have been done; sending it again would make a
+// duplicate (RegisterTaskDefinition) or fail (CreateRule: PriorityInUse). It is sent again
+// only when it cannot have arrived, or when a client token makes it safe.
+TEST(Client, ACreateIsSentAgainOnlyWhenThatIsSafe) {
+  EXPECT_EQ(IdempotencyOf("CreateService"), Idempotency::kNotIdempotent);
+  EXPECT_EQ(IdempotencyOf("RegisterTaskDefinition"), Idempotency::kNotIdempotent);
+  EXPECT_EQ(IdempotencyOf("DescribeServices"), Idempotency::kIdempotent);
+  EXPECT_EQ(IdempotencyOf("DeleteService"), Idempotency::kIdempotent);
+  EXPECT_EQ(IdempotencyOf("PutBucketVersioning"), Idempotency::kIdempotent);
+  const Error lost{ErrorCode::kDeadlineExceeded, "cannot read response from ecs:443: timeout"};
+  const Error refused = Unavailable("cannot connect to ecs:443: Connection refused");
+  std::vector<std::chrono::milliseconds> slept;
+  {
+    ScriptedAws aws;
+    aws.script = {lost, Answer(200, "{}")};
+    Client client(Options(aws, slept));
+    auto out = client.CallJson(services::kEcs, "CreateService", {{"serviceName", "a1"}});
+    ASSERT_FALSE(out);
+    EXPECT_EQ(aws.seen.size(), 1U) << "the answer was lost: it may have been created";
+  }
+  {
+    ScriptedAws aws;
+    aws.script = {Answer(500, R"({"__type":"ServerException","message":"oops"})"),
+                  Answer(200, "{}")};
+    Client client(Options(aws, slept));
+    EXPECT_FALSE(client.CallJson(services::kEcs, "CreateService", {{"serviceName", "a1"}}));
+    EXPECT_EQ(aws.seen.size(), 1U) << "a 500 does not say the create was not done";
+  }
+  {
+    ScriptedAws aws;
+    aws.script = {refused, Answer(200, "{}")};
+    Client client(Options(aws, slept));
+    EXPECT_TRUE(client.CallJson(services::kEcs, "CreateService", {{"serviceName", "a1"}}));
+    EXPECT_EQ(aws.seen.size(), 2U) << "never reached the service: safe to send again";
+  }
+  {
+    ScriptedAws aws;
+    aws.script = {lost, Answer(200, "{}")};
+    Client client(Options(aws, slept));
+    EXPECT_TRUE(client.CallJson(services::kEcs, "CreateService",
+                                {{"serviceName", "a1"}, {"clientToken", "deploy-a1-7"}}));
+    EXPECT_EQ(aws.seen.size(), 2U) << "a client token makes the create safe to repeat";
+  }
+  {
+    ScriptedAws aws;
+    aws.script = {lost, Answer(200, "")};
+    Client client(Options(aws, slept));
+    S3Request put;
+    put.method = net::Method::kPut;
+    put.bucket = "tempo-agent-transcripts-a1";
+    put.key = "calls/CA1/metadata.json";
+    EXPECT_TRUE(client.CallS3(put));
+    EXPECT_EQ(aws.seen.size(), 2U) << "a PUT of the same object is idempotent";
+  }
+}
+
+// The SDKs' standard retry mode: throttling waits longer, and a token bucket stops a retry
+// storm when everything fails.
+TEST(Client, StandardRetryModeBacksOffLongerForThrottlingAndStopsARetryStorm) {
+  const RetryPolicy policy;
+  EXPECT_EQ(FullJitterDelay(policy, 1, 0.5), 50ms);
+  EXPECT_EQ(FullJitterDelay(policy, 1, 0.5, /*throttled=*/true), 500ms);
+  EXPECT_EQ(FullJitterDelay(policy, 3, 0.5, true), 2000ms);
+  EXPECT_EQ(FullJitterDelay(policy, 30, 0.999, true), 19980ms);  // capped at 20 s
+
+  ScriptedAws aws;
+  for (int i = 0; i < 20; ++i) aws.script.push_back(Answer(503, ""));
+  std::vector<std::chrono::milliseconds> slept;
+  ClientOptions options = Options(aws, slept);
+  options.retry.bucket_capacity = 20;  // four retries of 5 tokens
+  Client client(options);
+  for (int i = 0; i < 3; ++i) EXPECT_FALSE(client.CallJson(services::kEcs, "ListClusters", {}));
+  EXPECT_EQ(client.stats().retries, 4U);
+  EXPECT_EQ(client.stats().retries_refused, 1U);
+  EXPECT_EQ(aws.seen.size(), 3U + 4U);
+}
+
+TEST(Client, JsonThatIsNotUtf8IsSentWithReplacementsInsteadOfThrowing) {
+  ScriptedAws aws;
+  aws.script = {Answer(200, "{}")};
+  std::vector<std::chrono::milliseconds> slept;
+  Client client(Options(aws, slept));
+  EXPECT_TRUE(client.CallJson(services::kLogs, "PutRetentionPolicy",
+                              {{"logGroupName", std::string("/ecs/a\xff")}}));
+  ASSERT_EQ(aws.seen.size(), 1U);
+  EXPECT_EQ(aws.seen[0].body, "{\"logGroupName\":\"/ecs/a\xEF\xBF\xBD\"}");
 }
 
 TEST(Client, S3AddressingAndPayloadHash) {

@@ -6,9 +6,14 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <arpa/inet.h>
+#include <chrono>
 #include <future>
 #include <mutex>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <thread>
+#include <unistd.h>
 #include <vector>
 
 namespace tempo::net {
@@ -130,6 +135,50 @@ TEST_F(ClientTest, FetchReportsStatusAndLimits) {
   auto ok = FetchBlocking(big);
   ASSERT_TRUE(ok.has_value());
   EXPECT_EQ(ok->body.size(), 100000U);
+}
+
+// Issue #24: a HEAD answer says how long the body would be and sends none; the client used to
+// wait for that body until the timeout (S3 HeadObject failed and was retried as a network
+// error).
+TEST_F(ClientTest, HeadAnswersAtOnceWithoutABody) {
+  ClientRequest head;
+  head.method = Method::kHead;
+  head.url = Url("http", "/big");
+  head.response_timeout = std::chrono::seconds(5);
+  const auto start = std::chrono::steady_clock::now();
+  auto response = FetchBlocking(head);
+  ASSERT_TRUE(response.has_value()) << response.error().message;
+  EXPECT_EQ(response->status, 200);
+  EXPECT_EQ(response->headers.Find("Content-Length"), "100000");
+  EXPECT_TRUE(response->body.empty());
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
+}
+
+// Whether a failed request may have reached the server decides if a change may be sent again.
+TEST_F(ClientTest, AFailureSaysWhetherTheRequestMayHaveArrived) {
+  // Nothing listens: refused before a byte was sent.
+  const int closed = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(bind(closed, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  socklen_t len = sizeof addr;
+  getsockname(closed, reinterpret_cast<sockaddr*>(&addr), &len);
+  ClientRequest refused;
+  refused.method = Method::kPost;
+  refused.url = fmt::format("http://127.0.0.1:{}/create", ntohs(addr.sin_port));
+  auto not_sent = FetchBlocking(refused);
+  ASSERT_FALSE(not_sent.has_value());
+  EXPECT_FALSE(RequestMayHaveArrived(not_sent.error())) << not_sent.error().message;
+  // A server that takes the request and never answers: it may have acted on it.
+  ASSERT_EQ(listen(closed, 4), 0);
+  refused.response_timeout = std::chrono::milliseconds(300);
+  auto lost = FetchBlocking(refused);
+  close(closed);
+  ASSERT_FALSE(lost.has_value());
+  EXPECT_EQ(lost.error().code, ErrorCode::kDeadlineExceeded);
+  EXPECT_TRUE(RequestMayHaveArrived(lost.error())) << lost.error().message;
+  EXPECT_FALSE(RequestMayHaveArrived(InvalidArgument("bad URL")));
 }
 
 TEST_F(ClientTest, FetchFailsCleanlyWhenNothingListens) {
