@@ -6,10 +6,14 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <condition_variable>
 #include <fstream>
 #include <mutex>
+#include <netdb.h>
 #include <optional>
 #include <sstream>
+#include <sys/socket.h>
 #include <utility>
 #include <vector>
 
@@ -47,6 +51,27 @@ bool HasLineBreak(std::string_view text) {
   return text.find_first_of("\r\n") != std::string_view::npos;
 }
 
+// The numeric addresses of `host` (an address literal is its own).
+Result<std::vector<std::string>> ResolveHost(const std::string& host) {
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* found = nullptr;
+  if (const int rc = getaddrinfo(host.c_str(), nullptr, &hints, &found); rc != 0) {
+    return Unavailable(fmt::format("cannot resolve {}: {}", host, gai_strerror(rc)));
+  }
+  std::vector<std::string> out;
+  for (const addrinfo* a = found; a != nullptr; a = a->ai_next) {
+    char text[NI_MAXHOST];
+    if (getnameinfo(a->ai_addr, a->ai_addrlen, text, sizeof text, nullptr, 0, NI_NUMERICHOST) ==
+        0) {
+      out.emplace_back(text);
+    }
+  }
+  freeaddrinfo(found);
+  return out;
+}
+
 class StaticProvider final : public CredentialProvider {
  public:
   explicit StaticProvider(Credentials credentials) : credentials_(std::move(credentials)) {}
@@ -57,46 +82,87 @@ class StaticProvider final : public CredentialProvider {
 };
 
 // A source answers kNotFound when it is not configured here; the chain then tries the next.
-using Source = std::function<Result<Credentials>()>;
 
 class Chain final : public CredentialProvider {
  public:
   explicit Chain(ChainOptions options) : options_(std::move(options)) {
     if (!options_.read_file) options_.read_file = ReadWholeFile;
+    if (!options_.resolve) options_.resolve = ResolveHost;
   }
 
+  // Single flight: one thread fetches while the others get the cached credentials (or, with
+  // nothing usable yet, wait for that one fetch). After a failure the source is not asked again
+  // before a backoff, so a broken source does not cost every call a network round trip.
   Result<Credentials> Get() override {
-    const std::lock_guard lock(mutex_);
-    const auto now = options_.clock->WallNow();
-    if (cached_ && (!cached_->expiration || now < *cached_->expiration - options_.refresh_window)) {
-      return *cached_;
-    }
-    auto fresh = chosen_ ? (*chosen_)() : Resolve();
-    if (fresh) {
-      cached_ = *fresh;
+    std::unique_lock lock(mutex_);
+    for (;;) {
+      const auto now = options_.clock->WallNow();
+      if (cached_ && now < refresh_at_) return *cached_;
+      const bool usable = cached_ && (!cached_->expiration || now < *cached_->expiration);
+      if (refreshing_) {
+        if (usable) return *cached_;
+        refreshed_.wait(lock);
+        continue;
+      }
+      if (now < retry_after_) {
+        if (usable) return *cached_;
+        return last_error_;
+      }
+      refreshing_ = true;
+      lock.unlock();
+      auto fresh = chosen_ ? chosen_->fetch() : Resolve();
+      lock.lock();
+      refreshing_ = false;
+      refreshed_.notify_all();
+      const auto done = options_.clock->WallNow();
+      if (fresh) {
+        cached_ = *fresh;
+        refresh_at_ = RefreshAt(*fresh, done);
+        failures_ = 0;
+        retry_after_ = {};
+        return fresh;
+      }
+      last_error_ = fresh.error();
+      failures_ = std::min(failures_ + 1, 7);
+      retry_after_ = done + kFirstBackoff * (1 << (failures_ - 1));  // 1 s .. 64 s
+      if (cached_ && (!cached_->expiration || done < *cached_->expiration)) {
+        TEMPO_LOG(aws, warn,
+                  "refreshing AWS credentials from {} failed, still using the current ones: {}",
+                  cached_->source, fresh.error());
+        return *cached_;
+      }
       return fresh;
     }
-    if (cached_ && cached_->expiration && now < *cached_->expiration) {
-      TEMPO_LOG(aws, warn,
-                "refreshing AWS credentials from {} failed, still using the current ones: {}",
-                cached_->source, fresh.error());
-      return *cached_;
-    }
-    return fresh;
   }
 
  private:
+  static constexpr std::chrono::seconds kFirstBackoff{1};
+  // Temporary credentials that do not say when they expire are fetched again after this.
+  static constexpr std::chrono::minutes kNoExpirationRefresh{15};
+
+  struct Source {
+    std::function<Result<Credentials>()> fetch;
+    bool fixed = false;  // keys that never change (environment, a profile's keys)
+  };
+
+  [[nodiscard]] Clock::Wall::time_point RefreshAt(const Credentials& c,
+                                                  Clock::Wall::time_point now) const {
+    if (c.expiration) return *c.expiration - options_.refresh_window;
+    if (chosen_ && chosen_->fixed) return Clock::Wall::time_point::max();
+    return now + kNoExpirationRefresh;
+  }
+
   Result<Credentials> Resolve() {
     const std::vector<Source> sources = {
-        [this] { return CredentialsFromEnvironment(options_.env); },
-        [this] { return FromWebIdentityEnv(); },
-        [this] { return FromProfile(); },
-        [this] { return FromContainer(); },
-        [this] { return FromImds(); },
+        {[this] { return CredentialsFromEnvironment(options_.env); }, true},
+        {[this] { return FromWebIdentityEnv(); }, false},
+        {[this] { return FromProfile(); }, true},
+        {[this] { return FromContainer(); }, false},
+        {[this] { return FromImds(); }, false},
     };
     std::vector<std::string> tried;
     for (const Source& source : sources) {
-      auto result = source();
+      auto result = source.fetch();
       if (!result && result.error().code == ErrorCode::kNotFound) {
         tried.push_back(result.error().message);
         continue;
@@ -115,6 +181,10 @@ class Chain final : public CredentialProvider {
     return Unauthenticated("no AWS credentials found (" + why +
                            "): set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, a profile, "
                            "or run with an ECS task role or an EC2 instance profile");
+  }
+
+  [[nodiscard]] bool ProfileNamed() const {
+    return !options_.profile.empty() || NonEmpty(options_.env, "AWS_PROFILE").has_value();
   }
 
   [[nodiscard]] std::string ProfileName() const {
@@ -136,7 +206,13 @@ class Chain final : public CredentialProvider {
 
   Result<Credentials> FromProfile() {
     const std::string name = ProfileName();
-    TEMPO_ASSIGN_OR_RETURN(const Profile profile, LoadSharedProfile());
+    auto loaded = LoadSharedProfile();
+    if (!loaded && loaded.error().code == ErrorCode::kNotFound && ProfileNamed()) {
+      // As in the SDKs: a profile asked for by name that does not exist is an error, not a
+      // reason to try the container or instance credentials instead.
+      return InvalidArgument(loaded.error().message + " (AWS_PROFILE names it)");
+    }
+    TEMPO_ASSIGN_OR_RETURN(const Profile profile, std::move(loaded));
     auto keys = CredentialsFromProfile(profile, name);
     if (keys || keys.error().code != ErrorCode::kNotFound) return keys;
     const auto role = profile.find("role_arn");
@@ -214,11 +290,10 @@ class Chain final : public CredentialProvider {
       if (!parsed) return InvalidArgument("AWS_CONTAINER_CREDENTIALS_FULL_URI is not a URL");
       // The SDKs' rule: plain http only to this machine or the ECS/EKS agents, so the token
       // never travels unencrypted to anyone else.
-      const std::string& host = parsed->host;
-      const bool local = host == "localhost" || host.starts_with("127.") || host == "::1" ||
-                         host == "169.254.170.2" || host == "169.254.170.23" ||
-                         host == "fd00:ec2::23";
-      if (parsed->scheme != "https" && !(parsed->scheme == "http" && local)) {
+      // A name is judged by the addresses it resolves to, as the SDKs do: "127.example.com"
+      // can point anywhere.
+      const bool local = parsed->scheme == "http" && ResolvesOnlyToLocal(parsed->host);
+      if (parsed->scheme != "https" && !local) {
         return InvalidArgument(
             "AWS_CONTAINER_CREDENTIALS_FULL_URI must be https, or http to a loopback or the "
             "ECS/EKS credential host");
@@ -268,8 +343,13 @@ class Chain final : public CredentialProvider {
     token_request.headers.Set("X-aws-ec2-metadata-token-ttl-seconds", "21600");
     token_request.connect_timeout = 1s;
     token_request.response_timeout = 1s;
+    if (imds_absent_) return NotFound("no EC2 instance metadata service (probed once)");
     auto token = options_.fetch(std::move(token_request));
-    if (!token) return NotFound("no EC2 instance metadata service");
+    if (!token) {
+      // Off AWS nothing answers: the one bounded wait is paid once, not on every refresh.
+      imds_absent_ = true;
+      return NotFound("no EC2 instance metadata service");
+    }
     if (token->status != 200) {
       return Unavailable(fmt::format("IMDSv2 token: HTTP {}", token->status));
     }
@@ -300,10 +380,28 @@ class Chain final : public CredentialProvider {
     return ParseCredentialsJson(credentials->body, "instance profile " + role);
   }
 
+  [[nodiscard]] bool ResolvesOnlyToLocal(const std::string& host) const {
+    const auto allowed = [](std::string_view address) {
+      return address.starts_with("127.") || address == "::1" || address == "169.254.170.2" ||
+             address == "169.254.170.23" || address == "fd00:ec2::23";
+    };
+    auto addresses = options_.resolve(host);
+    if (!addresses || addresses->empty()) return false;
+    return std::all_of(addresses->begin(), addresses->end(), allowed);
+  }
+
   ChainOptions options_;
   std::mutex mutex_;
+  std::condition_variable refreshed_;
+  bool refreshing_ = false;
   std::optional<Credentials> cached_;
+  Clock::Wall::time_point refresh_at_{};
+  Clock::Wall::time_point retry_after_{};
+  int failures_ = 0;
+  Error last_error_;
+  // Written only by the refreshing thread (one at a time, handed over under mutex_).
   std::optional<Source> chosen_;
+  bool imds_absent_ = false;
 };
 
 }  // namespace

@@ -13,6 +13,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace tempo::aws {
 
@@ -42,6 +43,9 @@ struct ChainOptions {
   std::string profile;
   /// Temporary credentials are fetched again this long before they expire.
   std::chrono::seconds refresh_window{300};
+  /// The numeric addresses of a host name (getaddrinfo unless injected): a container
+  /// credentials URL over plain http must resolve to loopback or the ECS/EKS agent only.
+  std::function<Result<std::vector<std::string>>(const std::string& host)> resolve;
 };
 
 /// The default chain. The first source that is configured is used, and refreshed from then
@@ -57,7 +61,11 @@ struct ChainOptions {
 ///   5. EC2 instance metadata, IMDSv2 (token first), unless AWS_EC2_METADATA_DISABLED=true;
 ///      AWS_EC2_METADATA_SERVICE_ENDPOINT overrides where it is.
 /// When a refresh fails and the old credentials have not expired, they are used (and the
-/// failure logged); after expiry the error is returned.
+/// failure logged); after expiry the error is returned. Refreshing is single-flight: one
+/// thread fetches, the others keep the cached credentials while they are valid. A failed
+/// source is asked again only after a backoff (1 s, doubling to 64 s). Temporary credentials
+/// without an Expiration are fetched again after 15 minutes. An AWS_PROFILE that does not
+/// exist is an error. EC2 instance metadata that does not answer is not probed again.
 std::shared_ptr<CredentialProvider> MakeDefaultCredentialChain(ChainOptions options);
 
 /// The region: AWS_REGION, AWS_DEFAULT_REGION, else the profile's `region`. Empty when none.

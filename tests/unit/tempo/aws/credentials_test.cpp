@@ -9,8 +9,12 @@
 #include "aws_test_support.hpp"
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <future>
 #include <map>
+#include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace tempo::aws {
@@ -329,6 +333,133 @@ TEST(Chain, NothingConfiguredSaysWhatToDo) {
   ASSERT_FALSE(c);
   EXPECT_EQ(c.error().code, ErrorCode::kUnauthenticated);
   EXPECT_NE(c.error().message.find("AWS_ACCESS_KEY_ID"), std::string::npos);
+}
+
+// Issue #24: a refresh used to hold the chain's lock across the network fetch (every call
+// waited), and a failing source was fetched again on every Get().
+TEST(Chain, RefreshIsSingleFlightWhileTheCachedCredentialsServe) {
+  FakeClock clock(At(kNoon));
+  const std::string url = "http://169.254.170.2/v2/credentials/abc";
+  std::atomic<int> fetches{0};
+  std::promise<void> release;
+  std::shared_future<void> released = release.get_future().share();
+  FakeHttp unused;
+  ChainOptions options =
+      Options(unused, clock, {{"AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "/v2/credentials/abc"}});
+  options.fetch = [&](net::ClientRequest request) -> Result<net::Response> {
+    EXPECT_EQ(request.url, url);
+    if (++fetches == 1) return Answer(200, CredentialsBody("ASIA1", "2026-12-03T12:10:00Z"));
+    released.wait();  // the refresh hangs on a slow network
+    return Answer(200, CredentialsBody("ASIA2", "2026-12-03T13:10:00Z"));
+  };
+  auto chain = MakeDefaultCredentialChain(options);
+  EXPECT_EQ(chain->Get()->access_key_id, "ASIA1");
+  clock.Advance(6min);  // within the refresh window, not expired
+  auto refresher = std::async(std::launch::async, [&] { return chain->Get(); });
+  while (fetches < 2) std::this_thread::yield();
+  for (int i = 0; i < 5; ++i) EXPECT_EQ(chain->Get()->access_key_id, "ASIA1");
+  EXPECT_EQ(fetches, 2);
+  release.set_value();
+  EXPECT_EQ(refresher.get()->access_key_id, "ASIA2");
+  EXPECT_EQ(chain->Get()->access_key_id, "ASIA2");
+  EXPECT_EQ(fetches, 2);
+}
+
+TEST(Chain, AFailingSourceIsAskedAgainOnlyAfterABackoff) {
+  FakeHttp http;  // the container endpoint does not answer
+  FakeClock clock(At(kNoon));
+  auto chain = MakeDefaultCredentialChain(
+      Options(http, clock, {{"AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "/v2/credentials/abc"}}));
+  for (int i = 0; i < 10; ++i) EXPECT_FALSE(chain->Get());
+  EXPECT_EQ(http.seen.size(), 1U);
+  clock.Advance(1100ms);
+  EXPECT_FALSE(chain->Get());
+  EXPECT_EQ(http.seen.size(), 2U);
+  clock.Advance(1100ms);  // the second wait is 2 s
+  EXPECT_FALSE(chain->Get());
+  EXPECT_EQ(http.seen.size(), 2U);
+  clock.Advance(1s);
+  EXPECT_FALSE(chain->Get());
+  EXPECT_EQ(http.seen.size(), 3U);
+}
+
+TEST(Chain, TemporaryCredentialsWithoutExpirationAreNotKeptForever) {
+  FakeHttp http;
+  FakeClock clock(At(kNoon));
+  const std::string url = "http://169.254.170.2/v2/credentials/abc";
+  http.answers["GET " + url] = {
+      Answer(200, R"({"AccessKeyId":"ASIA1","SecretAccessKey":"sk","Token":"tok"})"),
+      Answer(200, R"({"AccessKeyId":"ASIA2","SecretAccessKey":"sk","Token":"tok"})")};
+  auto chain = MakeDefaultCredentialChain(
+      Options(http, clock, {{"AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "/v2/credentials/abc"}}));
+  EXPECT_EQ(chain->Get()->access_key_id, "ASIA1");
+  clock.Advance(14min);
+  EXPECT_EQ(chain->Get()->access_key_id, "ASIA1");
+  clock.Advance(2min);
+  EXPECT_EQ(chain->Get()->access_key_id, "ASIA2");
+  // Keys from the environment never change: fetched once.
+  FakeHttp none;
+  auto fixed = MakeDefaultCredentialChain(
+      Options(none, clock, {{"AWS_ACCESS_KEY_ID", "AKID"}, {"AWS_SECRET_ACCESS_KEY", "secret"}}));
+  EXPECT_TRUE(fixed->Get());
+  clock.Advance(std::chrono::hours(24 * 365));
+  EXPECT_EQ(fixed->Get()->access_key_id, "AKID");
+}
+
+TEST(Chain, AProfileNamedButMissingIsAnErrorNotAFallback) {
+  FakeHttp http;
+  FakeClock clock(At(kNoon));
+  http.answers["GET http://169.254.170.2/v2/credentials/abc"] = {
+      Answer(200, CredentialsBody("ASIATASK", "2026-12-03T13:10:00Z"))};
+  auto chain = MakeDefaultCredentialChain(
+      Options(http, clock,
+              {{"AWS_PROFILE", "prod"},
+               {"HOME", "/home/u"},
+               {"AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "/v2/credentials/abc"}},
+              {{"/home/u/.aws/config", "[profile staging]\nregion = eu-west-1\n"}}));
+  auto c = chain->Get();
+  ASSERT_FALSE(c);
+  EXPECT_EQ(c.error().code, ErrorCode::kInvalidArgument);
+  EXPECT_NE(c.error().message.find("'prod'"), std::string::npos) << c.error().message;
+  EXPECT_TRUE(http.seen.empty()) << "not the task role instead";
+}
+
+TEST(Chain, TheContainerTokenGoesInTheClearOnlyToALoopbackAddress) {
+  FakeHttp http;
+  FakeClock clock(At(kNoon));
+  const std::string evil = "http://127.attacker.example/creds";
+  const std::string local = "http://localhost:8080/creds";
+  http.answers["GET " + local] = {Answer(200, CredentialsBody("ASIA1", "2026-12-03T13:10:00Z"))};
+  auto resolve = [](const std::string& host) -> Result<std::vector<std::string>> {
+    if (host == "127.attacker.example") return std::vector<std::string>{"203.0.113.7"};
+    if (host == "localhost") return std::vector<std::string>{"127.0.0.1", "::1"};
+    return Unavailable("unknown host " + host);
+  };
+  ChainOptions options = Options(
+      http, clock,
+      {{"AWS_CONTAINER_CREDENTIALS_FULL_URI", evil}, {"AWS_CONTAINER_AUTHORIZATION_TOKEN", "tok"}});
+  options.resolve = resolve;
+  auto refused = MakeDefaultCredentialChain(options)->Get();
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().code, ErrorCode::kInvalidArgument);
+  EXPECT_TRUE(http.seen.empty());
+  options = Options(http, clock,
+                    {{"AWS_CONTAINER_CREDENTIALS_FULL_URI", local},
+                     {"AWS_CONTAINER_AUTHORIZATION_TOKEN", "tok"}});
+  options.resolve = resolve;
+  EXPECT_EQ(MakeDefaultCredentialChain(options)->Get()->access_key_id, "ASIA1");
+}
+
+TEST(Chain, MissingInstanceMetadataIsProbedOnce) {
+  FakeHttp http;  // not on EC2: nothing answers
+  FakeClock clock(At(kNoon));
+  auto chain = MakeDefaultCredentialChain(Options(http, clock, {}));
+  EXPECT_FALSE(chain->Get());
+  const size_t probes = http.seen.size();
+  EXPECT_EQ(probes, 1U);
+  clock.Advance(10min);  // past any backoff
+  EXPECT_FALSE(chain->Get());
+  EXPECT_EQ(http.seen.size(), probes);
 }
 
 TEST(Region, EnvironmentThenProfile) {
