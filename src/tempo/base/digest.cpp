@@ -12,6 +12,13 @@ Sha256Digest Sha256(std::string_view data) {
   return digest;
 }
 
+Md5Digest Md5(std::string_view data) {
+  Md5Digest digest{};
+  unsigned int length = 0;
+  EVP_Digest(data.data(), data.size(), digest.data(), &length, EVP_md5(), nullptr);
+  return digest;
+}
+
 Sha256Digest HmacSha256(std::span<const uint8_t> key, std::string_view message) {
   Sha256Digest digest{};
   unsigned int length = 0;

@@ -96,6 +96,31 @@ void AddServeOptions(CLI::App& command, ServeSettings& s) {
                   "Concurrent calls one organisation may have (0: no limit)")
       ->envname("TEMPO_MAX_CALLS_PER_ORG")
       ->capture_default_str();
+  command
+      .add_option("--object-store", s.object_store,
+                  "Where call artefacts go: fs (<data-dir>/objects) or s3 (one bucket per agent)")
+      ->envname("TEMPO_OBJECT_STORE")
+      ->check(CLI::IsMember({"fs", "s3"}))
+      ->capture_default_str();
+  command
+      .add_option("--s3-region", s.s3_region,
+                  "S3 region (default: AWS_REGION, AWS_DEFAULT_REGION, the profile's region)")
+      ->envname("TEMPO_S3_REGION");
+  command
+      .add_option("--s3-endpoint", s.s3_endpoint,
+                  "S3 endpoint override, e.g. http://127.0.0.1:5000 (moto) or a VPC endpoint")
+      ->envname("TEMPO_S3_ENDPOINT");
+  command
+      .add_option("--s3-bucket-prefix", s.s3_bucket_prefix,
+                  "Put before every bucket name (bucket names are global): "
+                  "<prefix>tempo-agent-transcripts-<agentId>")
+      ->envname("TEMPO_S3_BUCKET_PREFIX");
+  command
+      .add_option("--s3-multipart-threshold-mib", s.s3_multipart_threshold_mib,
+                  "Recordings from this size up are uploaded in parts of this size")
+      ->envname("TEMPO_S3_MULTIPART_THRESHOLD_MIB")
+      ->check(CLI::Range(5, 5 * 1024))
+      ->capture_default_str();
 }
 
 Result<void> ApplyConfigFile(CLI::App& command, const ServeSettings& settings) {

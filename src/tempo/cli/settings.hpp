@@ -45,6 +45,12 @@ struct ServeSettings {
   /// Calls one organisation may have at once on this server (0: no limit). Over it a caller
   /// hears "all our lines are busy" and the call is not connected.
   uint32_t max_calls_per_org = 100;
+  /// Where call artefacts go: fs (<data-dir>/objects) or s3.
+  std::string object_store = "fs";
+  std::string s3_region;         ///< empty: AWS_REGION / AWS_DEFAULT_REGION / the profile's
+  std::string s3_endpoint;       ///< moto, a VPC endpoint; empty: AWS
+  std::string s3_bucket_prefix;  ///< before every tempo-agent-transcripts-{agentId}
+  uint32_t s3_multipart_threshold_mib = 8;
 };
 
 /// Registers the serve settings as options of `command` (flags with environment fallbacks and

@@ -3,10 +3,13 @@
 // what it did read back with boto3, AWS's own SDK, not with our client.
 
 #include "tempo/aws/client.hpp"
+#include "tempo/aws/s3.hpp"
 #include "tempo/aws/sigv4.hpp"
 #include "tempo/aws/xml.hpp"
+#include "tempo/base/digest.hpp"
 #include "tempo/base/strings.hpp"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
@@ -20,6 +23,7 @@
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <thread>
+#include <tuple>
 #include <unistd.h>
 
 namespace tempo::aws {
@@ -86,7 +90,7 @@ EnvLookup NoEnv() {
   return [](std::string_view) { return std::optional<std::string>(); };
 }
 
-Client MakeClient(const Moto& moto, const std::string& key, const std::string& secret) {
+ClientOptions MakeOptions(const Moto& moto, const std::string& key, const std::string& secret) {
   ClientOptions o;
   o.region = "eu-west-1";
   Credentials c;
@@ -103,7 +107,11 @@ Client MakeClient(const Moto& moto, const std::string& key, const std::string& s
                  {"elasticloadbalancing", moto.url()}};
   o.retry.max_attempts = 2;
   o.sleep = [](std::chrono::milliseconds) {};
-  return Client(std::move(o));
+  return o;
+}
+
+Client MakeClient(const Moto& moto, const std::string& key, const std::string& secret) {
+  return Client(MakeOptions(moto, key, secret));
 }
 
 // Runs a Python program; returns what it printed, parsed as JSON.
@@ -227,31 +235,45 @@ print(json.dumps(out))
   EXPECT_EQ(our_signature, their_signature) << url << "\n" << get.query;
 }
 
-TEST(Moto, SignedCallsOfEveryProtocolAndBoto3ReadsThemBack) {
-  Moto moto;
-  ASSERT_TRUE(moto.up()) << "moto_server did not start (is it on PATH?)";
-
-  // The four unauthenticated bootstrap calls: a user with an allow-all policy and its keys.
+// The four unauthenticated bootstrap calls moto allows: a user with an allow-all policy, and
+// its keys (every later request is signed with them and checked).
+std::pair<std::string, std::string> Bootstrap(const Moto& moto) {
   Client bootstrap = MakeClient(moto, "AKIDBOOTSTRAP", "unused");
-  ASSERT_TRUE(bootstrap.CallQuery(services::kIam, "CreateUser", {{"UserName", "tempo-test"}}));
+  EXPECT_TRUE(bootstrap.CallQuery(services::kIam, "CreateUser", {{"UserName", "tempo-test"}}));
   auto key_xml =
       bootstrap.CallQuery(services::kIam, "CreateAccessKey", {{"UserName", "tempo-test"}});
-  ASSERT_TRUE(key_xml) << key_xml.error().ToError("iam").ToString();
-  auto key_doc = XmlDoc::Parse(*key_xml);
-  ASSERT_TRUE(key_doc);
-  const std::string key = key_doc->Text("//AccessKey/AccessKeyId").value_or("");
-  const std::string secret = key_doc->Text("//AccessKey/SecretAccessKey").value_or("");
-  ASSERT_FALSE(key.empty());
+  EXPECT_TRUE(key_xml) << key_xml.error().ToError("iam").ToString();
+  auto key_doc = XmlDoc::Parse(key_xml ? *key_xml : std::string("<x/>"));
+  const std::string key = key_doc ? key_doc->Text("//AccessKey/AccessKeyId").value_or("") : "";
+  const std::string secret =
+      key_doc ? key_doc->Text("//AccessKey/SecretAccessKey").value_or("") : "";
   auto policy_xml = bootstrap.CallQuery(
       services::kIam, "CreatePolicy",
       {{"PolicyName", "allow-all"},
        {"PolicyDocument",
         R"({"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]})"}});
-  ASSERT_TRUE(policy_xml);
-  const std::string policy_arn = XmlDoc::Parse(*policy_xml)->Text("//Policy/Arn").value_or("");
-  ASSERT_TRUE(bootstrap.CallQuery(services::kIam, "AttachUserPolicy",
+  EXPECT_TRUE(policy_xml);
+  const std::string policy_arn =
+      policy_xml ? XmlDoc::Parse(*policy_xml)->Text("//Policy/Arn").value_or("") : "";
+  EXPECT_TRUE(bootstrap.CallQuery(services::kIam, "AttachUserPolicy",
                                   {{"UserName", "tempo-test"}, {"PolicyArn", policy_arn}}));
+  return {key, secret};
+}
 
+// A moto_server with a user whose keys sign every request.
+class MotoTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_TRUE(moto.up()) << "moto_server did not start (is it on PATH?)";
+    std::tie(key, secret) = Bootstrap(moto);
+    ASSERT_FALSE(key.empty());
+  }
+  Moto moto;
+  std::string key;
+  std::string secret;
+};
+
+TEST_F(MotoTest, SignedCallsOfEveryProtocolAndBoto3ReadsThemBack) {
   Client aws = MakeClient(moto, key, secret);
 
   // Query (STS): who we are.
@@ -371,6 +393,79 @@ print(json.dumps({'body': obj['Body'].read().decode(), 'type': obj['ContentType'
   EXPECT_EQ(seen["clusters"], json::array({"tempo-agents"}));
   EXPECT_EQ(seen["logs"], json::array({"/ecs/tempo-agents"}));
   EXPECT_EQ(seen["secret"], "token");
+}
+
+// Issue #24: S3's object operations as the S3 store uses them, read back with boto3.
+TEST_F(MotoTest, S3ObjectsListsAndMultipartUploadsThatNeverLeaveAnUploadOpen) {
+  Client client = MakeClient(moto, key, secret);
+  S3 s3(client);
+  const std::string bucket = "tempo-agent-transcripts-mp";
+  ASSERT_TRUE(s3.CreateBucket(bucket));
+  ASSERT_TRUE(s3.CreateBucket(bucket)) << "a bucket we own already is fine";
+
+  // PutObject carries Content-MD5; its ETag is the MD5 of what arrived.
+  auto etag = s3.PutObject(bucket, "calls/CA1/metadata.json", R"({"outcome":"completed"})",
+                           "application/json");
+  ASSERT_TRUE(etag) << etag.error().ToError("s3").ToString();
+  // Five keys listed two to a page: three pages, followed by their continuation tokens.
+  for (int i = 0; i < 5; ++i) {
+    ASSERT_TRUE(s3.PutObject(bucket, fmt::format("logs{}.txt", i), "x", "text/plain"));
+  }
+  auto head = s3.HeadObject(bucket, "calls/CA1/metadata.json");
+  ASSERT_TRUE(head);
+  EXPECT_EQ(head->size, 23U);
+  EXPECT_EQ(head->etag, *etag);
+  auto listed = s3.ListKeys(bucket, "logs", /*max_keys=*/2);
+  ASSERT_TRUE(listed) << listed.error().ToError("s3").ToString();
+  EXPECT_EQ(listed->size(), 5U);
+
+  // A 12 MiB file in 5 MiB parts: three parts, S3's "-3" ETag.
+  char path[] = "/tmp/tempo-multipart-XXXXXX";
+  const int fd = mkstemp(path);
+  ASSERT_GE(fd, 0);
+  std::string bytes(12 * 1024 * 1024, '\0');
+  for (size_t i = 0; i < bytes.size(); ++i) bytes[i] = static_cast<char>((i * 7919) >> 8);
+  ASSERT_EQ(write(fd, bytes.data(), bytes.size()), static_cast<ssize_t>(bytes.size()));
+  close(fd);
+  auto multipart =
+      s3.PutFileMultipart(bucket, "calls/CA1/recording.wav", path, kS3MinPartSize, "audio/wav");
+  ASSERT_TRUE(multipart) << multipart.error().ToError("s3").ToString();
+  EXPECT_TRUE(multipart->ends_with("-3")) << *multipart;
+
+  // An upload that fails midway (the network drops the second part) is aborted.
+  ClientOptions failing = MakeOptions(moto, key, secret);
+  int parts = 0;
+  failing.fetch = [real = failing.fetch, &parts](net::ClientRequest request) {
+    if (request.method == net::Method::kPut && ++parts == 2) {
+      return Result<net::Response>(InvalidArgument("injected: the second part is lost"));
+    }
+    return real(std::move(request));
+  };
+  Client failing_client(std::move(failing));
+  auto broken =
+      S3(failing_client)
+          .PutFileMultipart(bucket, "calls/CA2/recording.wav", path, kS3MinPartSize, "audio/wav");
+  EXPECT_FALSE(broken);
+  EXPECT_EQ(parts, 2);
+  unlink(path);
+  const json seen = Boto3(moto, key, secret, R"(
+s3 = client('s3')
+import hashlib
+head = s3.head_object(Bucket='tempo-agent-transcripts-mp', Key='calls/CA1/recording.wav')
+body = s3.get_object(Bucket='tempo-agent-transcripts-mp', Key='calls/CA1/recording.wav')['Body'].read()
+meta = s3.get_object(Bucket='tempo-agent-transcripts-mp', Key='calls/CA1/metadata.json')
+uploads = s3.list_multipart_uploads(Bucket='tempo-agent-transcripts-mp').get('Uploads', [])
+print(json.dumps({'etag': head['ETag'], 'size': len(body), 'sha': hashlib.sha256(body).hexdigest(),
+                  'meta_etag': meta['ETag'].strip('"'),
+                  'meta_md5': hashlib.md5(meta['Body'].read()).hexdigest(),
+                  'uploads': len(uploads)}))
+)");
+  ASSERT_TRUE(seen.is_object()) << seen;
+  EXPECT_TRUE(seen["etag"].get<std::string>().ends_with("-3\"")) << seen;
+  EXPECT_EQ(seen["size"], bytes.size());
+  EXPECT_EQ(seen["sha"], Sha256Hex(bytes));
+  EXPECT_EQ(seen["meta_etag"], seen["meta_md5"]);
+  EXPECT_EQ(seen["uploads"], 0);
 }
 
 }  // namespace

@@ -1,0 +1,54 @@
+#pragma once
+
+// S3's object operations on top of Client (REST-XML): what the object store and the deployer
+// need. Blocking, like Client: run on a worker thread.
+
+#include "tempo/aws/client.hpp"
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace tempo::aws {
+
+struct S3Object {
+  uint64_t size = 0;
+  std::string etag;  ///< as S3 says it, quotes removed ("…-3" for a multipart upload)
+};
+
+/// S3's smallest part (except the last): an upload below it cannot be multipart.
+inline constexpr uint64_t kS3MinPartSize = 5 * 1024 * 1024;
+
+class S3 {
+ public:
+  explicit S3(Client& client) : client_(client) {}
+
+  /// Creates the bucket in the client's region; one that we already own is fine.
+  AwsResult<void> CreateBucket(std::string_view bucket);
+  /// NotFound (kind kNotFound, status 404) at once when the key is absent.
+  AwsResult<S3Object> HeadObject(std::string_view bucket, std::string_view key);
+  AwsResult<std::string> GetObject(std::string_view bucket, std::string_view key);
+  /// One PUT with Content-MD5, so S3 refuses a body damaged on the way. Returns the ETag.
+  AwsResult<std::string> PutObject(std::string_view bucket, std::string_view key,
+                                   std::string_view body, std::string_view content_type);
+  /// Every key under `prefix`, following ListObjectsV2's continuation tokens (`max_keys` a
+  /// page); sorted.
+  AwsResult<std::vector<std::string>> ListKeys(std::string_view bucket, std::string_view prefix,
+                                               int max_keys = 1000);
+  /// Uploads a file in parts of `part_size` (at least kS3MinPartSize): create, upload each
+  /// part (each with Content-MD5), complete. Any failure aborts the upload, so no abandoned
+  /// parts are left to be billed. Returns the ETag.
+  AwsResult<std::string> PutFileMultipart(std::string_view bucket, std::string_view key,
+                                          const std::filesystem::path& file, uint64_t part_size,
+                                          std::string_view content_type);
+  AwsResult<void> AbortMultipartUpload(std::string_view bucket, std::string_view key,
+                                       std::string_view upload_id);
+
+ private:
+  Client& client_;
+};
+
+}  // namespace tempo::aws
