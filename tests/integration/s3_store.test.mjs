@@ -3,7 +3,31 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { BIN, tempDir, writeAgent, startServer, run, callerLine, sleep } from './lib/server.mjs';
-import { startMoto } from './lib/moto.mjs';
+import { startMoto, startProxy } from './lib/moto.mjs';
+
+// The call's objects as boto3 sees them (polled until all three are there or `timeoutMs`).
+async function artefactsInS3(moto, bucket, sid, timeoutMs) {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const seen = await moto.boto3(`
+s3 = client('s3')
+names = [b['Name'] for b in s3.list_buckets()['Buckets']]
+keys = [o['Key'] for o in s3.list_objects_v2(Bucket='${bucket}').get('Contents', [])] if '${bucket}' in names else []
+out = {'keys': sorted(keys)}
+if len(keys) == 3:
+    for name in ['transcript.json', 'metadata.json', 'recording.wav']:
+        o = s3.get_object(Bucket='${bucket}', Key='calls/${sid}/' + name)
+        body = o['Body'].read()
+        out[name] = {'etag': o['ETag'].strip('"'), 'md5': hashlib.md5(body).hexdigest(),
+                     'type': o['ContentType'], 'size': len(body),
+                     'text': body.decode() if name.endswith('.json') else None,
+                     'head': list(body[:44])}
+print(json.dumps(out))
+`);
+    if (seen.keys.length === 3 || Date.now() >= until) return seen;
+    await sleep(200);
+  }
+}
 
 test('a call through serve --object-store s3 stores its three artefacts in the agent bucket', async () => {
   const moto = await startMoto();
@@ -18,25 +42,7 @@ test('a call through serve --object-store s3 stores its three artefacts in the a
     assert.equal(call.code, 0, call.err + call.out);
     const sid = JSON.parse(call.out).call_sid;
     const bucket = `it-tempo-agent-transcripts-${agent.agentId}`;
-    let seen;
-    for (let i = 0; i < 100; i++) {
-      seen = await moto.boto3(`
-s3 = client('s3')
-keys = [o['Key'] for o in s3.list_objects_v2(Bucket='${bucket}').get('Contents', [])] if '${bucket}' in [b['Name'] for b in s3.list_buckets()['Buckets']] else []
-out = {'keys': sorted(keys)}
-if len(keys) == 3:
-    for name in ['transcript.json', 'metadata.json', 'recording.wav']:
-        o = s3.get_object(Bucket='${bucket}', Key='calls/${sid}/' + name)
-        body = o['Body'].read()
-        out[name] = {'etag': o['ETag'].strip('"'), 'md5': hashlib.md5(body).hexdigest(),
-                     'type': o['ContentType'], 'size': len(body),
-                     'text': body.decode() if name.endswith('.json') else None,
-                     'head': list(body[:44])}
-print(json.dumps(out))
-`);
-      if (seen.keys.length === 3) break;
-      await sleep(100);
-    }
+    const seen = await artefactsInS3(moto, bucket, sid, 10000);
     assert.deepEqual(seen.keys, ['transcript.json', 'metadata.json', 'recording.wav'].map((n) => `calls/${sid}/${n}`).sort());
     for (const name of ['transcript.json', 'metadata.json', 'recording.wav']) {
       assert.equal(seen[name].etag, seen[name].md5, `${name}: what arrived is what was sent`);
@@ -59,6 +65,41 @@ print(json.dumps(out))
     assert.doesNotMatch(server.logs(), /AddressSanitizer|runtime error:|LeakSanitizer/);
   } finally {
     await server.stop();
+    moto.stop();
+  }
+});
+
+test('S3 stops answering during a call: the call ends normally, its artefacts arrive once S3 is back', async () => {
+  const moto = await startMoto();
+  const proxy = await startProxy(moto.port);
+  const data = tempDir('tempo-s3-outage-');
+  const agent = writeAgent(data, { agentId: 's3-outage-line' });
+  const server = await startServer(data, ['--object-store', 's3', '--s3-endpoint', proxy.url], { env: moto.env });
+  try {
+    const wav = await callerLine(data);
+    proxy.pause();
+    const call = await run(BIN, ['call', '--url', `${server.base}/agent/${agent.agentId}/incoming-call`,
+      '--auth-token', agent.twilioAuthToken, '--wav', wav, '--hangup-after', '3', '--json']);
+    assert.equal(call.code, 0, call.err + call.out);
+    const report = JSON.parse(call.out);
+    assert.equal(report.outcome, 'caller_hung_up');
+    const bucket = `tempo-agent-transcripts-${agent.agentId}`;
+    for (let i = 0; i < 100 && !/artefacts not stored yet/.test(server.logs()); i++) await sleep(100);
+    assert.match(server.logs(), /artefacts not stored yet; retrying until they are/);
+    assert.deepEqual((await artefactsInS3(moto, bucket, report.call_sid, 0)).keys, [], 'nothing got through');
+
+    proxy.resume();
+    const seen = await artefactsInS3(moto, bucket, report.call_sid, 20000);
+    assert.equal(seen.keys.length, 3, `after the outage: ${JSON.stringify(seen.keys)}\n${server.logs().slice(-3000)}`);
+    for (const name of ['transcript.json', 'metadata.json', 'recording.wav']) {
+      assert.equal(seen[name].etag, seen[name].md5, `${name}: complete`);
+    }
+    assert.equal(JSON.parse(seen['metadata.json'].text).outcome, 'completed', 'not relabelled');
+    assert.match(server.logs(), /artefacts stored after a retry/);
+    assert.doesNotMatch(server.logs(), /AddressSanitizer|runtime error:|LeakSanitizer/);
+  } finally {
+    await server.stop();
+    proxy.close();
     moto.stop();
   }
 });

@@ -809,36 +809,25 @@ struct CallSession::Impl {
 
   /// On the blocking pool.
   void StoreArtifactsNow() {
-    auto& store = rt.store();
-    const auto& r = record;
-    const auto& at = location;
-    using storage::CallArtifact;
-    bool ok = static_cast<bool>(store.EnsureBucket(at.bucket));
-    const bool has_recording = !wav_path.empty() && std::filesystem::exists(wav_path);
-    if (has_recording) {
-      ok = ok && store.PutFile(at.bucket, at.Key(CallArtifact::kRecording), wav_path);
-    }
-    ok =
-        ok && store.Put(at.bucket, at.Key(CallArtifact::kTranscript), r.TranscriptJson("complete"));
-    ok = ok && store.Put(at.bucket, at.Key(CallArtifact::kMetadata), r.MetadataJson(has_recording));
-    if (ok) {
-      // Everything is stored: once the call is queued for indexing, the write-ahead file has
-      // done its job.
-      rt.CallFinished(r, [this] {
-        if (wal) {
-          wal->Remove();
-        } else {
-          std::error_code ec;
-          std::filesystem::remove(wal_path, ec);
-        }
-      });
-    } else {
+    auto remove_wal = [this] {
+      if (wal) {
+        wal->Remove();
+      } else {
+        std::error_code ec;
+        std::filesystem::remove(wal_path, ec);
+      }
+    };
+    if (auto stored = rt.StoreArtifacts(record, wav_path, /*recording_may_be_stored=*/false);
+        !stored) {
       GetStats().store_failures.Inc();
-      TEMPO_LOG(runtime, error,
-                "[call={}] could not store the call's artefacts; the write-ahead file stays "
-                "in the spool and is recovered at the next start",
-                r.info.call_sid);
+      TEMPO_LOG(runtime, error, "[call={}] could not store the call's artefacts: {}",
+                record.info.call_sid, stored.error().message);
+      rt.CallNotStored(record, remove_wal);
+      return;
     }
+    // Everything is stored: once the call is queued for indexing, the write-ahead file has
+    // done its job.
+    rt.CallFinished(record, remove_wal);
   }
 };
 

@@ -102,6 +102,12 @@ bool FinishedCalls::Deliver(const CallRecord& record) {
   return true;
 }
 
+void FinishedCalls::Wake() {
+  std::lock_guard lock(mutex_);
+  pending_ = true;
+  wake_.notify_one();
+}
+
 bool FinishedCalls::Pass(const Sink& sink, bool final_pass) {
   const auto entries = Entries(dir_);
   Stats().backlog.Set(static_cast<double>(entries.size()));

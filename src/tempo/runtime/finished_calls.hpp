@@ -50,6 +50,9 @@ class FinishedCalls {
   /// False when it was not delivered (or nothing delivers calls).
   bool Deliver(const CallRecord& record);
 
+  /// Tells the worker that a recorded entry waits (without delivering it here).
+  void Wake();
+
   /// One last pass over what is left, then joins the worker. Whatever still fails stays on
   /// disk for the next start. Idempotent.
   void Stop();

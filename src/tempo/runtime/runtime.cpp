@@ -72,7 +72,16 @@ Runtime::Runtime(RuntimeOptions options, const AgentDirectory& agents,
       store_(store),
       clock_(clock),
       run_blocking_(std::move(run_blocking)),
-      finished_(options_.data_dir / "spool" / "finished", FinishedCalls::Options{}) {}
+      finished_(options_.data_dir / "spool" / "finished", FinishedCalls::Options{}),
+      uploads_(options_.data_dir / "spool" / "upload", FinishedCalls::Options{}) {
+  uploads_.Start([this](const CallRecord& record) -> Result<void> {
+    const auto wav = SpoolDir() / (record.info.call_sid.str() + ".wav");
+    TEMPO_TRY(StoreArtifacts(record, wav, /*recording_may_be_stored=*/true));
+    TEMPO_LOG(runtime, info, "[call={}] artefacts stored after a retry", record.info.call_sid);
+    CallFinished(record, [] {});
+    return Ok();
+  });
+}
 
 Runtime::~Runtime() = default;
 
@@ -380,7 +389,7 @@ size_t Runtime::active_calls() const {
 }
 
 size_t Runtime::SpoolBacklog() const {
-  size_t n = 0;
+  size_t n = uploads_.Backlog();
   std::error_code ec;
   for (const auto& entry : std::filesystem::directory_iterator(SpoolDir(), ec)) {
     if (entry.path().extension() == ".wal") ++n;
@@ -401,6 +410,42 @@ void Runtime::Shutdown() {
 }
 
 void Runtime::SetCallFinishedHook(CallFinishedHook hook) { finished_.Start(std::move(hook)); }
+
+Result<void> Runtime::StoreArtifacts(const CallRecord& record, const std::filesystem::path& wav,
+                                     bool recording_may_be_stored) {
+  TEMPO_ASSIGN_OR_RETURN(const storage::CallLocation at,
+                         storage::LocateCall(record.info.agent_id, record.info.call_sid));
+  using storage::CallArtifact;
+  TEMPO_TRY(store_.EnsureBucket(at.bucket));
+  std::error_code ec;
+  bool has_recording = !wav.empty() && std::filesystem::exists(wav, ec);
+  if (has_recording) {
+    TEMPO_TRY(store_.PutFile(at.bucket, at.Key(CallArtifact::kRecording), wav));
+  } else if (recording_may_be_stored) {
+    // An earlier attempt may have stored (and so consumed) the recording before failing.
+    auto stored = store_.Exists(at.bucket, at.Key(CallArtifact::kRecording));
+    TEMPO_TRY(stored);
+    has_recording = *stored;
+  }
+  const bool interrupted = record.end.outcome == "interrupted";
+  TEMPO_TRY(store_.Put(at.bucket, at.Key(CallArtifact::kTranscript),
+                       record.TranscriptJson(interrupted ? "recovered" : "complete")));
+  return store_.Put(at.bucket, at.Key(CallArtifact::kMetadata), record.MetadataJson(has_recording));
+}
+
+void Runtime::CallNotStored(const CallRecord& record, const std::function<void()>& remove_wal) {
+  if (auto kept = uploads_.Record(record); !kept) {
+    TEMPO_LOG(runtime, error,
+              "[call={}] cannot keep the call for a later upload ({}); its write-ahead file "
+              "stays in the spool for the next start",
+              record.info.call_sid, kept.error().message);
+    return;
+  }
+  remove_wal();
+  TEMPO_LOG(runtime, warn, "[call={}] artefacts not stored yet; retrying until they are",
+            record.info.call_sid);
+  uploads_.Wake();
+}
 
 void Runtime::CallFinished(const CallRecord& record, const std::function<void()>& remove_wal) {
   if (!finished_.started()) {  // nothing indexes calls here (`tempovoice agent`)
@@ -488,28 +533,18 @@ Result<size_t> Runtime::RecoverSpool() {
     }
     record->end.outcome = "interrupted";
     record->end.reason = "the server stopped during the call";
-    auto stored = [&]() -> Result<bool> {
-      TEMPO_TRY(store_.EnsureBucket(location->bucket));
-      auto wav = wal;
-      wav.replace_extension(".wav");
-      const bool has_recording = std::filesystem::exists(wav, ec);
-      if (has_recording) {
-        // The WAV header was patched every second while recording; whatever followed is
-        // still playable audio once the sizes are fixed from the file length.
-        TEMPO_TRY(audio::RepairWavFile(wav));
-        TEMPO_TRY(store_.PutFile(location->bucket, location->Key(storage::CallArtifact::kRecording),
-                                 wav));
-      }
-      TEMPO_TRY(store_.Put(location->bucket, location->Key(storage::CallArtifact::kTranscript),
-                           record->TranscriptJson("recovered")));
-      TEMPO_TRY(store_.Put(location->bucket, location->Key(storage::CallArtifact::kMetadata),
-                           record->MetadataJson(has_recording)));
-      return has_recording;
-    }();
-    if (!stored) {
-      // Left in place: the next start tries again. The other calls still go ahead.
-      TEMPO_LOG(runtime, error, "[call={}] spool: not recovered yet: {}", info.call_sid,
+    auto wav = wal;
+    wav.replace_extension(".wav");
+    if (std::filesystem::exists(wav, ec)) {
+      // The WAV header was patched every second while recording; whatever followed is still
+      // playable audio once the sizes are fixed from the file length.
+      (void)audio::RepairWavFile(wav);
+    }
+    if (auto stored = StoreArtifacts(*record, wav, /*recording_may_be_stored=*/false); !stored) {
+      // Kept for the upload worker, which retries while the server runs.
+      TEMPO_LOG(runtime, error, "[call={}] spool: not stored yet: {}", info.call_sid,
                 stored.error().message);
+      CallNotStored(*record, [&] { std::filesystem::remove(wal, ec); });
       continue;
     }
     CallFinished(*record, [&] { std::filesystem::remove(wal, ec); });

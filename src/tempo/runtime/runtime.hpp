@@ -98,9 +98,12 @@ class Runtime {
   /// after a call's artefacts are stored. Set once, before serving: from then on every
   /// finished call is kept in spool/finished until the hook has taken it.
   void SetCallFinishedHook(CallFinishedHook hook);
-  /// Stops retrying the index (a last pass first); what is left waits for the next start.
-  /// Call after the server stopped, before what the hook uses is destroyed.
-  void StopIndexing() { finished_.Stop(); }
+  /// Stops retrying uploads and the index (a last pass each); what is left waits for the
+  /// next start. Call after the server stopped, before what the hook uses is destroyed.
+  void StopIndexing() {
+    uploads_.Stop();
+    finished_.Stop();
+  }
 
   /// Registers a call answered outside the webhook (e.g. the dashboard's browser call), so
   /// that its media stream's `start` is accepted.
@@ -129,6 +132,15 @@ class Runtime {
   /// The call's artefacts are stored: records it for indexing, then `remove_wal` (the
   /// write-ahead file is no longer needed once the entry is on disk), then indexes it.
   void CallFinished(const CallRecord& record, const std::function<void()>& remove_wal);
+  /// Stores a call's three artefacts: the recording from `wav` when it exists (else, when
+  /// `recording_may_be_stored`, whatever an earlier attempt stored), the transcript (status
+  /// "recovered" for an interrupted call, else "complete") and metadata.json. Blocking.
+  Result<void> StoreArtifacts(const CallRecord& record, const std::filesystem::path& wav,
+                              bool recording_may_be_stored);
+  /// Storing failed (the object store is down): the call is kept in spool/upload and stored
+  /// (then indexed) by a worker that retries with backoff while the server runs; `remove_wal`
+  /// runs once it is kept there.
+  void CallNotStored(const CallRecord& record, const std::function<void()>& remove_wal);
   [[nodiscard]] const RuntimeOptions& options() const { return options_; }
   [[nodiscard]] engine::EngineRegistry& engines() { return engines_; }
   [[nodiscard]] storage::ObjectStore& store() { return store_; }
@@ -139,6 +151,8 @@ class Runtime {
   [[nodiscard]] size_t SpoolBacklog() const;
   /// Finished calls not indexed yet (retried while serving, resumed at the next start).
   [[nodiscard]] size_t IndexBacklog() const { return finished_.Backlog(); }
+  /// Finished calls whose artefacts are not stored yet (retried while serving).
+  [[nodiscard]] size_t UploadBacklog() const { return uploads_.Backlog(); }
 
  private:
   net::Response IncomingCall(const net::Request& request);
@@ -177,8 +191,10 @@ class Runtime {
   std::map<const CallSession*, Live> sessions_;
   std::unordered_map<OrgId, std::size_t> org_calls_;  // answered + streaming, per organisation
   bool shutting_down_ = false;
-  // Last: its worker calls the hook, so it stops before anything above is destroyed.
-  FinishedCalls finished_;
+  // Last: their workers use everything above, so they stop before it is destroyed. Uploads
+  // hand calls on to the index queue: declared after it, stopped before it.
+  FinishedCalls finished_;  // spool/finished: stored, waiting to be indexed
+  FinishedCalls uploads_;   // spool/upload: not stored yet (the object store was down)
 };
 
 }  // namespace tempo::runtime

@@ -71,3 +71,29 @@ print(json.dumps({'key': k['AccessKeyId'], 'secret': k['SecretAccessKey']}))
     stop: () => child.kill(),
   };
 }
+
+/**
+ * A TCP proxy in front of a local port that can be paused, as a network outage: while paused
+ * it cuts every open connection and every new one at once. Stopping moto instead would lose
+ * its state and its keys.
+ */
+export async function startProxy(targetPort) {
+  let paused = false;
+  const sockets = new Set();
+  const server = net.createServer((client) => {
+    if (paused) { client.destroy(); return; }
+    const upstream = net.connect(targetPort, '127.0.0.1');
+    for (const s of [client, upstream]) { sockets.add(s); s.on('close', () => sockets.delete(s)); s.on('error', () => {}); }
+    client.pipe(upstream).pipe(client);
+    client.on('close', () => upstream.destroy());
+    upstream.on('close', () => client.destroy());
+  });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address();
+  return {
+    url: `http://127.0.0.1:${port}`,
+    pause() { paused = true; for (const s of sockets) s.destroy(); },
+    resume() { paused = false; },
+    close() { for (const s of sockets) s.destroy(); server.close(); },
+  };
+}

@@ -149,6 +149,43 @@ class ThrowingEngine final : public engine::SpeechEngine {
   }
 };
 
+// The object store of the test, which can be made to fail like S3 during an outage.
+class FlakyStore final : public storage::ObjectStore {
+ public:
+  explicit FlakyStore(storage::ObjectStore& inner) : inner_(inner) {}
+  std::atomic<bool> down{false};
+  Result<void> EnsureBucket(std::string_view bucket) override {
+    if (down) return Unavailable("s3: connection refused");
+    return inner_.EnsureBucket(bucket);
+  }
+  Result<void> Put(std::string_view bucket, std::string_view key, std::string_view data) override {
+    if (down) return Unavailable("s3: connection refused");
+    return inner_.Put(bucket, key, data);
+  }
+  Result<void> PutFile(std::string_view bucket, std::string_view key,
+                       const std::filesystem::path& file) override {
+    if (down) return Unavailable("s3: connection refused");
+    return inner_.PutFile(bucket, key, file);
+  }
+  Result<std::string> Get(std::string_view bucket, std::string_view key) override {
+    return inner_.Get(bucket, key);
+  }
+  Result<bool> Exists(std::string_view bucket, std::string_view key) override {
+    if (down) return Unavailable("s3: connection refused");
+    return inner_.Exists(bucket, key);
+  }
+  Result<std::vector<std::string>> List(std::string_view bucket, std::string_view prefix) override {
+    return inner_.List(bucket, prefix);
+  }
+  std::optional<std::filesystem::path> LocalPath(std::string_view bucket,
+                                                 std::string_view key) override {
+    return inner_.LocalPath(bucket, key);
+  }
+
+ private:
+  storage::ObjectStore& inner_;
+};
+
 class CallSessionTest : public ::testing::Test {
  protected:
   CallSessionTest()
@@ -170,7 +207,8 @@ class CallSessionTest : public ::testing::Test {
     engines_.Add(std::make_unique<ThrowingEngine>());
     RuntimeOptions options;
     options.data_dir = data_;
-    runtime_ = std::make_unique<Runtime>(options, agents_, engines_, *store_, clock_,
+    flaky_ = std::make_unique<FlakyStore>(*store_);
+    runtime_ = std::make_unique<Runtime>(options, agents_, engines_, *flaky_, clock_,
                                          [](std::function<void()> fn) { fn(); });
     session_ = CallSession::Create(*runtime_, agents_.Find(AgentId("echo-line")), socket_);
     socket_->listener = session_;
@@ -257,6 +295,7 @@ class CallSessionTest : public ::testing::Test {
   FakeExecutor executor_;
   std::shared_ptr<FakeSocket> socket_;
   std::unique_ptr<storage::ObjectStore> store_;
+  std::unique_ptr<FlakyStore> flaky_;
   MemoryAgentDirectory agents_;
   engine::EngineRegistry engines_;
   std::unique_ptr<Runtime> runtime_;
@@ -467,6 +506,40 @@ TEST_F(CallSessionTest, AStopDuringADatabaseOutageLeavesTheCallForTheNextStart) 
   EXPECT_EQ(Object("metadata.json")["outcome"], "completed");
   EXPECT_EQ(Object("transcript.json")["status"], "complete");
   session_.reset();
+}
+
+// Issue #24: a call that ends while the object store is down ends normally; its artefacts
+// are kept in spool/upload and stored (then indexed, with the call's real outcome) once the
+// store is back, without a restart.
+TEST_F(CallSessionTest, ArtefactsAreUploadedOnceTheStoreIsBack) {
+  std::mutex mutex;
+  std::vector<CallRecord> indexed;
+  runtime_->SetCallFinishedHook([&](const CallRecord& r) -> Result<void> {
+    std::lock_guard lock(mutex);
+    indexed.push_back(r);
+    return Ok();
+  });
+  flaky_->down = true;
+  EndByAgent();
+  ASSERT_EQ(socket_->close_code, 1000);
+  const auto spool = data_ / "spool";
+  EXPECT_FALSE(std::filesystem::exists(spool / (std::string(kCall) + ".wal")));
+  EXPECT_TRUE(std::filesystem::exists(spool / (std::string(kCall) + ".wav")));
+  EXPECT_EQ(runtime_->UploadBacklog(), 1u);
+  EXPECT_EQ(runtime_->SpoolBacklog(), 1u);
+
+  flaky_->down = false;
+  for (int i = 0; i < 2000 && runtime_->UploadBacklog() + runtime_->IndexBacklog() > 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  runtime_->StopIndexing();
+  EXPECT_EQ(runtime_->UploadBacklog(), 0u);
+  EXPECT_EQ(Object("metadata.json")["outcome"], "ended_by_agent");
+  EXPECT_EQ(Object("transcript.json")["status"], "complete");
+  EXPECT_FALSE(Object("metadata.json")["recording"].is_null());
+  ASSERT_EQ(indexed.size(), 1u);
+  EXPECT_EQ(indexed[0].end.outcome, "ended_by_agent");
+  EXPECT_FALSE(std::filesystem::exists(spool / (std::string(kCall) + ".wav")));
 }
 
 TEST_F(CallSessionTest, StartForACallNotAnsweredIsRejected) {
