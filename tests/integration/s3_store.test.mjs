@@ -2,7 +2,7 @@
 // landed is read back with boto3, not with our client.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { BIN, tempDir, writeAgent, startServer, run, callerLine, sleep } from './lib/server.mjs';
+import { BIN, tempDir, writeAgent, startServer, run, callerLine, sleep, createDeployedAgent, login } from './lib/server.mjs';
 import { startMoto, startProxy } from './lib/moto.mjs';
 
 // The call's objects as boto3 sees them (polled until all three are there or `timeoutMs`).
@@ -32,10 +32,13 @@ print(json.dumps(out))
 test('a call through serve --object-store s3 stores its three artefacts in the agent bucket', async () => {
   const moto = await startMoto();
   const data = tempDir('tempo-s3-');
-  const agent = writeAgent(data, { agentId: 's3-line' });
+  const password = 's3-store-password-123';
   const server = await startServer(data, ['--object-store', 's3', '--s3-endpoint', moto.url,
-    '--s3-bucket-prefix', 'it-'], { env: moto.env });
+    '--s3-bucket-prefix', 'it-'], { env: { ...moto.env, TEMPO_ADMIN_PASSWORD: password } });
   try {
+    // An agent of the admin's organisation: its calls are in the call list and the API.
+    const agent = await createDeployedAgent(server, password, {
+      agentId: 's3-line', agentName: 'S3 Line', engine: 'echo', twilioAuthToken: 'test-auth-token-0123456789abcdef' });
     const wav = await callerLine(data);
     const call = await run(BIN, ['call', '--url', `${server.base}/agent/${agent.agentId}/incoming-call`,
       '--auth-token', agent.twilioAuthToken, '--wav', wav, '--hangup-after', '4', '--json']);
@@ -62,6 +65,22 @@ test('a call through serve --object-store s3 stores its three artefacts in the a
     assert.equal(head.readUInt16LE(22), 2, 'stereo: caller left, agent right');
     assert.equal(head.readUInt32LE(24), 8000);
     assert.equal(head.readUInt32LE(40) + 44, seen['recording.wav'].size, 'the header says the whole file');
+
+    // The API (and the dashboard's player) reads the recording from S3 by ranges.
+    const { cookie } = await login(server, password);
+    let listed;
+    for (let i = 0; i < 50 && !listed; i++) {
+      const r = await fetch(`${server.base}/api/v1/calls/${sid}`, { headers: { Cookie: cookie } });
+      if (r.status === 200 && (await r.clone().json()).hasRecording) listed = await r.json(); else await sleep(100);
+    }
+    assert.ok(listed, 'the call is in the call list');
+    const ranged = await fetch(`${server.base}${listed.recordingUrl}`, { headers: { Cookie: cookie, Range: 'bytes=0-43' } });
+    assert.equal(ranged.status, 206);
+    assert.equal(ranged.headers.get('content-range'), `bytes 0-43/${seen['recording.wav'].size}`);
+    assert.deepEqual([...Buffer.from(await ranged.arrayBuffer())], seen['recording.wav'].head);
+    const whole = await fetch(`${server.base}${listed.recordingUrl}`, { headers: { Cookie: cookie } });
+    assert.equal(whole.status, 200);
+    assert.equal((await whole.arrayBuffer()).byteLength, seen['recording.wav'].size);
     assert.doesNotMatch(server.logs(), /AddressSanitizer|runtime error:|LeakSanitizer/);
   } finally {
     await server.stop();

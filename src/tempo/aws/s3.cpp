@@ -84,6 +84,21 @@ AwsResult<std::string> S3::GetObject(std::string_view bucket, std::string_view k
   return std::move(response->body);
 }
 
+AwsResult<std::string> S3::GetObjectRange(std::string_view bucket, std::string_view key,
+                                          uint64_t first, uint64_t count) {
+  S3Request request;
+  request.bucket = std::string(bucket);
+  request.key = std::string(key);
+  request.headers.Set("Range", fmt::format("bytes={}-{}", first, first + count - 1));
+  auto response = client_.CallS3(request);
+  if (!response) return response.error();
+  if (response->body.size() != count) {
+    return Malformed(
+        fmt::format("asked for {} bytes, S3 answered {}", count, response->body.size()));
+  }
+  return std::move(response->body);
+}
+
 AwsResult<std::string> S3::PutObject(std::string_view bucket, std::string_view key,
                                      std::string_view body, std::string_view content_type) {
   S3Request request;

@@ -31,6 +31,9 @@ class S3 {
   /// NotFound (kind kNotFound, status 404) at once when the key is absent.
   AwsResult<S3Object> HeadObject(std::string_view bucket, std::string_view key);
   AwsResult<std::string> GetObject(std::string_view bucket, std::string_view key);
+  /// `count` (> 0) bytes from `first` (a Range request, answered 206).
+  AwsResult<std::string> GetObjectRange(std::string_view bucket, std::string_view key,
+                                        uint64_t first, uint64_t count);
   /// One PUT with Content-MD5, so S3 refuses a body damaged on the way. Returns the ETag.
   AwsResult<std::string> PutObject(std::string_view bucket, std::string_view key,
                                    std::string_view body, std::string_view content_type);

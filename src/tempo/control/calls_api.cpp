@@ -1,6 +1,7 @@
 // /api/v1/calls: the call index of an organisation, each call's transcript and its recording
 // (served with byte ranges, so that the dashboard's audio player can seek).
 
+#include "tempo/base/log.hpp"
 #include "tempo/control/api_support.hpp"
 #include "tempo/control/control_state.hpp"
 #include "tempo/control/request_parsing.hpp"
@@ -154,49 +155,34 @@ net::Response GetRecording(ControlState& s, Ctx& c) {
   const std::string& bucket = place->bucket;
   const std::string& key = place->key;
 
-  // Read only the requested bytes when the store has a local file; otherwise load it.
-  std::optional<std::filesystem::path> path = s.store.LocalPath(bucket, key);
-  std::string whole;
-  uint64_t size = 0;
-  std::error_code ec;
-  if (path && std::filesystem::exists(*path, ec)) {
-    size = std::filesystem::file_size(*path, ec);
-    if (ec) return InternalError().ToResponse();
-  } else {
-    auto data = s.store.Get(bucket, key);
-    if (!data) {
-      if (data.error().code == ErrorCode::kNotFound) {
-        return NotFoundError("recording").ToResponse();
-      }
-      return FromDb(data.error()).ToResponse();
-    }
-    whole = std::move(*data);
-    size = whole.size();
-    path.reset();
+  // Only the bytes asked for are read, from a file or from S3 (a ranged GET): a player seeking
+  // in an hour-long recording does not load all of it.
+  auto size = s.store.Size(bucket, key);
+  if (!size) {
+    if (size.error().code == ErrorCode::kNotFound) return NotFoundError("recording").ToResponse();
+    return FromDb(size.error()).ToResponse();
   }
   auto read = [&](uint64_t first, uint64_t count) -> std::optional<std::string> {
-    if (!path) return whole.substr(first, count);
-    std::ifstream in(*path, std::ios::binary);
-    if (!in) return std::nullopt;
-    std::string out(count, '\0');
-    in.seekg(static_cast<std::streamoff>(first));
-    in.read(out.data(), static_cast<std::streamsize>(count));
-    if (static_cast<uint64_t>(in.gcount()) != count) return std::nullopt;
-    return out;
+    auto bytes = s.store.GetRange(bucket, key, first, count);
+    if (!bytes) {
+      TEMPO_LOG(control, error, "reading {}/{}: {}", bucket, key, bytes.error().message);
+      return std::nullopt;
+    }
+    return std::move(*bytes);
   };
   net::Response r;
   r.headers.Set("Accept-Ranges", "bytes");
   r.headers.Set("Cache-Control", "private, max-age=3600");
   ByteRange range;
   const auto header = c.req.headers.Find("Range");
-  switch (header ? ParseRange(*header, size, range) : RangeParse::kNone) {
+  switch (header ? ParseRange(*header, *size, range) : RangeParse::kNone) {
     case RangeParse::kUnsatisfiable: {
       auto e = ApiError{
           416,
           "range_not_satisfiable",
-          fmt::format("the recording has {} bytes", size),
+          fmt::format("the recording has {} bytes", *size),
           {}}.ToResponse();
-      e.headers.Set("Content-Range", fmt::format("bytes */{}", size));
+      e.headers.Set("Content-Range", fmt::format("bytes */{}", *size));
       return e;
     }
     case RangeParse::kRange: {
@@ -204,11 +190,11 @@ net::Response GetRecording(ControlState& s, Ctx& c) {
       if (!body) return InternalError().ToResponse();
       r.status = 206;
       r.body = std::move(*body);
-      r.headers.Set("Content-Range", fmt::format("bytes {}-{}/{}", range.first, range.last, size));
+      r.headers.Set("Content-Range", fmt::format("bytes {}-{}/{}", range.first, range.last, *size));
       break;
     }
     case RangeParse::kNone: {
-      auto body = read(0, size);
+      auto body = read(0, *size);
       if (!body) return InternalError().ToResponse();
       r.status = 200;
       r.body = std::move(*body);

@@ -116,6 +116,31 @@ class FsStore final : public ObjectStore {
     return fs::is_regular_file(root_ / bucket / key, ec);
   }
 
+  Result<uint64_t> Size(std::string_view bucket, std::string_view key) override {
+    TEMPO_TRY(ValidateBucket(bucket));
+    TEMPO_TRY(ValidateKey(key));
+    std::error_code ec;
+    const auto size = fs::file_size(root_ / bucket / key, ec);
+    if (ec) return NotFound(fmt::format("no object {}/{}", bucket, key));
+    return static_cast<uint64_t>(size);
+  }
+
+  Result<std::string> GetRange(std::string_view bucket, std::string_view key, uint64_t first,
+                               uint64_t count) override {
+    TEMPO_TRY(ValidateBucket(bucket));
+    TEMPO_TRY(ValidateKey(key));
+    std::ifstream in(root_ / bucket / key, std::ios::binary);
+    if (!in) return NotFound(fmt::format("no object {}/{}", bucket, key));
+    std::string out(count, '\0');
+    in.seekg(static_cast<std::streamoff>(first));
+    in.read(out.data(), static_cast<std::streamsize>(count));
+    if (static_cast<uint64_t>(in.gcount()) != count) {
+      return InvalidArgument(
+          fmt::format("{}/{}: bytes {}+{} are past its end", bucket, key, first, count));
+    }
+    return out;
+  }
+
   Result<std::vector<std::string>> List(std::string_view bucket, std::string_view prefix) override {
     TEMPO_TRY(ValidateBucket(bucket));
     std::vector<std::string> keys;

@@ -2,6 +2,7 @@
 
 #include "tempo/base/result.hpp"
 
+#include <cstdint>
 #include <filesystem>
 #include <memory>
 #include <optional>
@@ -27,6 +28,12 @@ class ObjectStore {
                                const std::filesystem::path& file) = 0;
   virtual Result<std::string> Get(std::string_view bucket, std::string_view key) = 0;
   virtual Result<bool> Exists(std::string_view bucket, std::string_view key) = 0;
+  /// The object's size in bytes; kNotFound when it is absent.
+  virtual Result<uint64_t> Size(std::string_view bucket, std::string_view key) = 0;
+  /// `count` bytes from offset `first` (the range must lie within the object): a player
+  /// seeking in a recording reads only what it plays.
+  virtual Result<std::string> GetRange(std::string_view bucket, std::string_view key,
+                                       uint64_t first, uint64_t count) = 0;
   /// Keys under `prefix`, sorted.
   virtual Result<std::vector<std::string>> List(std::string_view bucket,
                                                 std::string_view prefix) = 0;

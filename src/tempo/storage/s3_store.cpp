@@ -86,6 +86,22 @@ class S3Store final : public ObjectStore {
     return head.error().ToError(fmt::format("s3 HeadObject {}", key));
   }
 
+  Result<uint64_t> Size(std::string_view bucket, std::string_view key) override {
+    TEMPO_TRY(Check(bucket, key));
+    auto head = s3_.HeadObject(Name(bucket), Key(bucket, key));
+    if (!head) return head.error().ToError(fmt::format("s3 HeadObject {}", key));
+    return head->size;
+  }
+
+  Result<std::string> GetRange(std::string_view bucket, std::string_view key, uint64_t first,
+                               uint64_t count) override {
+    TEMPO_TRY(Check(bucket, key));
+    if (count == 0) return std::string();
+    auto got = s3_.GetObjectRange(Name(bucket), Key(bucket, key), first, count);
+    if (!got) return got.error().ToError(fmt::format("s3 GetObject {} (range)", key));
+    return std::move(*got);
+  }
+
   Result<std::vector<std::string>> List(std::string_view bucket, std::string_view prefix) override {
     TEMPO_TRY(ValidateBucket(bucket));
     const std::string shared = SharedPrefix(bucket);

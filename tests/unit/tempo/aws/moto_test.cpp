@@ -431,6 +431,10 @@ TEST_F(MotoTest, S3ObjectsListsAndMultipartUploadsThatNeverLeaveAnUploadOpen) {
       s3.PutFileMultipart(bucket, "calls/CA1/recording.wav", path, kS3MinPartSize, "audio/wav");
   ASSERT_TRUE(multipart) << multipart.error().ToError("s3").ToString();
   EXPECT_TRUE(multipart->ends_with("-3")) << *multipart;
+  // A player seeking: a ranged GET of bytes in the second part.
+  auto range = s3.GetObjectRange(bucket, "calls/CA1/recording.wav", 6 * 1024 * 1024, 100);
+  ASSERT_TRUE(range) << range.error().ToError("s3").ToString();
+  EXPECT_EQ(*range, bytes.substr(6 * 1024 * 1024, 100));
 
   // An upload that fails midway (the network drops the second part) is aborted.
   ClientOptions failing = MakeOptions(moto, key, secret);

@@ -174,6 +174,13 @@ class FlakyStore final : public storage::ObjectStore {
     if (down) return Unavailable("s3: connection refused");
     return inner_.Exists(bucket, key);
   }
+  Result<uint64_t> Size(std::string_view bucket, std::string_view key) override {
+    return inner_.Size(bucket, key);
+  }
+  Result<std::string> GetRange(std::string_view bucket, std::string_view key, uint64_t first,
+                               uint64_t count) override {
+    return inner_.GetRange(bucket, key, first, count);
+  }
   Result<std::vector<std::string>> List(std::string_view bucket, std::string_view prefix) override {
     return inner_.List(bucket, prefix);
   }
