@@ -6,6 +6,9 @@
 #include "tempo/storage/object_store.hpp"
 
 #include <algorithm>
+#include <map>
+#include <memory>
+#include <mutex>
 #include <random>
 #include <string>
 #include <utility>
@@ -15,22 +18,6 @@ namespace tempo::runtime {
 namespace {
 
 constexpr std::string_view kExtension = ".log";
-
-struct IndexStats {
-  metrics::Counter& retries = metrics::Registry::Global().AddCounter(
-      "tempo_calls_index_retries_total",
-      "Attempts to index a finished call again after indexing it failed (database down)");
-  metrics::Counter& delayed = metrics::Registry::Global().AddCounter(
-      "tempo_calls_index_delayed_total",
-      "Finished calls whose first indexing attempt failed; kept and retried");
-  metrics::Gauge& backlog = metrics::Registry::Global().AddGauge(
-      "tempo_calls_index_backlog", "Finished calls waiting to be indexed (seen by the last pass)");
-};
-
-IndexStats& Stats() {
-  static IndexStats stats;
-  return stats;
-}
 
 std::vector<std::filesystem::path> Entries(const std::filesystem::path& dir) {
   std::vector<std::pair<std::filesystem::file_time_type, std::filesystem::path>> found;
@@ -50,8 +37,38 @@ std::vector<std::filesystem::path> Entries(const std::filesystem::path& dir) {
 
 }  // namespace
 
+struct FinishedCalls::Stats {
+  explicit Stats(const std::string& queue)
+      : retries(metrics::Registry::Global().AddCounter(
+            "tempo_spool_queue_retries_total",
+            "Attempts to deliver a finished call again (index: the database was down; upload: "
+            "the object store was)",
+            {{"queue", queue}})),
+        delayed(metrics::Registry::Global().AddCounter(
+            "tempo_spool_queue_delayed_total",
+            "Finished calls kept in the spool because their first attempt failed",
+            {{"queue", queue}})),
+        backlog(metrics::Registry::Global().AddGauge(
+            "tempo_spool_queue_backlog",
+            "Finished calls waiting in the spool (seen by the last pass; at a stop, what the "
+            "next start resumes)",
+            {{"queue", queue}})) {}
+  metrics::Counter& retries;
+  metrics::Counter& delayed;
+  metrics::Gauge& backlog;
+};
+
+FinishedCalls::Stats& FinishedCalls::StatsFor(const std::string& queue) {
+  static std::mutex mutex;
+  static std::map<std::string, std::unique_ptr<FinishedCalls::Stats>> all;
+  std::lock_guard lock(mutex);
+  auto& stats = all[queue];
+  if (!stats) stats = std::make_unique<FinishedCalls::Stats>(queue);
+  return *stats;
+}
+
 FinishedCalls::FinishedCalls(std::filesystem::path dir, Options options)
-    : dir_(std::move(dir)), options_(options) {}
+    : dir_(std::move(dir)), options_(std::move(options)), stats_(StatsFor(options_.name)) {}
 
 FinishedCalls::~FinishedCalls() { Stop(); }
 
@@ -89,9 +106,9 @@ bool FinishedCalls::Deliver(const CallRecord& record) {
   }
   if (!sink) return false;
   if (auto ok = sink(record); !ok) {
-    Stats().delayed.Inc();
-    TEMPO_LOG(runtime, warn, "[call={}] not indexed yet, retrying until it is: {}",
-              record.info.call_sid, ok.error().message);
+    stats_.delayed.Inc();
+    TEMPO_LOG(runtime, warn, "[call={}] not {} yet, retrying until it is: {}", record.info.call_sid,
+              options_.done, ok.error().message);
     std::lock_guard lock(mutex_);
     pending_ = true;
     wake_.notify_one();
@@ -110,7 +127,7 @@ void FinishedCalls::Wake() {
 
 bool FinishedCalls::Pass(const Sink& sink, bool final_pass) {
   const auto entries = Entries(dir_);
-  Stats().backlog.Set(static_cast<double>(entries.size()));
+  stats_.backlog.Set(static_cast<double>(entries.size()));
   int failures_in_a_row = 0;
   for (const auto& path : entries) {
     auto lines = storage::AppendLog::ReadLines(path);
@@ -121,16 +138,16 @@ bool FinishedCalls::Pass(const Sink& sink, bool final_pass) {
       std::error_code ec;
       std::filesystem::create_directories(dir_ / "quarantine", ec);
       std::filesystem::rename(path, dir_ / "quarantine" / path.filename(), ec);
-      TEMPO_LOG(runtime, error, "index queue: {:?} is not a finished call; moved to quarantine",
-                path.filename().string());
+      TEMPO_LOG(runtime, error, "{} queue: {:?} is not a finished call; moved to quarantine",
+                options_.name, path.filename().string());
       continue;
     }
-    Stats().retries.Inc();
+    stats_.retries.Inc();
     if (auto ok = sink(*record); !ok) {
       if (++failures_in_a_row >= options_.failures_per_pass) {
         if (!final_pass) {
-          TEMPO_LOG(runtime, warn, "index queue: {} call(s) waiting to be indexed: {}",
-                    entries.size(), ok.error().message);
+          TEMPO_LOG(runtime, warn, "{} queue: {} call(s) waiting to be {}: {}", options_.name,
+                    entries.size(), options_.done, ok.error().message);
         }
         return false;
       }
@@ -139,7 +156,7 @@ bool FinishedCalls::Pass(const Sink& sink, bool final_pass) {
     failures_in_a_row = 0;
     std::error_code ec;
     std::filesystem::remove(path, ec);
-    TEMPO_LOG(runtime, info, "[call={}] indexed after a retry", record->info.call_sid);
+    TEMPO_LOG(runtime, info, "[call={}] {} after a retry", record->info.call_sid, options_.done);
   }
   return failures_in_a_row == 0;
 }

@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <functional>
 #include <mutex>
+#include <string>
 #include <thread>
 
 namespace tempo::runtime {
@@ -25,6 +26,10 @@ class FinishedCalls {
  public:
   using Sink = std::function<Result<void>(const CallRecord&)>;
   struct Options {
+    /// The queue's name in logs and metrics (label `queue`): "index", "upload".
+    std::string name = "index";
+    /// What a successful delivery did, for the log: "indexed", "stored".
+    std::string done = "indexed";
     std::chrono::milliseconds first_retry{250};
     /// "Within seconds" once the database is back: the wait never grows past this.
     std::chrono::milliseconds max_retry{4000};
@@ -69,8 +74,11 @@ class FinishedCalls {
   bool Pass(const Sink& sink, bool final_pass);
   std::chrono::milliseconds NextDelay();
 
+  struct Stats;
+  static Stats& StatsFor(const std::string& queue);  // one set per queue name
   std::filesystem::path dir_;
   Options options_;
+  Stats& stats_;
   mutable std::mutex mutex_;
   std::condition_variable wake_;
   Sink sink_;

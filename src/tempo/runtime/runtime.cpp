@@ -61,6 +61,13 @@ metrics::Counter& SpoolQuarantined() {
       "Spool files at start-up that named no valid call and were moved to spool/quarantine");
 }
 
+FinishedCalls::Options UploadQueue() {
+  FinishedCalls::Options options;
+  options.name = "upload";
+  options.done = "stored";
+  return options;
+}
+
 }  // namespace
 
 Runtime::Runtime(RuntimeOptions options, const AgentDirectory& agents,
@@ -73,11 +80,10 @@ Runtime::Runtime(RuntimeOptions options, const AgentDirectory& agents,
       clock_(clock),
       run_blocking_(std::move(run_blocking)),
       finished_(options_.data_dir / "spool" / "finished", FinishedCalls::Options{}),
-      uploads_(options_.data_dir / "spool" / "upload", FinishedCalls::Options{}) {
+      uploads_(options_.data_dir / "spool" / "upload", UploadQueue()) {
   uploads_.Start([this](const CallRecord& record) -> Result<void> {
     const auto wav = SpoolDir() / (record.info.call_sid.str() + ".wav");
     TEMPO_TRY(StoreArtifacts(record, wav, /*recording_may_be_stored=*/true));
-    TEMPO_LOG(runtime, info, "[call={}] artefacts stored after a retry", record.info.call_sid);
     CallFinished(record, [] {});
     return Ok();
   });
