@@ -48,7 +48,7 @@ struct S3Request {
   net::Headers headers;
   std::string body;
   /// Objects are read whole into memory; recordings of long calls run to tens of MiB.
-  size_t max_response_bytes = 256 * 1024 * 1024;
+  size_t max_response_bytes = size_t{256} * 1024 * 1024;
 };
 
 /// Totals since construction (for benchmarks and /metrics).

@@ -20,7 +20,7 @@ struct S3Object {
 };
 
 /// S3's smallest part (except the last): an upload below it cannot be multipart.
-inline constexpr uint64_t kS3MinPartSize = 5 * 1024 * 1024;
+inline constexpr uint64_t kS3MinPartSize = uint64_t{5} * 1024 * 1024;
 
 class S3 {
  public:

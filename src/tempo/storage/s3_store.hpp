@@ -23,8 +23,8 @@ struct S3StoreOptions {
   /// deployer); the store then never creates buckets.
   std::string bucket;
   /// Files from this size up go in parts of `part_size` (both at least 5 MiB, S3's minimum).
-  uint64_t multipart_threshold = 8 * 1024 * 1024;
-  uint64_t part_size = 8 * 1024 * 1024;
+  uint64_t multipart_threshold = uint64_t{8} * 1024 * 1024;
+  uint64_t part_size = uint64_t{8} * 1024 * 1024;
   /// Empty: the AWS SDKs' default chain (environment, profile, ECS task role, EC2).
   std::shared_ptr<aws::CredentialProvider> credentials;
 };
