@@ -407,7 +407,10 @@ class Chain final : public CredentialProvider {
 }  // namespace
 
 HttpFetch BlockingFetch() {
-  return [](net::ClientRequest request) { return net::FetchBlocking(std::move(request)); };
+  // One pool for the process: AWS calls go to a few endpoints again and again, and a new TCP
+  // and TLS handshake for each would cost more than the call.
+  static net::HttpPool pool;
+  return [](net::ClientRequest request) { return pool.Fetch(std::move(request)); };
 }
 
 std::shared_ptr<CredentialProvider> MakeStaticCredentials(Credentials credentials) {

@@ -17,7 +17,7 @@
 
 namespace tempo::aws {
 
-/// One blocking HTTP request (net::FetchBlocking unless injected).
+/// One blocking HTTP request (on the process's kept-alive net::HttpPool unless injected).
 using HttpFetch = std::function<Result<net::Response>(net::ClientRequest)>;
 HttpFetch BlockingFetch();
 

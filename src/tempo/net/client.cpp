@@ -39,6 +39,8 @@
 #include <charconv>
 #include <deque>
 #include <exception>
+#include <future>
+#include <map>
 #include <mutex>
 #include <optional>
 #include <thread>
@@ -272,18 +274,31 @@ struct FetchJob {
   ssl::context* tls = nullptr;
 };
 
+// What an exchange on a kept-alive connection learnt besides the answer.
+struct ExchangeState {
+  bool keep_alive = false;  // in: ask to keep the connection; out: it may be used again
+  bool got_answer = false;  // out: some bytes of a response arrived
+};
+
 template <class Stream>
 asio::awaitable<Result<Response>> Exchange(Stream& stream, beast::tcp_stream& tcp,
-                                           const ClientUrl& url, FetchJob& job) {
+                                           const ClientUrl& url, FetchJob& job,
+                                           ExchangeState* state = nullptr) {
   if (job.request.method == Method::kOther) {
     co_return InvalidArgument("client cannot send method kOther");
   }
+  const bool keep_alive = state != nullptr && state->keep_alive;
+  if (state != nullptr) state->keep_alive = false;
   bhttp::request<bhttp::string_body> req{ToVerb(job.request.method), url.target, 11};
   for (const auto& field : job.request.headers.fields()) req.insert(field.name, field.value);
   if (!job.request.headers.Find("Host")) req.set(bhttp::field::host, HostHeader(url));
   if (!job.request.headers.Find("User-Agent")) req.set(bhttp::field::user_agent, kUserAgent);
-  req.set(bhttp::field::connection, "close");
-  req.body() = std::move(job.request.body);
+  if (keep_alive) {
+    req.body() = job.request.body;  // kept: a stale connection's request is sent again
+  } else {
+    req.set(bhttp::field::connection, "close");
+    req.body() = std::move(job.request.body);
+  }
   req.prepare_payload();
 
   tcp.expires_after(job.request.response_timeout);
@@ -298,6 +313,7 @@ asio::awaitable<Result<Response>> Exchange(Stream& stream, beast::tcp_stream& tc
   // waits for it until the connection closes or the timeout fires.
   if (job.request.method == Method::kHead) parser.skip(true);
   auto [rec, read] = co_await bhttp::async_read(stream, buffer, parser, kUseTuple);
+  if (state != nullptr) state->got_answer = parser.got_some();
   if (rec == bhttp::error::body_limit) {
     co_return ResourceExhausted(fmt::format("response from {} is larger than {} bytes", url.host,
                                             job.request.max_response_bytes));
@@ -309,6 +325,7 @@ asio::awaitable<Result<Response>> Exchange(Stream& stream, beast::tcp_stream& tc
   if (rec) co_return NetError("cannot read response from", url, rec);
 
   auto& res = parser.get();
+  if (state != nullptr) state->keep_alive = keep_alive && res.keep_alive() && buffer.size() == 0;
   Response out;
   out.status = static_cast<int>(res.result_int());
   for (const auto& field : res) {
@@ -597,6 +614,159 @@ void ClientContext::ConnectWebSocket(WebSocketConnectOptions options, OpenCallba
                                                        std::move(*url), nullptr);
   asio::co_spawn(strand, ClientWebSocket<PlainWs>::Run(ws, std::move(on_open), std::move(on_error)),
                  LogFailure("websocket client"));
+}
+
+// ---- Pool --------------------------------------------------------------------------------
+
+struct HttpPool::Impl {
+  // One kept-alive connection: plain or TLS.
+  struct Conn {
+    std::unique_ptr<beast::tcp_stream> plain;
+    std::unique_ptr<beast::ssl_stream<beast::tcp_stream>> tls;
+    std::chrono::steady_clock::time_point idle_since;
+    beast::tcp_stream& tcp() { return tls ? beast::get_lowest_layer(*tls) : *plain; }
+  };
+
+  explicit Impl(HttpPoolOptions o)
+      : options(o),
+        tls_verify(ssl::context::tls_client),
+        tls_insecure(ssl::context::tls_client),
+        work(asio::make_work_guard(ioc)) {
+    error_code ec;
+    tls_verify.set_default_verify_paths(ec);
+    tls_verify.set_verify_mode(ssl::verify_peer);
+    tls_insecure.set_verify_mode(ssl::verify_none);
+    thread = std::thread([this] {
+      try {
+        ioc.run();
+      } catch (const std::exception& e) {
+        TEMPO_LOG(net, error, "HTTP pool thread stopped: {}", e.what());
+      }
+    });
+  }
+  ~Impl() {
+    work.reset();
+    asio::post(ioc, [this] { idle.clear(); });  // the kept connections close on their thread
+    thread.join();
+  }
+
+  static std::string Key(const ClientUrl& url, TlsVerify verify) {
+    return fmt::format("{}://{}:{}#{}", url.scheme, url.host, url.port,
+                       verify == TlsVerify::kVerifyPeer ? "v" : "i");
+  }
+
+  // On the pool's thread.
+  std::unique_ptr<Conn> TakeIdle(const std::string& key) {
+    auto it = idle.find(key);
+    const auto now = std::chrono::steady_clock::now();
+    while (it != idle.end() && !it->second.empty()) {
+      auto conn = std::move(it->second.back());
+      it->second.pop_back();
+      if (now - conn->idle_since < options.idle_timeout) return conn;
+    }
+    return nullptr;
+  }
+
+  void GiveBack(const std::string& key, std::unique_ptr<Conn> conn) {
+    auto& list = idle[key];
+    if (list.size() >= options.max_idle_per_endpoint) return;  // closes it
+    conn->idle_since = std::chrono::steady_clock::now();
+    list.push_back(std::move(conn));
+  }
+
+  asio::awaitable<Result<std::unique_ptr<Conn>>> Open(const ClientUrl& url, FetchJob& job) {
+    auto conn = std::make_unique<Conn>();
+    auto executor = co_await asio::this_coro::executor;
+    if (url.tls()) {
+      conn->tls = std::make_unique<beast::ssl_stream<beast::tcp_stream>>(
+          executor, job.request.tls_verify == TlsVerify::kVerifyPeer ? tls_verify : tls_insecure);
+    } else {
+      conn->plain = std::make_unique<beast::tcp_stream>(executor);
+    }
+    auto& tcp = conn->tcp();
+    tcp.expires_after(job.request.connect_timeout);
+    if (auto ec = co_await ConnectTcp(tcp, url)) co_return NetError(kConnectFailed, url, ec);
+    if (conn->tls) {
+      if (auto prepared = PrepareTls(*conn->tls, url, job.request.tls_verify); !prepared) {
+        co_return prepared.error();
+      }
+      auto [hec] = co_await conn->tls->async_handshake(ssl::stream_base::client, kUseTuple);
+      if (hec) co_return NetError(kHandshakeFailed, url, hec);
+    }
+    opened.fetch_add(1, std::memory_order_relaxed);
+    co_return conn;
+  }
+
+  asio::awaitable<Result<Response>> Fetch(FetchJob job) {
+    auto url = ParseClientUrl(job.request.url);
+    if (!url) co_return url.error();
+    if (url->scheme != "http" && url->scheme != "https") {
+      co_return InvalidArgument("Fetch needs an http:// or https:// URL, got " + url->scheme);
+    }
+    const std::string key = Key(*url, job.request.tls_verify);
+    requests.fetch_add(1, std::memory_order_relaxed);
+    // A kept connection the server has closed meanwhile fails before any answer: the request
+    // then goes once more on a new connection (the server never saw it).
+    for (int attempt = 0;; ++attempt) {
+      auto conn = attempt == 0 ? TakeIdle(key) : nullptr;
+      const bool reused = conn != nullptr;
+      if (!conn) {
+        auto opened_conn = co_await Open(*url, job);
+        if (!opened_conn) co_return opened_conn.error();
+        conn = std::move(*opened_conn);
+      }
+      ExchangeState state;
+      state.keep_alive = true;
+      // (Not a ?: of two co_awaits: GCC 12 miscompiles co_await inside a conditional.)
+      Result<Response> result = InvalidArgument("no connection");
+      if (conn->tls) {
+        result = co_await Exchange(*conn->tls, conn->tcp(), *url, job, &state);
+      } else {
+        result = co_await Exchange(*conn->plain, conn->tcp(), *url, job, &state);
+      }
+      if (!result && reused && !state.got_answer && attempt == 0) continue;
+      if (result && state.keep_alive) {
+        conn->tcp().expires_never();
+        GiveBack(key, std::move(conn));
+      }
+      co_return result;
+    }
+  }
+
+  HttpPoolOptions options;
+  ssl::context tls_verify;
+  ssl::context tls_insecure;
+  asio::io_context ioc;
+  std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work;
+  std::map<std::string, std::vector<std::unique_ptr<Conn>>> idle;  // the pool's thread only
+  std::atomic<uint64_t> requests{0};
+  std::atomic<uint64_t> opened{0};
+  std::thread thread;
+};
+
+HttpPool::HttpPool(HttpPoolOptions options) : impl_(std::make_unique<Impl>(options)) {}
+HttpPool::~HttpPool() = default;
+
+Result<Response> HttpPool::Fetch(ClientRequest request) {
+  std::promise<Result<Response>> done;
+  auto answer = done.get_future();
+  FetchJob job{std::move(request), {}, nullptr};
+  asio::co_spawn(
+      impl_->ioc,
+      [impl = impl_.get(), job = std::move(job)]() mutable { return impl->Fetch(std::move(job)); },
+      [&done](std::exception_ptr error, Result<Response> result) {
+        if (error) {
+          done.set_value(Internal("HTTP pool fetch failed with an exception"));
+        } else {
+          done.set_value(std::move(result));
+        }
+      });
+  return answer.get();
+}
+
+HttpPoolStats HttpPool::stats() const {
+  return {impl_->requests.load(std::memory_order_relaxed),
+          impl_->opened.load(std::memory_order_relaxed)};
 }
 
 // ---- Blocking ----------------------------------------------------------------------------

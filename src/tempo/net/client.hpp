@@ -32,7 +32,7 @@ Result<ClientUrl> ParseClientUrl(std::string_view url);
 /// Whether a TLS peer must present a certificate valid for the host.
 enum class TlsVerify { kVerifyPeer, kInsecure };
 
-/// An HTTP/1.1 request to send. One connection per request (no pooling). A HEAD request's
+/// An HTTP/1.1 request to send. One connection per request (HttpPool keeps them). A HEAD request's
 /// answer has an empty body whatever its Content-Length says.
 struct ClientRequest {
   Method method = Method::kGet;
@@ -105,6 +105,38 @@ class ClientContext {
   /// The listener then gets OnText/OnBinary and exactly one OnClose (also when we close).
   void ConnectWebSocket(WebSocketConnectOptions options, OpenCallback on_open,
                         ConnectErrorCallback on_error);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+struct HttpPoolOptions {
+  size_t max_idle_per_endpoint = 8;
+  /// A kept connection idle for longer is closed rather than used (servers close theirs).
+  std::chrono::seconds idle_timeout{20};
+};
+
+struct HttpPoolStats {
+  uint64_t requests = 0;
+  uint64_t connections_opened = 0;
+};
+
+/// Blocking HTTP/1.1 with keep-alive, for clients that call the same few endpoints again and
+/// again (AWS): connections per (scheme, host, port) are kept open and reused instead of a new
+/// TCP and TLS handshake per request. A kept connection the server closed meanwhile is noticed
+/// on use (no answer at all) and the request goes once more on a new one. Runs one I/O thread
+/// of its own. Thread-safe; never call Fetch from that thread.
+class HttpPool {
+ public:
+  explicit HttpPool(HttpPoolOptions options = {});
+  ~HttpPool();
+  HttpPool(const HttpPool&) = delete;
+  HttpPool& operator=(const HttpPool&) = delete;
+
+  /// As FetchBlocking, on a kept connection when there is one.
+  Result<Response> Fetch(ClientRequest request);
+  [[nodiscard]] HttpPoolStats stats() const;
 
  private:
   struct Impl;

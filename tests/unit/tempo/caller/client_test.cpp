@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <arpa/inet.h>
+#include <atomic>
 #include <chrono>
 #include <future>
 #include <mutex>
@@ -179,6 +180,66 @@ TEST_F(ClientTest, AFailureSaysWhetherTheRequestMayHaveArrived) {
   EXPECT_EQ(lost.error().code, ErrorCode::kDeadlineExceeded);
   EXPECT_TRUE(RequestMayHaveArrived(lost.error())) << lost.error().message;
   EXPECT_FALSE(RequestMayHaveArrived(InvalidArgument("bad URL")));
+}
+
+// Issue #24: AWS calls used to open a new connection each. The pool keeps them.
+TEST_F(ClientTest, ThePoolKeepsConnectionsAlive) {
+  HttpPool pool;
+  for (int i = 0; i < 20; ++i) {
+    ClientRequest request;
+    request.method = i % 3 == 0 ? Method::kHead : Method::kPost;
+    request.url = Url("http", i % 3 == 0 ? "/big" : "/echo");
+    request.body = i % 3 == 0 ? "" : fmt::format("n={}", i);
+    auto response = pool.Fetch(request);
+    ASSERT_TRUE(response.has_value()) << response.error().message;
+    if (i % 3 != 0) EXPECT_EQ(response->body, fmt::format("got:n={}", i));
+  }
+  EXPECT_EQ(pool.stats().requests, 20U);
+  EXPECT_EQ(pool.stats().connections_opened, 1U);
+
+  // Four threads at once: at most one more connection each.
+  std::vector<std::thread> threads;
+  std::atomic<int> failures{0};
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 10; ++i) {
+        ClientRequest request;
+        request.method = Method::kPost;
+        request.url = Url("http", "/echo");
+        request.body = fmt::format("{}-{}", t, i);
+        auto response = pool.Fetch(request);
+        if (!response || response->body != "got:" + request.body) ++failures;
+      }
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  EXPECT_EQ(failures, 0);
+  EXPECT_LE(pool.stats().connections_opened, 5U);
+}
+
+TEST_F(ClientTest, APooledConnectionTheServerClosedIsReplaced) {
+  HttpPool pool;
+  ClientRequest request;
+  request.method = Method::kPost;
+  request.url = Url("http", "/echo");
+  request.body = "first";
+  ASSERT_TRUE(pool.Fetch(request).has_value());
+  // The server restarts on the same port: the kept connection is dead.
+  const uint16_t port = server_->port();
+  server_->Stop();
+  thread_.join();
+  ServerOptions options;
+  options.port = port;
+  options.threads = 1;
+  options.handle_signals = false;
+  server_ = std::make_unique<Server>(options, router_);
+  ASSERT_TRUE(server_->Listen().has_value());
+  thread_ = std::thread([this] { (void)server_->Run(); });
+  request.body = "second";
+  auto response = pool.Fetch(request);
+  ASSERT_TRUE(response.has_value()) << response.error().message;
+  EXPECT_EQ(response->body, "got:second");
+  EXPECT_EQ(pool.stats().connections_opened, 2U);
 }
 
 TEST_F(ClientTest, FetchFailsCleanlyWhenNothingListens) {
