@@ -4,6 +4,7 @@
 #include "tempo/base/digest.hpp"
 #include "tempo/base/json_text.hpp"
 #include "tempo/base/log.hpp"
+#include "tempo/base/metrics.hpp"
 #include "tempo/base/strings.hpp"
 
 #include <fmt/format.h>
@@ -29,6 +30,18 @@ std::string HostHeader(const net::ClientUrl& url) {
   std::string host = v6 ? "[" + url.host + "]" : url.host;
   if (!default_port) host += fmt::format(":{}", url.port);
   return host;
+}
+
+// Process-wide, for /metrics and the benchmarks (Client::stats() is per client).
+struct AwsMetrics {
+  metrics::Counter& requests = metrics::Registry::Global().AddCounter(
+      "tempo_aws_requests_total", "Requests sent to AWS services (every attempt)");
+  metrics::Counter& retries = metrics::Registry::Global().AddCounter(
+      "tempo_aws_retries_total", "AWS requests sent again after a retryable failure");
+};
+AwsMetrics& Metrics() {
+  static AwsMetrics m;
+  return m;
 }
 
 double UniformRandom() {
@@ -75,6 +88,7 @@ AwsResult<net::Response> Client::Send(const ServiceInfo& service, std::string_vi
         break;
       }
       retries_.fetch_add(1, std::memory_order_relaxed);
+      Metrics().retries.Inc();
       const auto delay =
           FullJitterDelay(options_.retry, attempt - 1, UniformRandom(), IsThrottling(last));
       TEMPO_LOG(aws, info, "{}: {} {}, retry {} in {} ms", what, last.code, last.message,
@@ -98,6 +112,7 @@ AwsResult<net::Response> Client::Send(const ServiceInfo& service, std::string_vi
     for (const auto& [name, value] : prepared->signable.headers) request.headers.Set(name, value);
     request.response_timeout = options_.timeout;
     requests_.fetch_add(1, std::memory_order_relaxed);
+    Metrics().requests.Inc();
     auto response = options_.fetch(std::move(request));
     if (!response) {
       last = TransportError(response.error());

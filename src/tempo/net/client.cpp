@@ -1,6 +1,7 @@
 #include "tempo/net/client.hpp"
 
 #include "tempo/base/log.hpp"
+#include "tempo/base/metrics.hpp"
 #include "tempo/base/strings.hpp"
 #include "tempo/net/strand_executor.hpp"
 #include "tempo/net/ws_outbox.hpp"
@@ -694,6 +695,10 @@ struct HttpPool::Impl {
       if (hec) co_return NetError(kHandshakeFailed, url, hec);
     }
     opened.fetch_add(1, std::memory_order_relaxed);
+    static metrics::Counter& opened_total = metrics::Registry::Global().AddCounter(
+        "tempo_http_pool_connections_opened_total",
+        "Connections the kept-alive HTTP client pools opened (AWS calls)");
+    opened_total.Inc();
     co_return conn;
   }
 

@@ -1,0 +1,97 @@
+#!/usr/bin/env bash
+# The cost of call artefacts in S3: N calls (default 200) through `serve --object-store s3`
+# against moto_server (signature checking on), then the AWS requests per call, the bytes
+# uploaded per call and the connections the kept-alive pool opened for all of them. Passes when
+# every call's three objects are in S3. moto's server (Werkzeug) answers every request with
+# "Connection: close", so against it the pool opens one connection per request; against S3,
+# which keeps connections alive, the pool reuses them (net::HttpPool's tests). Not part of
+# run-all.sh (moto is slow).
+set -euo pipefail
+bin=${1:-build/release/tempovoice}
+calls=${CALLS:-200}
+source "$(dirname "$0")/lib.sh"
+work=$(mktemp -d)
+moto_pid=
+trap 'stop_serve 2>/dev/null || true; [[ -n $moto_pid ]] && kill "$moto_pid" 2>/dev/null; rm -rf "$work"' EXIT
+caller_line "$work/line.wav"
+token=0123456789abcdef0123456789abcdef
+
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+INITIAL_NO_AUTH_ACTION_COUNT=4 moto_server -H 127.0.0.1 -p "$port" >"$work/moto.log" 2>&1 &
+moto_pid=$!
+# A TCP probe: an HTTP request would use up one of the four unsigned requests.
+for _ in $(seq 1 300); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.1; done
+moto="http://127.0.0.1:$port"
+read -r key secret < <(python3 - "$moto" <<'PY'
+import boto3, json, sys
+iam = boto3.client('iam', endpoint_url=sys.argv[1], region_name='eu-west-1',
+                   aws_access_key_id='AKIDBOOTSTRAP', aws_secret_access_key='unused')
+iam.create_user(UserName='bench')
+k = iam.create_access_key(UserName='bench')['AccessKey']
+arn = iam.create_policy(PolicyName='all', PolicyDocument=json.dumps({'Version': '2012-10-17',
+    'Statement': [{'Effect': 'Allow', 'Action': '*', 'Resource': '*'}]}))['Policy']['Arn']
+iam.attach_user_policy(UserName='bench', PolicyArn=arn)
+print(k['AccessKeyId'], k['SecretAccessKey'])
+PY
+)
+export AWS_ACCESS_KEY_ID=$key AWS_SECRET_ACCESS_KEY=$secret AWS_REGION=eu-west-1 AWS_EC2_METADATA_DISABLED=true
+export TEMPO_ADMIN_EMAIL=bench@localhost TEMPO_ADMIN_PASSWORD=bench-password-123
+
+start_serve "$bin" --object-store s3 --s3-endpoint "$moto" --max-calls-per-org $(( calls * 2 ))
+api_login "http://127.0.0.1:$SERVE_PORT"
+deploy_echo_agent s3-bench "$token"
+metric() { curl -sf "http://127.0.0.1:$SERVE_PORT/metrics" | awk -v m="$1" '$1 == m { print $2 }'; }
+requests_before=$(metric tempo_aws_requests_total); requests_before=${requests_before:-0}
+opened_before=$(metric tempo_http_pool_connections_opened_total); opened_before=${opened_before:-0}
+started=$(date +%s%N)
+"$bin" call --url "http://127.0.0.1:$SERVE_PORT/agent/s3-bench/incoming-call" --auth-token "$token" \
+  --wav "$work/line.wav" --load "$calls" --duration "${DURATION:-10}" --ramp "${RAMP:-5}" --json >"$work/load.json"
+completed=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["calls_completed"])' "$work/load.json")
+objects=0
+for _ in $(seq 1 600); do
+  objects=$(python3 - "$moto" <<'PY'
+import boto3, os, sys
+s3 = boto3.client('s3', endpoint_url=sys.argv[1], region_name='eu-west-1')
+n, token = 0, None
+while True:
+    kw = {'Bucket': 'tempo-agent-transcripts-s3-bench'}  # moto refuses an encoded '/' in Prefix
+    if token: kw['ContinuationToken'] = token
+    page = s3.list_objects_v2(**kw)
+    n += page.get('KeyCount', 0)
+    token = page.get('NextContinuationToken')
+    if not token: break
+print(n)
+PY
+)
+  (( objects >= completed * 3 )) && break
+  sleep 0.5
+done
+elapsed_ms=$(( ($(date +%s%N) - started) / 1000000 ))
+requests=$(( $(metric tempo_aws_requests_total) - requests_before ))
+opened=$(( $(metric tempo_http_pool_connections_opened_total) - opened_before ))
+bytes=$(python3 - "$moto" <<'PY'
+import boto3, sys
+s3 = boto3.client('s3', endpoint_url=sys.argv[1], region_name='eu-west-1')
+total, token = 0, None
+while True:
+    kw = {'Bucket': 'tempo-agent-transcripts-s3-bench'}  # moto refuses an encoded '/' in Prefix
+    if token: kw['ContinuationToken'] = token
+    page = s3.list_objects_v2(**kw)
+    total += sum(o['Size'] for o in page.get('Contents', []))
+    token = page.get('NextContinuationToken')
+    if not token: break
+print(total)
+PY
+)
+stop_serve
+python3 - "$completed" "$objects" "$requests" "$opened" "$bytes" "$elapsed_ms" <<'PY'
+import sys
+calls, objects, requests, opened, size, ms = map(int, sys.argv[1:])
+print(f"s3 uploads: {calls} calls, {objects} objects in S3, {requests} AWS requests "
+      f"({requests / max(calls, 1):.2f} per call), {size / max(calls, 1) / 1024:.1f} KiB per call, "
+      f"{opened} connection(s) opened, {ms} ms from the first call to the last object")
+PY
+if (( objects < completed * 3 )); then
+  echo "s3 uploads: FAILED (every call's three objects in S3)" >&2
+  exit 1
+fi
