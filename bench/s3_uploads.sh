@@ -47,42 +47,32 @@ started=$(date +%s%N)
 "$bin" call --url "http://127.0.0.1:$SERVE_PORT/agent/s3-bench/incoming-call" --auth-token "$token" \
   --wav "$work/line.wav" --load "$calls" --duration "${DURATION:-10}" --ramp "${RAMP:-5}" --json >"$work/load.json"
 completed=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["calls_completed"])' "$work/load.json")
-objects=0
-for _ in $(seq 1 600); do
-  objects=$(python3 - "$moto" <<'PY'
-import boto3, os, sys
+# in_s3: prints "<objects> <bytes>" of the bench agent's bucket, as boto3 lists it.
+in_s3() {
+  python3 - "$moto" <<'PY'
+import boto3, sys
 s3 = boto3.client('s3', endpoint_url=sys.argv[1], region_name='eu-west-1')
-n, token = 0, None
+n, size, token = 0, 0, None
 while True:
     kw = {'Bucket': 'tempo-agent-transcripts-s3-bench'}  # moto refuses an encoded '/' in Prefix
     if token: kw['ContinuationToken'] = token
     page = s3.list_objects_v2(**kw)
     n += page.get('KeyCount', 0)
+    size += sum(o['Size'] for o in page.get('Contents', []))
     token = page.get('NextContinuationToken')
     if not token: break
-print(n)
+print(n, size)
 PY
-)
+}
+objects=0 bytes=0
+for _ in $(seq 1 600); do
+  read -r objects bytes < <(in_s3)
   (( objects >= completed * 3 )) && break
   sleep 0.5
 done
 elapsed_ms=$(( ($(date +%s%N) - started) / 1000000 ))
 requests=$(( $(metric tempo_aws_requests_total) - requests_before ))
 opened=$(( $(metric tempo_http_pool_connections_opened_total) - opened_before ))
-bytes=$(python3 - "$moto" <<'PY'
-import boto3, sys
-s3 = boto3.client('s3', endpoint_url=sys.argv[1], region_name='eu-west-1')
-total, token = 0, None
-while True:
-    kw = {'Bucket': 'tempo-agent-transcripts-s3-bench'}  # moto refuses an encoded '/' in Prefix
-    if token: kw['ContinuationToken'] = token
-    page = s3.list_objects_v2(**kw)
-    total += sum(o['Size'] for o in page.get('Contents', []))
-    token = page.get('NextContinuationToken')
-    if not token: break
-print(total)
-PY
-)
 stop_serve
 python3 - "$completed" "$objects" "$requests" "$opened" "$bytes" "$elapsed_ms" <<'PY'
 import sys
