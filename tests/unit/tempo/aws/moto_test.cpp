@@ -366,6 +366,7 @@ TEST_F(MotoTest, SignedCallsOfEveryProtocolAndBoto3ReadsThemBack) {
   Client wrong = MakeClient(moto, key, secret + "x");
   auto refused = wrong.CallJson(services::kEcs, "ListClusters", json::object());
   ASSERT_FALSE(refused);
+  EXPECT_EQ(wrong.stats().requests, 1U) << "a wrong key is said at once, not retried";
   EXPECT_EQ(refused.error().code, "SignatureDoesNotMatch")
       << refused.error().ToError("ecs").ToString();
   EXPECT_EQ(refused.error().kind, ErrorCode::kUnauthenticated);
