@@ -45,7 +45,7 @@ test('a call through serve --object-store s3 stores its three artefacts in the a
     assert.equal(call.code, 0, call.err + call.out);
     const sid = JSON.parse(call.out).call_sid;
     const bucket = `it-tempo-agent-transcripts-${agent.agentId}`;
-    const seen = await artefactsInS3(moto, bucket, sid, 10000);
+    const seen = await artefactsInS3(moto, bucket, sid, 30000);
     assert.deepEqual(seen.keys, ['transcript.json', 'metadata.json', 'recording.wav'].map((n) => `calls/${sid}/${n}`).sort());
     for (const name of ['transcript.json', 'metadata.json', 'recording.wav']) {
       assert.equal(seen[name].etag, seen[name].md5, `${name}: what arrived is what was sent`);
@@ -69,7 +69,7 @@ test('a call through serve --object-store s3 stores its three artefacts in the a
     // The API (and the dashboard's player) reads the recording from S3 by ranges.
     const { cookie } = await login(server, password);
     let listed;
-    for (let i = 0; i < 50 && !listed; i++) {
+    for (let i = 0; i < 150 && !listed; i++) {
       const r = await fetch(`${server.base}/api/v1/calls/${sid}`, { headers: { Cookie: cookie } });
       if (r.status === 200 && (await r.clone().json()).hasRecording) listed = await r.json(); else await sleep(100);
     }
@@ -103,12 +103,12 @@ test('S3 stops answering during a call: the call ends normally, its artefacts ar
     const report = JSON.parse(call.out);
     assert.equal(report.outcome, 'caller_hung_up');
     const bucket = `tempo-agent-transcripts-${agent.agentId}`;
-    for (let i = 0; i < 100 && !/artefacts not stored yet/.test(server.logs()); i++) await sleep(100);
+    for (let i = 0; i < 300 && !/artefacts not stored yet/.test(server.logs()); i++) await sleep(100);
     assert.match(server.logs(), /artefacts not stored yet; retrying until they are/);
     assert.deepEqual((await artefactsInS3(moto, bucket, report.call_sid, 0)).keys, [], 'nothing got through');
 
     proxy.resume();
-    const seen = await artefactsInS3(moto, bucket, report.call_sid, 20000);
+    const seen = await artefactsInS3(moto, bucket, report.call_sid, 40000);
     assert.equal(seen.keys.length, 3, `after the outage: ${JSON.stringify(seen.keys)}\n${server.logs().slice(-3000)}`);
     for (const name of ['transcript.json', 'metadata.json', 'recording.wav']) {
       assert.equal(seen[name].etag, seen[name].md5, `${name}: complete`);

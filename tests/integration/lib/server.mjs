@@ -49,7 +49,7 @@ export async function startServer(dataDir, extraArgs = [], { command = 'serve', 
   let out = '';
   child.stderr.on('data', (d) => { stderr += d; });
   const port = await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`serve did not start: ${stderr}`)), 10000);
+    const timer = setTimeout(() => reject(new Error(`serve did not start: ${stderr}`)), 30000);
     child.stdout.on('data', (d) => {
       out += d;
       const m = out.match(/listening on http:\/\/[^:]+:(\d+)/);
