@@ -81,6 +81,24 @@ Runtime::Runtime(RuntimeOptions options, const AgentDirectory& agents,
       run_blocking_(std::move(run_blocking)),
       finished_(options_.data_dir / "spool" / "finished", FinishedCalls::Options{}),
       uploads_(options_.data_dir / "spool" / "upload", UploadQueue()) {
+  // Before any worker runs: a stop between an entry's rename and the write-ahead file's removal
+  // left both. The entry (with the call's real outcome) wins; were the write-ahead file still
+  // there once a worker has taken the entry, RecoverSpool would relabel the call as
+  // interrupted. A call waiting for its upload keeps its recording in the spool.
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(SpoolDir(), ec)) {
+    const auto& wal = entry.path();
+    if (wal.extension() != ".wal") continue;
+    const CallSid call(wal.stem().string());
+    if (finished_.Has(call)) {
+      auto wav = wal;
+      wav.replace_extension(".wav");
+      std::filesystem::remove(wav, ec);
+      std::filesystem::remove(wal, ec);
+    } else if (uploads_.Has(call)) {
+      std::filesystem::remove(wal, ec);
+    }
+  }
   uploads_.Start([this](const CallRecord& record) -> Result<void> {
     const auto wav = SpoolDir() / (record.info.call_sid.str() + ".wav");
     TEMPO_TRY(StoreArtifacts(record, wav, /*recording_may_be_stored=*/true));
@@ -526,15 +544,6 @@ Result<size_t> Runtime::RecoverSpool() {
     if (!location || !twilio::IsSid(info.call_sid.view(), twilio::SidKind::kCall) ||
         wal.stem().string() != info.call_sid.str()) {
       Quarantine(wal, "does not name a valid call");
-      continue;
-    }
-    if (finished_.Has(info.call_sid)) {
-      // Stopped between the entry's rename and the write-ahead file's removal: the call's
-      // artefacts are stored and its entry (with its real outcome) is in the index queue.
-      auto wav = wal;
-      wav.replace_extension(".wav");
-      std::filesystem::remove(wav, ec);
-      std::filesystem::remove(wal, ec);
       continue;
     }
     record->end.outcome = "interrupted";
