@@ -85,6 +85,7 @@ void CheckWalRoundTrip(const CallRecord& r) {
   const CallStats& b = r.stats;
   if (again->end.outcome != r.end.outcome || again->end.reason != r.end.reason ||
       again->end.ended_at_ms != r.end.ended_at_ms || again->callback != r.callback ||
+      again->has_recording != r.has_recording || again->has_transcript != r.has_transcript ||
       a.frames_in != b.frames_in || a.marks_played != b.marks_played ||
       a.bad_input != b.bad_input || a.turn_latencies_ms != b.turn_latencies_ms) {
     std::abort();

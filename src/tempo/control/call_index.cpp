@@ -28,9 +28,8 @@ constexpr std::string_view kCompletion =
 
 }  // namespace
 
-CallIndex::CallIndex(db::Database& db, storage::ObjectStore& store)
+CallIndex::CallIndex(db::Database& db)
     : db_(db),
-      store_(store),
       unassigned_(metrics::Registry::Global().AddCounter(
           "tempo_calls_unassigned_total",
           "Finished calls of agents no organisation owns, kept apart from every tenant")) {}
@@ -38,15 +37,16 @@ CallIndex::CallIndex(db::Database& db, storage::ObjectStore& store)
 Result<IndexedIn> CallIndex::Index(const runtime::CallRecord& record) {
   TEMPO_ASSIGN_OR_RETURN(storage::CallLocation location,
                          storage::LocateCall(record.info.agent_id, record.info.call_sid));
-  // The keys of the artefacts the runtime stored; absent ones stay NULL.
-  auto stored = [&](storage::CallArtifact artifact) -> std::optional<std::string> {
-    std::string key = location.Key(artifact);
-    auto exists = store_.Exists(location.bucket, key);
-    if (exists && *exists) return key;
-    return std::nullopt;
+  // The keys of the artefacts the runtime stored (it says which: asking the store would cost
+  // two requests per call on S3); absent ones stay NULL.
+  auto stored = [&](bool present, storage::CallArtifact artifact) -> std::optional<std::string> {
+    if (!present) return std::nullopt;
+    return location.Key(artifact);
   };
-  const std::optional<std::string> recording = stored(storage::CallArtifact::kRecording);
-  const std::optional<std::string> transcript = stored(storage::CallArtifact::kTranscript);
+  const std::optional<std::string> recording =
+      stored(record.has_recording, storage::CallArtifact::kRecording);
+  const std::optional<std::string> transcript =
+      stored(record.has_transcript, storage::CallArtifact::kTranscript);
   const int64_t ended = record.end.ended_at_ms;
   const std::optional<int64_t> ended_at = ended > 0 ? std::optional<int64_t>(ended) : std::nullopt;
   const std::optional<int64_t> duration =

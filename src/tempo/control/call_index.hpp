@@ -16,7 +16,7 @@ enum class IndexedIn { kOrganisation, kUnassigned };
 
 class CallIndex {
  public:
-  CallIndex(db::Database& db, storage::ObjectStore& store);
+  explicit CallIndex(db::Database& db);
 
   /// Records (or completes) the row of a finished call, with the keys of the artefacts the
   /// runtime stored. Blocking. The row belongs to the organisation that owns the call's agent
@@ -28,7 +28,6 @@ class CallIndex {
 
  private:
   db::Database& db_;
-  storage::ObjectStore& store_;
   metrics::Counter& unassigned_;
 };
 

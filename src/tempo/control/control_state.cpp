@@ -20,7 +20,7 @@ ControlState::ControlState(ControlOptions o, std::unique_ptr<db::Database> d,
       directory(*db, box),
       deployments(*db, c, run_blocking,
                   std::make_unique<LocalDeployer>(store, directory, options.prepare_speech)),
-      calls(*db, store),
+      calls(*db),
       public_url_(options.public_url) {}
 
 int64_t ControlState::NowMs() const { return WallMs(clock); }

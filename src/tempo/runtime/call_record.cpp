@@ -147,7 +147,9 @@ std::string WalEndLine(const CallRecord& record) {
             {"marksPlayed", st.marks_played},
             {"badInput", st.bad_input},
             {"turnLatenciesMs", st.turn_latencies_ms},
-            {"callback", record.callback}};
+            {"callback", record.callback},
+            {"hasRecording", record.has_recording},
+            {"hasTranscript", record.has_transcript}};
   return DumpJson(j);
 }
 
@@ -177,6 +179,12 @@ void ReadEndLine(const json& j, CallRecord& r) {
       if (v.is_number_integer()) st.turn_latencies_ms.push_back(v.get<int64_t>());
     }
   }
+  const auto flag = [&](const char* key) {
+    const auto it = j.find(key);
+    return it != j.end() && it->is_boolean() && it->get<bool>();
+  };
+  r.has_recording = flag("hasRecording");
+  r.has_transcript = flag("hasTranscript");
   if (const auto cb = j.find("callback"); cb != j.end() && cb->is_object()) {
     for (const auto& [key, value] : cb->items()) {
       if (value.is_string()) r.callback[key] = value.get<std::string>();

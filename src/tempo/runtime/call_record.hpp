@@ -68,6 +68,10 @@ struct CallRecord {
   CallEnd end;
   CallStats stats;
   std::map<std::string, std::string> callback;  ///< schedule_callback request, if any
+  /// What the object store holds for this call once its artefacts are stored (set by
+  /// Runtime::StoreArtifacts, kept in the end line), so that indexing need not ask the store.
+  bool has_recording = false;
+  bool has_transcript = false;
 
   /// transcript.json. `status`: "complete" or "recovered".
   [[nodiscard]] std::string TranscriptJson(std::string_view status) const;

@@ -99,7 +99,8 @@ Runtime::Runtime(RuntimeOptions options, const AgentDirectory& agents,
       std::filesystem::remove(wal, ec);
     }
   }
-  uploads_.Start([this](const CallRecord& record) -> Result<void> {
+  uploads_.Start([this](const CallRecord& entry) -> Result<void> {
+    CallRecord record = entry;
     const auto wav = SpoolDir() / (record.info.call_sid.str() + ".wav");
     TEMPO_TRY(StoreArtifacts(record, wav, /*recording_may_be_stored=*/true));
     CallFinished(record, [] {});
@@ -435,7 +436,7 @@ void Runtime::Shutdown() {
 
 void Runtime::SetCallFinishedHook(CallFinishedHook hook) { finished_.Start(std::move(hook)); }
 
-Result<void> Runtime::StoreArtifacts(const CallRecord& record, const std::filesystem::path& wav,
+Result<void> Runtime::StoreArtifacts(CallRecord& record, const std::filesystem::path& wav,
                                      bool recording_may_be_stored) {
   TEMPO_ASSIGN_OR_RETURN(const storage::CallLocation at,
                          storage::LocateCall(record.info.agent_id, record.info.call_sid));
@@ -454,7 +455,11 @@ Result<void> Runtime::StoreArtifacts(const CallRecord& record, const std::filesy
   const bool interrupted = record.end.outcome == "interrupted";
   TEMPO_TRY(store_.Put(at.bucket, at.Key(CallArtifact::kTranscript),
                        record.TranscriptJson(interrupted ? "recovered" : "complete")));
-  return store_.Put(at.bucket, at.Key(CallArtifact::kMetadata), record.MetadataJson(has_recording));
+  TEMPO_TRY(
+      store_.Put(at.bucket, at.Key(CallArtifact::kMetadata), record.MetadataJson(has_recording)));
+  record.has_recording = has_recording;
+  record.has_transcript = true;
+  return Ok();
 }
 
 void Runtime::CallNotStored(const CallRecord& record, const std::function<void()>& remove_wal) {

@@ -135,7 +135,8 @@ class Runtime {
   /// Stores a call's three artefacts: the recording from `wav` when it exists (else, when
   /// `recording_may_be_stored`, whatever an earlier attempt stored), the transcript (status
   /// "recovered" for an interrupted call, else "complete") and metadata.json. Blocking.
-  Result<void> StoreArtifacts(const CallRecord& record, const std::filesystem::path& wav,
+  /// On success `record` says what was stored (has_recording, has_transcript).
+  Result<void> StoreArtifacts(CallRecord& record, const std::filesystem::path& wav,
                               bool recording_may_be_stored);
   /// Storing failed (the object store is down): the call is kept in spool/upload and stored
   /// (then indexed) by a worker that retries with backoff while the server runs; `remove_wal`

@@ -620,7 +620,10 @@ class CallsTest : public ControlTest {
     }
     ASSERT_TRUE(
         store_->Put(at->bucket, at->Key(CallArtifact::kMetadata), r.MetadataJson(!wav.empty())));
-    ASSERT_TRUE(control_->CallFinished(r));
+    runtime::CallRecord stored = r;
+    stored.has_transcript = true;
+    stored.has_recording = !wav.empty();
+    ASSERT_TRUE(control_->CallFinished(stored));
   }
   static constexpr int64_t kDay = 86'400'000;
   static constexpr int64_t kT0 = 1'795'046'400'000;  // 2026-11-19T00:00:00Z

@@ -52,11 +52,14 @@ TEST(CallRecord, TheEndLineRebuildsTheFinishedRecord) {
   r.stats.bad_input = {{"bad_json", 2}};
   r.stats.turn_latencies_ms = {410, 380};
   r.callback = {{"when", "tomorrow"}, {"phone", "+14155550100"}};
+  r.has_recording = true;
+  r.has_transcript = true;
   auto back = RecordFromWal(
       {WalHeaderLine(r.info), WalTurnLine(r.turns[0]), WalToolLine(r.tools[0]), WalEndLine(r)});
   ASSERT_TRUE(back);
   EXPECT_EQ(back->MetadataJson(true), r.MetadataJson(true));
   EXPECT_EQ(back->TranscriptJson("complete"), r.TranscriptJson("complete"));
+  EXPECT_TRUE(back->has_recording && back->has_transcript);
   // Without the end line the call was cut short: its end stays unknown.
   auto cut = RecordFromWal({WalHeaderLine(r.info), WalTurnLine(r.turns[0])});
   ASSERT_TRUE(cut);
