@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
-import { BIN, tempDir, startServer, run, callerLine, createDeployedAgent, sleep } from '../integration/lib/server.mjs';
+import { tempDir, startServer, callerLine, callOnce, createDeployedAgent, sleep } from '../integration/lib/server.mjs';
 import { startMoto } from '../integration/lib/moto.mjs';
 
 const CHROMIUM = process.env.CHROMIUM_BIN || '/usr/bin/chromium';
@@ -31,10 +31,7 @@ test('the call page plays and seeks a recording stored in S3', async () => {
     const agent = await createDeployedAgent(server, PASSWORD, {
       agentId: 's3-player', agentName: 'S3 Player', engine: 'echo', twilioAuthToken: 'test-auth-token-0123456789abcdef' });
     const wav = await callerLine(data);
-    const call = await run(BIN, ['call', '--url', `${server.base}/agent/${agent.agentId}/incoming-call`,
-      '--auth-token', agent.twilioAuthToken, '--wav', wav, '--hangup-after', '4', '--json']);
-    assert.equal(call.code, 0, call.err + call.out);
-    const sid = JSON.parse(call.out).call_sid;
+    const sid = (await callOnce(server, agent, wav, 4)).call_sid;
 
     mkdirSync(join(data, 'profile'));
     context = await chromium.launchPersistentContext(join(data, 'profile'), {

@@ -2,7 +2,7 @@
 // landed is read back with boto3, not with our client.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { BIN, tempDir, writeAgent, startServer, run, callerLine, sleep, createDeployedAgent, login } from './lib/server.mjs';
+import { tempDir, writeAgent, startServer, callerLine, callOnce, sleep, createDeployedAgent, login } from './lib/server.mjs';
 import { startMoto, startProxy } from './lib/moto.mjs';
 
 // The call's objects as boto3 sees them (polled until all three are there or `timeoutMs`).
@@ -40,10 +40,7 @@ test('a call through serve --object-store s3 stores its three artefacts in the a
     const agent = await createDeployedAgent(server, password, {
       agentId: 's3-line', agentName: 'S3 Line', engine: 'echo', twilioAuthToken: 'test-auth-token-0123456789abcdef' });
     const wav = await callerLine(data);
-    const call = await run(BIN, ['call', '--url', `${server.base}/agent/${agent.agentId}/incoming-call`,
-      '--auth-token', agent.twilioAuthToken, '--wav', wav, '--hangup-after', '4', '--json']);
-    assert.equal(call.code, 0, call.err + call.out);
-    const sid = JSON.parse(call.out).call_sid;
+    const sid = (await callOnce(server, agent, wav, 4)).call_sid;
     const bucket = `it-tempo-agent-transcripts-${agent.agentId}`;
     const seen = await artefactsInS3(moto, bucket, sid, 30000);
     assert.deepEqual(seen.keys, ['transcript.json', 'metadata.json', 'recording.wav'].map((n) => `calls/${sid}/${n}`).sort());
@@ -97,10 +94,7 @@ test('S3 stops answering during a call: the call ends normally, its artefacts ar
   try {
     const wav = await callerLine(data);
     proxy.pause();
-    const call = await run(BIN, ['call', '--url', `${server.base}/agent/${agent.agentId}/incoming-call`,
-      '--auth-token', agent.twilioAuthToken, '--wav', wav, '--hangup-after', '3', '--json']);
-    assert.equal(call.code, 0, call.err + call.out);
-    const report = JSON.parse(call.out);
+    const report = await callOnce(server, agent, wav, 3);
     assert.equal(report.outcome, 'caller_hung_up');
     const bucket = `tempo-agent-transcripts-${agent.agentId}`;
     for (let i = 0; i < 300 && !/artefacts not stored yet/.test(server.logs()); i++) await sleep(100);

@@ -98,7 +98,7 @@ class Chain final : public CredentialProvider {
     for (;;) {
       const auto now = options_.clock->WallNow();
       if (cached_ && now < refresh_at_) return *cached_;
-      const bool usable = cached_ && (!cached_->expiration || now < *cached_->expiration);
+      const bool usable = UsableAt(now);
       if (refreshing_) {
         if (usable) return *cached_;
         refreshed_.wait(lock);
@@ -125,7 +125,7 @@ class Chain final : public CredentialProvider {
       last_error_ = fresh.error();
       failures_ = std::min(failures_ + 1, 7);
       retry_after_ = done + kFirstBackoff * (1 << (failures_ - 1));  // 1 s .. 64 s
-      if (cached_ && (!cached_->expiration || done < *cached_->expiration)) {
+      if (UsableAt(done)) {
         TEMPO_LOG(aws, warn,
                   "refreshing AWS credentials from {} failed, still using the current ones: {}",
                   cached_->source, fresh.error());
@@ -144,6 +144,11 @@ class Chain final : public CredentialProvider {
     std::function<Result<Credentials>()> fetch;
     bool fixed = false;  // keys that never change (environment, a profile's keys)
   };
+
+  // The cached credentials have not expired (they may be due for a refresh).
+  [[nodiscard]] bool UsableAt(Clock::Wall::time_point now) const {
+    return cached_ && (!cached_->expiration || now < *cached_->expiration);
+  }
 
   [[nodiscard]] Clock::Wall::time_point RefreshAt(const Credentials& c,
                                                   Clock::Wall::time_point now) const {

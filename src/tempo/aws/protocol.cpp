@@ -1,6 +1,7 @@
 #include "tempo/aws/protocol.hpp"
 
 #include "tempo/aws/xml.hpp"
+#include "tempo/base/backoff.hpp"
 #include "tempo/base/strings.hpp"
 #include "tempo/net/client.hpp"
 
@@ -309,12 +310,8 @@ bool MayRetry(const AwsError& error, Idempotency idempotency) {
 
 std::chrono::milliseconds FullJitterDelay(const RetryPolicy& policy, int retry, double random,
                                           bool throttled) {
-  const auto base = throttled ? policy.throttled_base : policy.base;
-  const double ceiling =
-      std::min(static_cast<double>(policy.cap.count()),
-               static_cast<double>(base.count()) * std::ldexp(1.0, std::max(0, retry - 1)));
-  const double r = std::clamp(random, 0.0, 1.0);
-  return std::chrono::milliseconds(static_cast<int64_t>(std::floor(ceiling * r)));
+  return tempo::FullJitterDelay(throttled ? policy.throttled_base : policy.base, policy.cap, retry,
+                                random);
 }
 
 }  // namespace tempo::aws

@@ -62,6 +62,17 @@ bool LoadAgents(const ServeSettings& settings, Mode mode, runtime::MemoryAgentDi
   return true;
 }
 
+storage::S3StoreOptions S3Options(const ServeSettings& settings, std::string bucket) {
+  storage::S3StoreOptions s3;
+  s3.region = settings.s3_region;
+  s3.endpoint = settings.s3_endpoint;
+  s3.bucket_prefix = settings.s3_bucket_prefix;
+  s3.bucket = std::move(bucket);
+  s3.multipart_threshold = uint64_t{settings.s3_multipart_threshold_mib} * 1024 * 1024;
+  s3.part_size = s3.multipart_threshold;
+  return s3;
+}
+
 int Run(const ServeSettings& settings, Mode mode) {
   const auto started = std::chrono::steady_clock::now();
   const char* command = mode == Mode::kAll ? "serve" : "agent";
@@ -77,19 +88,9 @@ int Run(const ServeSettings& settings, Mode mode) {
   const std::filesystem::path data(settings.data_dir);
   // `agent` on ECS: the task definition names the agent's bucket (made by the deployer).
   const auto task_bucket = mode == Mode::kOneAgent ? GetEnv("S3_BUCKET_NAME") : std::nullopt;
-  Result<std::unique_ptr<storage::ObjectStore>> store = Unavailable("no object store");
-  if (settings.object_store == "s3" || (task_bucket && !task_bucket->empty())) {
-    storage::S3StoreOptions s3;
-    s3.region = settings.s3_region;
-    s3.endpoint = settings.s3_endpoint;
-    s3.bucket_prefix = settings.s3_bucket_prefix;
-    s3.bucket = task_bucket.value_or("");
-    s3.multipart_threshold = uint64_t{settings.s3_multipart_threshold_mib} * 1024 * 1024;
-    s3.part_size = s3.multipart_threshold;
-    store = storage::OpenS3Store(std::move(s3));
-  } else {
-    store = storage::OpenFsStore(data / "objects");
-  }
+  const bool in_s3 = settings.object_store == "s3" || (task_bucket && !task_bucket->empty());
+  auto store = in_s3 ? storage::OpenS3Store(S3Options(settings, task_bucket.value_or("")))
+                     : storage::OpenFsStore(data / "objects");
   if (!store) {
     fmt::print(stderr, "tempovoice {}: {}\n", command, store.error().message);
     return 1;

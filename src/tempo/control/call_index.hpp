@@ -7,7 +7,6 @@
 #include "tempo/base/result.hpp"
 #include "tempo/db/database.hpp"
 #include "tempo/runtime/call_record.hpp"
-#include "tempo/storage/object_store.hpp"
 
 namespace tempo::control {
 

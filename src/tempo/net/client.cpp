@@ -196,23 +196,32 @@ Result<ClientUrl> ParseClientUrl(std::string_view url) {
 
 // ---- Context -----------------------------------------------------------------------------
 
+namespace {
+
+// The TLS contexts of a client: one that verifies peers against the system store, one that
+// does not. They must outlive the io_context, whose destructor destroys pending connections.
+struct TlsContexts {
+  TlsContexts() : verify(ssl::context::tls_client), insecure(ssl::context::tls_client) {
+    error_code ec;
+    verify.set_default_verify_paths(ec);
+    if (ec) TEMPO_LOG(net, warn, "cannot load the system CA store: {}", ec.message());
+    verify.set_verify_mode(ssl::verify_peer);
+    insecure.set_verify_mode(ssl::verify_none);
+  }
+  ssl::context& For(TlsVerify mode) { return mode == TlsVerify::kVerifyPeer ? verify : insecure; }
+  ssl::context verify;
+  ssl::context insecure;
+};
+
+}  // namespace
+
 struct ClientContext::Impl {
   explicit Impl(unsigned thread_count)
       : threads(std::max(1U, thread_count)),
-        tls_verify(ssl::context::tls_client),
-        tls_insecure(ssl::context::tls_client),
         ioc(static_cast<int>(threads)),
-        work(asio::make_work_guard(ioc)) {
-    error_code ec;
-    tls_verify.set_default_verify_paths(ec);
-    if (ec) TEMPO_LOG(net, warn, "cannot load the system CA store: {}", ec.message());
-    tls_verify.set_verify_mode(ssl::verify_peer);
-    tls_insecure.set_verify_mode(ssl::verify_none);
-  }
+        work(asio::make_work_guard(ioc)) {}
 
-  ssl::context& TlsContext(TlsVerify verify) {
-    return verify == TlsVerify::kVerifyPeer ? tls_verify : tls_insecure;
-  }
+  ssl::context& TlsContext(TlsVerify verify) { return tls.For(verify); }
 
   /// The strand of `executor` (which must be one of ours), or a new strand.
   Strand StrandFor(Executor* executor) {
@@ -224,9 +233,7 @@ struct ClientContext::Impl {
   }
 
   unsigned threads;
-  // The TLS contexts outlive the io_context, whose destructor destroys pending connections.
-  ssl::context tls_verify;
-  ssl::context tls_insecure;
+  TlsContexts tls;  // before the io_context: it outlives it
   asio::io_context ioc;
   std::mutex work_mutex;
   std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work;
@@ -336,35 +343,69 @@ asio::awaitable<Result<Response>> Exchange(Stream& stream, beast::tcp_stream& tc
   co_return out;
 }
 
-asio::awaitable<Result<Response>> DoFetch(FetchJob& job) {
-  auto url = ParseClientUrl(job.request.url);
-  if (!url) co_return url.error();
-  if (url->scheme != "http" && url->scheme != "https") {
-    co_return InvalidArgument("Fetch needs an http:// or https:// URL, got " + url->scheme);
+// An open connection, plain or TLS (a pool keeps these).
+struct Connection {
+  std::unique_ptr<beast::tcp_stream> plain;
+  std::unique_ptr<beast::ssl_stream<beast::tcp_stream>> tls;
+  std::chrono::steady_clock::time_point idle_since;
+  beast::tcp_stream& tcp() { return tls ? beast::get_lowest_layer(*tls) : *plain; }
+};
+
+// The URL of a Fetch, which must be http:// or https://.
+Result<ClientUrl> FetchUrl(const ClientRequest& request) {
+  TEMPO_ASSIGN_OR_RETURN(ClientUrl url, ParseClientUrl(request.url));
+  if (url.scheme != "http" && url.scheme != "https") {
+    return InvalidArgument("Fetch needs an http:// or https:// URL, got " + url.scheme);
   }
+  return url;
+}
+
+// Resolves, connects and (for https) does the TLS handshake.
+asio::awaitable<Result<std::unique_ptr<Connection>>> Connect(const ClientUrl& url,
+                                                             const ClientRequest& request,
+                                                             ssl::context& tls) {
+  auto conn = std::make_unique<Connection>();
   auto executor = co_await asio::this_coro::executor;
-  if (url->tls()) {
-    beast::ssl_stream<beast::tcp_stream> stream(executor, *job.tls);
-    auto& tcp = beast::get_lowest_layer(stream);
-    tcp.expires_after(job.request.connect_timeout);
-    if (auto ec = co_await ConnectTcp(tcp, *url)) co_return NetError(kConnectFailed, *url, ec);
-    if (auto prepared = PrepareTls(stream, *url, job.request.tls_verify); !prepared) {
+  if (url.tls()) {
+    conn->tls = std::make_unique<beast::ssl_stream<beast::tcp_stream>>(executor, tls);
+  } else {
+    conn->plain = std::make_unique<beast::tcp_stream>(executor);
+  }
+  auto& tcp = conn->tcp();
+  tcp.expires_after(request.connect_timeout);
+  if (auto ec = co_await ConnectTcp(tcp, url)) co_return NetError(kConnectFailed, url, ec);
+  if (conn->tls) {
+    if (auto prepared = PrepareTls(*conn->tls, url, request.tls_verify); !prepared) {
       co_return prepared.error();
     }
-    auto [hec] = co_await stream.async_handshake(ssl::stream_base::client, kUseTuple);
-    if (hec) co_return NetError(kHandshakeFailed, *url, hec);
-    auto result = co_await Exchange(stream, tcp, *url, job);
-    tcp.expires_after(std::chrono::seconds(2));
-    auto [sec] = co_await stream.async_shutdown(kUseTuple);
-    (void)sec;  // peers often skip close_notify; the response is already complete
-    co_return result;
+    auto [hec] = co_await conn->tls->async_handshake(ssl::stream_base::client, kUseTuple);
+    if (hec) co_return NetError(kHandshakeFailed, url, hec);
   }
-  beast::tcp_stream stream(executor);
-  stream.expires_after(job.request.connect_timeout);
-  if (auto ec = co_await ConnectTcp(stream, *url)) co_return NetError(kConnectFailed, *url, ec);
-  auto result = co_await Exchange(stream, stream, *url, job);
-  error_code ignored;
-  stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
+  co_return conn;
+}
+
+// One request and its answer on `conn`. (Not a ?: of two co_awaits: GCC 12 miscompiles
+// co_await inside a conditional.)
+asio::awaitable<Result<Response>> ExchangeOn(Connection& conn, const ClientUrl& url, FetchJob& job,
+                                             ExchangeState* state) {
+  if (conn.tls) co_return co_await Exchange(*conn.tls, conn.tcp(), url, job, state);
+  co_return co_await Exchange(*conn.plain, conn.tcp(), url, job, state);
+}
+
+asio::awaitable<Result<Response>> DoFetch(FetchJob& job) {
+  auto url = FetchUrl(job.request);
+  if (!url) co_return url.error();
+  auto conn = co_await Connect(*url, job.request, *job.tls);
+  if (!conn) co_return conn.error();
+  auto result = co_await ExchangeOn(**conn, *url, job, nullptr);
+  if ((*conn)->tls) {
+    (*conn)->tcp().expires_after(std::chrono::seconds(2));
+    auto [sec] = co_await (*conn)->tls->async_shutdown(kUseTuple);
+    (void)sec;  // peers often skip close_notify; the response is already complete
+  } else {
+    error_code ignored;
+    (*conn)->plain->socket().shutdown(tcp::socket::shutdown_both, ignored);
+  }
   co_return result;
 }
 
@@ -620,23 +661,7 @@ void ClientContext::ConnectWebSocket(WebSocketConnectOptions options, OpenCallba
 // ---- Pool --------------------------------------------------------------------------------
 
 struct HttpPool::Impl {
-  // One kept-alive connection: plain or TLS.
-  struct Conn {
-    std::unique_ptr<beast::tcp_stream> plain;
-    std::unique_ptr<beast::ssl_stream<beast::tcp_stream>> tls;
-    std::chrono::steady_clock::time_point idle_since;
-    beast::tcp_stream& tcp() { return tls ? beast::get_lowest_layer(*tls) : *plain; }
-  };
-
-  explicit Impl(HttpPoolOptions o)
-      : options(o),
-        tls_verify(ssl::context::tls_client),
-        tls_insecure(ssl::context::tls_client),
-        work(asio::make_work_guard(ioc)) {
-    error_code ec;
-    tls_verify.set_default_verify_paths(ec);
-    tls_verify.set_verify_mode(ssl::verify_peer);
-    tls_insecure.set_verify_mode(ssl::verify_none);
+  explicit Impl(HttpPoolOptions o) : options(o), work(asio::make_work_guard(ioc)) {
     thread = std::thread([this] {
       try {
         ioc.run();
@@ -657,7 +682,7 @@ struct HttpPool::Impl {
   }
 
   // On the pool's thread.
-  std::unique_ptr<Conn> TakeIdle(const std::string& key) {
+  std::unique_ptr<Connection> TakeIdle(const std::string& key) {
     auto it = idle.find(key);
     const auto now = std::chrono::steady_clock::now();
     while (it != idle.end() && !it->second.empty()) {
@@ -668,46 +693,29 @@ struct HttpPool::Impl {
     return nullptr;
   }
 
-  void GiveBack(const std::string& key, std::unique_ptr<Conn> conn) {
+  void GiveBack(const std::string& key, std::unique_ptr<Connection> conn) {
     auto& list = idle[key];
     if (list.size() >= options.max_idle_per_endpoint) return;  // closes it
     conn->idle_since = std::chrono::steady_clock::now();
     list.push_back(std::move(conn));
   }
 
-  asio::awaitable<Result<std::unique_ptr<Conn>>> Open(const ClientUrl& url, FetchJob& job) {
-    auto conn = std::make_unique<Conn>();
-    auto executor = co_await asio::this_coro::executor;
-    if (url.tls()) {
-      conn->tls = std::make_unique<beast::ssl_stream<beast::tcp_stream>>(
-          executor, job.request.tls_verify == TlsVerify::kVerifyPeer ? tls_verify : tls_insecure);
-    } else {
-      conn->plain = std::make_unique<beast::tcp_stream>(executor);
+  asio::awaitable<Result<std::unique_ptr<Connection>>> Open(const ClientUrl& url,
+                                                            const ClientRequest& request) {
+    auto conn = co_await Connect(url, request, tls.For(request.tls_verify));
+    if (conn) {
+      opened.fetch_add(1, std::memory_order_relaxed);
+      static metrics::Counter& opened_total = metrics::Registry::Global().AddCounter(
+          "tempo_http_pool_connections_opened_total",
+          "Connections the kept-alive HTTP client pools opened (AWS calls)");
+      opened_total.Inc();
     }
-    auto& tcp = conn->tcp();
-    tcp.expires_after(job.request.connect_timeout);
-    if (auto ec = co_await ConnectTcp(tcp, url)) co_return NetError(kConnectFailed, url, ec);
-    if (conn->tls) {
-      if (auto prepared = PrepareTls(*conn->tls, url, job.request.tls_verify); !prepared) {
-        co_return prepared.error();
-      }
-      auto [hec] = co_await conn->tls->async_handshake(ssl::stream_base::client, kUseTuple);
-      if (hec) co_return NetError(kHandshakeFailed, url, hec);
-    }
-    opened.fetch_add(1, std::memory_order_relaxed);
-    static metrics::Counter& opened_total = metrics::Registry::Global().AddCounter(
-        "tempo_http_pool_connections_opened_total",
-        "Connections the kept-alive HTTP client pools opened (AWS calls)");
-    opened_total.Inc();
     co_return conn;
   }
 
   asio::awaitable<Result<Response>> Fetch(FetchJob job) {
-    auto url = ParseClientUrl(job.request.url);
+    auto url = FetchUrl(job.request);
     if (!url) co_return url.error();
-    if (url->scheme != "http" && url->scheme != "https") {
-      co_return InvalidArgument("Fetch needs an http:// or https:// URL, got " + url->scheme);
-    }
     const std::string key = Key(*url, job.request.tls_verify);
     requests.fetch_add(1, std::memory_order_relaxed);
     // A kept connection the server has closed meanwhile fails before any answer: the request
@@ -716,19 +724,13 @@ struct HttpPool::Impl {
       auto conn = attempt == 0 ? TakeIdle(key) : nullptr;
       const bool reused = conn != nullptr;
       if (!conn) {
-        auto opened_conn = co_await Open(*url, job);
+        auto opened_conn = co_await Open(*url, job.request);
         if (!opened_conn) co_return opened_conn.error();
         conn = std::move(*opened_conn);
       }
       ExchangeState state;
       state.keep_alive = true;
-      // (Not a ?: of two co_awaits: GCC 12 miscompiles co_await inside a conditional.)
-      Result<Response> result = InvalidArgument("no connection");
-      if (conn->tls) {
-        result = co_await Exchange(*conn->tls, conn->tcp(), *url, job, &state);
-      } else {
-        result = co_await Exchange(*conn->plain, conn->tcp(), *url, job, &state);
-      }
+      auto result = co_await ExchangeOn(*conn, *url, job, &state);
       if (!result && reused && !state.got_answer && attempt == 0) continue;
       if (result && state.keep_alive) {
         conn->tcp().expires_never();
@@ -739,11 +741,10 @@ struct HttpPool::Impl {
   }
 
   HttpPoolOptions options;
-  ssl::context tls_verify;
-  ssl::context tls_insecure;
+  TlsContexts tls;  // before the io_context: it outlives it
   asio::io_context ioc;
   std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work;
-  std::map<std::string, std::vector<std::unique_ptr<Conn>>> idle;  // the pool's thread only
+  std::map<std::string, std::vector<std::unique_ptr<Connection>>> idle;  // the pool's thread only
   std::atomic<uint64_t> requests{0};
   std::atomic<uint64_t> opened{0};
   std::thread thread;

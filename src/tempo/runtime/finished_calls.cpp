@@ -1,5 +1,6 @@
 #include "tempo/runtime/finished_calls.hpp"
 
+#include "tempo/base/backoff.hpp"
 #include "tempo/base/log.hpp"
 #include "tempo/base/metrics.hpp"
 #include "tempo/storage/append_log.hpp"
@@ -109,9 +110,7 @@ bool FinishedCalls::Deliver(const CallRecord& record) {
     stats_.delayed.Inc();
     TEMPO_LOG(runtime, warn, "[call={}] not {} yet, retrying until it is: {}", record.info.call_sid,
               options_.done, ok.error().message);
-    std::lock_guard lock(mutex_);
-    pending_ = true;
-    wake_.notify_one();
+    Wake();
     return false;
   }
   std::error_code ec;
@@ -162,14 +161,10 @@ bool FinishedCalls::Pass(const Sink& sink, bool final_pass) {
 }
 
 std::chrono::milliseconds FinishedCalls::NextDelay() {
-  // Full jitter (a random wait up to the exponential bound): many servers coming back from the
-  // same database outage don't all retry at once.
-  const int shift = std::min(failed_passes_, 16);
-  const auto bound = std::min<int64_t>(options_.max_retry.count(),
-                                       options_.first_retry.count() * (int64_t{1} << shift));
+  // Many servers coming back from the same database outage don't all retry at once.
   thread_local std::mt19937_64 rng{std::random_device{}()};
-  std::uniform_int_distribution<int64_t> pick(bound / 2, bound);
-  return std::chrono::milliseconds(pick(rng));
+  const double random = std::uniform_real_distribution<double>(0.0, 1.0)(rng);
+  return FullJitterDelay(options_.first_retry, options_.max_retry, failed_passes_ + 1, random);
 }
 
 void FinishedCalls::Run() {

@@ -111,6 +111,17 @@ export async function callerLine(dir) {
   return wav;
 }
 
+/**
+ * One `tempovoice call` to `agent` that speaks `wav` and hangs up after `hangupAfterS`;
+ * resolves with its JSON report (throws when the caller failed).
+ */
+export async function callOnce(server, agent, wav, hangupAfterS) {
+  const call = await run(BIN, ['call', '--url', `${server.base}/agent/${agent.agentId}/incoming-call`,
+    '--auth-token', agent.twilioAuthToken, '--wav', wav, '--hangup-after', String(hangupAfterS), '--json']);
+  if (call.code !== 0) throw new Error(`tempovoice call exited ${call.code}: ${call.err}${call.out}`);
+  return JSON.parse(call.out);
+}
+
 /** Every call of an agent in the call list, page after page. */
 export async function listCalls(server, cookie, agentId) {
   const calls = [];
