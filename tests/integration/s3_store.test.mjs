@@ -2,8 +2,14 @@
 // landed is read back with boto3, not with our client.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { cpSync, existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { tempDir, writeAgent, startServer, callerLine, callOnce, sleep, createDeployedAgent, login } from './lib/server.mjs';
 import { startMoto, startProxy } from './lib/moto.mjs';
+import { startKeepAliveProxy } from './lib/keepalive_proxy.mjs';
+
+const kArtefacts = ['transcript.json', 'metadata.json', 'recording.wav'];
 
 // The call's objects as boto3 sees them (polled until all three are there or `timeoutMs`).
 async function artefactsInS3(moto, bucket, sid, timeoutMs) {
@@ -12,7 +18,8 @@ async function artefactsInS3(moto, bucket, sid, timeoutMs) {
     const seen = await moto.boto3(`
 s3 = client('s3')
 names = [b['Name'] for b in s3.list_buckets()['Buckets']]
-keys = [o['Key'] for o in s3.list_objects_v2(Bucket='${bucket}').get('Contents', [])] if '${bucket}' in names else []
+listed = s3.list_objects_v2(Bucket='${bucket}').get('Contents', []) if '${bucket}' in names else []
+keys = [o['Key'] for o in listed if o['Key'].startswith('calls/${sid}/')]  # moto refuses a Prefix with '/'
 out = {'keys': sorted(keys)}
 if len(keys) == 3:
     for name in ['transcript.json', 'metadata.json', 'recording.wav']:
@@ -43,8 +50,8 @@ test('a call through serve --object-store s3 stores its three artefacts in the a
     const sid = (await callOnce(server, agent, wav, 4)).call_sid;
     const bucket = `it-tempo-agent-transcripts-${agent.agentId}`;
     const seen = await artefactsInS3(moto, bucket, sid, 30000);
-    assert.deepEqual(seen.keys, ['transcript.json', 'metadata.json', 'recording.wav'].map((n) => `calls/${sid}/${n}`).sort());
-    for (const name of ['transcript.json', 'metadata.json', 'recording.wav']) {
+    assert.deepEqual(seen.keys, kArtefacts.map((n) => `calls/${sid}/${n}`).sort());
+    for (const name of kArtefacts) {
       assert.equal(seen[name].etag, seen[name].md5, `${name}: what arrived is what was sent`);
     }
     assert.equal(seen['transcript.json'].type, 'application/json');
@@ -101,15 +108,59 @@ test('S3 stops answering during a call: the call ends normally, its artefacts ar
     assert.match(server.logs(), /artefacts not stored yet; retrying until they are/);
     assert.deepEqual((await artefactsInS3(moto, bucket, report.call_sid, 0)).keys, [], 'nothing got through');
 
+    // What the fs store would write for this very call: the spool as it is now, given to a
+    // server with the default store, whose upload worker writes the call into objects/.
+    const twinData = tempDir('tempo-s3-twin-');
+    cpSync(join(data, 'agents'), join(twinData, 'agents'), { recursive: true });
+    cpSync(join(data, 'spool'), join(twinData, 'spool'), { recursive: true });
+    const twin = await startServer(twinData);
+    const onDisk = join(twinData, 'objects', bucket, 'calls', report.call_sid);
+    for (let i = 0; i < 300 && !kArtefacts.every((n) => existsSync(join(onDisk, n))); i++) await sleep(100);
+    await twin.stop();  // each file is renamed into place whole: seen = complete
+    const fsWrote = Object.fromEntries(kArtefacts.map((n) => {
+      const body = readFileSync(join(onDisk, n));
+      return [n, { md5: createHash('md5').update(body).digest('hex'), size: body.length }];
+    }));
+
     proxy.resume();
     const seen = await artefactsInS3(moto, bucket, report.call_sid, 40000);
     assert.equal(seen.keys.length, 3, `after the outage: ${JSON.stringify(seen.keys)}\n${server.logs().slice(-3000)}`);
-    for (const name of ['transcript.json', 'metadata.json', 'recording.wav']) {
+    for (const name of kArtefacts) {
       assert.equal(seen[name].etag, seen[name].md5, `${name}: complete`);
+      assert.deepEqual({ md5: seen[name].md5, size: seen[name].size }, fsWrote[name],
+        `${name}: byte for byte what the fs store writes`);
     }
     assert.equal(JSON.parse(seen['metadata.json'].text).outcome, 'completed', 'not relabelled');
     assert.match(server.logs(), /stored after a retry/);
     assert.doesNotMatch(server.logs(), /AddressSanitizer|runtime error:|LeakSanitizer/);
+  } finally {
+    await server.stop();
+    proxy.close();
+    moto.stop();
+  }
+});
+
+test('connections are kept alive: ten calls\' uploads share a few connections', async () => {
+  const moto = await startMoto();
+  // moto closes every connection after one answer; S3 keeps them open, as this proxy does.
+  const proxy = await startKeepAliveProxy(moto.port);
+  const data = tempDir('tempo-s3-keepalive-');
+  const agent = writeAgent(data, { agentId: 's3-keepalive-line' });
+  const server = await startServer(data, ['--object-store', 's3', '--s3-endpoint', proxy.url], { env: moto.env });
+  try {
+    const wav = await callerLine(data);
+    const reports = await Promise.all(Array.from({ length: 10 }, () => callOnce(server, agent, wav, 2)));
+    const bucket = `tempo-agent-transcripts-${agent.agentId}`;
+    for (const { call_sid: sid } of reports) {
+      const seen = await artefactsInS3(moto, bucket, sid, 30000);
+      assert.equal(seen.keys.length, 3, `${sid}: ${JSON.stringify(seen.keys)}`);
+    }
+    const metrics = await (await fetch(`${server.base}/metrics`)).text();
+    const requests = Number(metrics.match(/^tempo_aws_requests_total (\d+)/m)[1]);
+    assert.ok(requests >= 30, `three PUTs per call went through: ${requests}`);
+    // Uploads run on the two blocking threads and the upload worker: never more at once.
+    assert.ok(proxy.connections() <= 4, `${proxy.connections()} connections for ${requests} requests`);
+    assert.equal(Number(metrics.match(/^tempo_http_pool_connections_opened_total (\d+)/m)[1]), proxy.connections());
   } finally {
     await server.stop();
     proxy.close();

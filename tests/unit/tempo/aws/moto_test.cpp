@@ -1,6 +1,6 @@
-// Our AWS client against moto_server with signature checking on (moto recomputes every
-// SigV4 signature with botocore and answers SignatureDoesNotMatch when ours differs), and
-// what it did read back with boto3, AWS's own SDK, not with our client.
+// Our AWS client, and the S3 store built on it, against moto_server with signature checking
+// on (moto recomputes every SigV4 signature with botocore and answers SignatureDoesNotMatch
+// when ours differs), and what it did read back with boto3, AWS's own SDK, not with our client.
 
 #include "tempo/aws/client.hpp"
 #include "tempo/aws/s3.hpp"
@@ -8,6 +8,8 @@
 #include "tempo/aws/xml.hpp"
 #include "tempo/base/digest.hpp"
 #include "tempo/base/strings.hpp"
+#include "tempo/storage/object_store.hpp"
+#include "tempo/storage/s3_store.hpp"
 
 #include <fmt/format.h>
 #include <gtest/gtest.h>
@@ -17,6 +19,8 @@
 #include <array>
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
+#include <fstream>
 #include <netinet/in.h>
 #include <signal.h>
 #include <string>
@@ -471,6 +475,72 @@ print(json.dumps({'etag': head['ETag'], 'size': len(body), 'sha': hashlib.sha256
   EXPECT_EQ(seen["sha"], Sha256Hex(bytes));
   EXPECT_EQ(seen["meta_etag"], seen["meta_md5"]);
   EXPECT_EQ(seen["uploads"], 0);
+}
+
+// Issue #24: `serve --object-store s3 --s3-multipart-threshold-mib 5`: a recording above the
+// threshold goes up in parts, one below in one PUT, and S3 holds byte for byte what the fs
+// store writes for the same files.
+TEST_F(MotoTest, S3StoreSendsLargeFilesInPartsAndStoresWhatTheFsStoreWrites) {
+  storage::S3StoreOptions options;
+  options.region = "eu-west-1";
+  options.endpoint = moto.url();
+  options.multipart_threshold = kS3MinPartSize;
+  options.part_size = kS3MinPartSize;
+  Credentials credentials;
+  credentials.access_key_id = key;
+  credentials.secret_access_key = AwsSecretKey(secret);
+  options.credentials = MakeStaticCredentials(credentials);
+  auto s3 = storage::OpenS3Store(options);
+  ASSERT_TRUE(s3) << s3.error().message;
+  const auto dir =
+      std::filesystem::temp_directory_path() / fmt::format("tempo-s3-store-{}", ::getpid());
+  std::filesystem::create_directories(dir / "spool");
+  auto fs = storage::OpenFsStore(dir / "objects");
+  ASSERT_TRUE(fs) << fs.error().message;
+
+  // Two recordings, either side of the threshold, and a transcript with non-ASCII text.
+  auto bytes = [](size_t n, unsigned seed) {
+    std::string b(n, '\0');
+    for (size_t i = 0; i < n; ++i) b[i] = static_cast<char>(((i + seed) * 7919) >> 7);
+    return b;
+  };
+  const std::string large = bytes(kS3MinPartSize * 2 + 12345, 1);
+  const std::string small = bytes(kS3MinPartSize - 1, 2);
+  const std::string transcript = R"({"turns":[{"text":"Grüß Gott — ¿qué tal? 👋"}]})";
+  const std::string bucket = "tempo-agent-transcripts-store";
+  for (auto* store : {s3->get(), fs->get()}) {
+    ASSERT_TRUE(store->EnsureBucket(bucket));
+    for (const auto& [name, content] : {std::pair{"large.wav", &large}, {"small.wav", &small}}) {
+      const auto file = dir / "spool" / name;  // PutFile consumes the file
+      std::ofstream(file, std::ios::binary) << *content;
+      auto put = store->PutFile(bucket, std::string("calls/CA1/") + name, file);
+      ASSERT_TRUE(put) << name << ": " << put.error().message;
+    }
+    ASSERT_TRUE(store->Put(bucket, "calls/CA1/transcript.json", transcript));
+  }
+
+  const json seen = Boto3(moto, key, secret, R"(
+import hashlib
+s3 = client('s3')
+out = {}
+for name in ['large.wav', 'small.wav', 'transcript.json']:
+    o = s3.get_object(Bucket='tempo-agent-transcripts-store', Key='calls/CA1/' + name)
+    body = o['Body'].read()
+    out[name] = {'etag': o['ETag'], 'sha': hashlib.sha256(body).hexdigest(), 'size': len(body)}
+out['uploads'] = len(s3.list_multipart_uploads(Bucket='tempo-agent-transcripts-store').get('Uploads', []))
+print(json.dumps(out))
+)");
+  ASSERT_TRUE(seen.is_object()) << seen;
+  EXPECT_TRUE(seen["large.wav"]["etag"].get<std::string>().ends_with("-3\"")) << seen;
+  EXPECT_EQ(seen["small.wav"]["etag"].get<std::string>().find('-'), std::string::npos) << seen;
+  EXPECT_EQ(seen["uploads"], 0);
+  for (const char* name : {"large.wav", "small.wav", "transcript.json"}) {
+    std::ifstream in(dir / "objects" / bucket / "calls/CA1" / name, std::ios::binary);
+    const std::string on_disk((std::istreambuf_iterator<char>(in)), {});
+    EXPECT_EQ(seen[name]["size"], on_disk.size()) << name;
+    EXPECT_EQ(seen[name]["sha"], Sha256Hex(on_disk)) << name << ": what the fs store wrote";
+  }
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace
