@@ -9,7 +9,7 @@ set -euo pipefail
 build=${1:-build/dev}
 cd "$(dirname "$0")/.."
 mapfile -t files < <(git ls-files 'src/tempo/base/*.cpp' 'src/tempo/audio/*.cpp' 'src/tempo/twilio/*.cpp' \
-  'src/tempo/agent/*.cpp' 'src/tempo/aws/*.cpp' 'src/tempo/storage/*.cpp' 'src/tempo/runtime/*.cpp' 'src/tempo/engine/*.cpp' \
+  'src/tempo/agent/*.cpp' 'src/tempo/aws/*.cpp' 'src/tempo/deploy/*.cpp' 'src/tempo/storage/*.cpp' 'src/tempo/runtime/*.cpp' 'src/tempo/engine/*.cpp' \
   'src/tempo/caller/*.cpp')
 echo "clang-tidy on ${#files[@]} files"
 printf '%s\n' "${files[@]}" | xargs -P 2 -n 4 clang-tidy-14 -p "$build" --quiet \

@@ -140,6 +140,25 @@ describe('http server', () => {
     assert.equal(JSON.parse(res.body).status, 'ok');
   });
 
+  test('tempovoice probe (the container health check) exits 0 on 2xx only', async () => {
+    const probe = (url) => new Promise((resolve) => {
+      const child = spawn(BIN, ['probe', url, '--timeout-ms', '2000'], { stdio: ['ignore', 'ignore', 'pipe'] });
+      let err = '';
+      child.stderr.on('data', (d) => { err += d; });
+      child.on('exit', (code) => resolve({ code, err }));
+    });
+    assert.equal((await probe(`http://127.0.0.1:${port}/health/live`)).code, 0);
+    const missing = await probe(`http://127.0.0.1:${port}/no-such-page`);
+    assert.equal(missing.code, 1);
+    assert.match(missing.err, /HTTP 404/);
+    const closed = await new Promise((resolve) => {
+      const s = net.createServer().listen(0, '127.0.0.1', () => { const p = s.address().port; s.close(() => resolve(p)); });
+    });
+    const refused = await probe(`http://127.0.0.1:${closed}/health/live`);
+    assert.equal(refused.code, 1);
+    assert.match(refused.err, /probe: /);
+  });
+
   test('GET /metrics answers Prometheus text with the HTTP metrics', async () => {
     await get(port, '/health');
     const res = await get(port, '/metrics');

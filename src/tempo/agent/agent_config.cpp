@@ -1,5 +1,7 @@
 #include "tempo/agent/agent_config.hpp"
 
+#include "tempo/base/json_text.hpp"
+
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
@@ -435,6 +437,31 @@ const std::vector<EnvField>& EnvironmentFields() {
       {"MAX_INAPPROPRIATE_ATTEMPTS", "maxInappropriateAttempts"},
   };
   return kFields;
+}
+
+bool IsSecretEnvironment(std::string_view name) {
+  return name == "TWILIO_AUTH_TOKEN" || name == "TWILIO_API_SECRET";
+}
+
+std::vector<std::pair<std::string, std::string>> ToEnvironment(const AgentConfig& config) {
+  const json j = ToJson(config, Secrets::kOmit);
+  std::vector<std::pair<std::string, std::string>> env;
+  for (const auto& f : EnvironmentFields()) {
+    if (IsSecretEnvironment(f.env)) continue;
+    const auto it = j.find(f.json_key);
+    std::string value;
+    if (it != j.end()) {
+      if (it->is_string()) {
+        value = it->get<std::string>();
+      } else if (it->is_boolean()) {
+        value = it->get<bool>() ? "true" : "false";
+      } else {
+        value = DumpJson(*it);
+      }
+    }
+    env.emplace_back(f.env, std::move(value));
+  }
+  return env;
 }
 
 Result<AgentConfig> FromEnvironment(

@@ -11,6 +11,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace tempo::agent {
@@ -105,6 +106,14 @@ struct EnvField {
   std::string_view json_key;
 };
 const std::vector<EnvField>& EnvironmentFields();
+
+/// The container environment of an agent (what FromEnvironment reads back), in the seed's
+/// order: every field of EnvironmentFields() except the Twilio secrets, which a container
+/// gets from a secret store (an ECS task definition's `secrets`), never as plain environment.
+/// Lists are JSON text, as the seed writes them; absent values are empty.
+std::vector<std::pair<std::string, std::string>> ToEnvironment(const AgentConfig& config);
+/// TWILIO_AUTH_TOKEN and TWILIO_API_SECRET: the variables ToEnvironment leaves out.
+bool IsSecretEnvironment(std::string_view name);
 
 /// Checks used by the validator and the control-plane API.
 bool IsE164(std::string_view s);

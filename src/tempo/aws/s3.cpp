@@ -61,6 +61,38 @@ AwsResult<void> S3::CreateBucket(std::string_view bucket) {
   return {};
 }
 
+AwsResult<void> S3::HeadBucket(std::string_view bucket) {
+  S3Request request;
+  request.method = net::Method::kHead;
+  request.bucket = std::string(bucket);
+  auto response = client_.CallS3(request);
+  if (!response) return response.error();
+  return {};
+}
+
+AwsResult<void> S3::PutBucketConfig(std::string_view bucket, std::string_view subresource,
+                                    std::string_view xml) {
+  S3Request request;
+  request.method = net::Method::kPut;
+  request.bucket = std::string(bucket);
+  request.query = std::string(subresource);
+  request.headers.Set("Content-MD5", ContentMd5(xml));
+  request.headers.Set("Content-Type", "application/xml");
+  request.body = std::string(xml);
+  auto response = client_.CallS3(request);
+  if (!response) return response.error();
+  return {};
+}
+
+AwsResult<void> S3::DeleteBucket(std::string_view bucket) {
+  S3Request request;
+  request.method = net::Method::kDelete;
+  request.bucket = std::string(bucket);
+  auto response = client_.CallS3(request);
+  if (!response) return response.error();
+  return {};
+}
+
 AwsResult<S3Object> S3::HeadObject(std::string_view bucket, std::string_view key) {
   S3Request request;
   request.method = net::Method::kHead;

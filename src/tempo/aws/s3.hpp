@@ -28,6 +28,16 @@ class S3 {
 
   /// Creates the bucket in the client's region; one that we already own is fine.
   AwsResult<void> CreateBucket(std::string_view bucket);
+  /// Succeeds when the bucket exists and is ours to use; NotFound (404) when no bucket has
+  /// the name, AccessDenied (403) when another account owns it.
+  AwsResult<void> HeadBucket(std::string_view bucket);
+  /// PUT of a bucket's configuration document (`subresource`: "versioning", "lifecycle",
+  /// "publicAccessBlock", "encryption", "tagging"), with the Content-MD5 S3 requires for some
+  /// of them. The same document again changes nothing.
+  AwsResult<void> PutBucketConfig(std::string_view bucket, std::string_view subresource,
+                                  std::string_view xml);
+  /// Deletes an empty bucket.
+  AwsResult<void> DeleteBucket(std::string_view bucket);
   /// NotFound (kind kNotFound, status 404) at once when the key is absent.
   AwsResult<S3Object> HeadObject(std::string_view bucket, std::string_view key);
   AwsResult<std::string> GetObject(std::string_view bucket, std::string_view key);

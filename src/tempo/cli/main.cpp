@@ -2,6 +2,7 @@
 
 #include "tempo/cli/call_command.hpp"
 #include "tempo/cli/migrate_command.hpp"
+#include "tempo/cli/probe_command.hpp"
 #include "tempo/cli/serve.hpp"
 
 #include <CLI/CLI.hpp>
@@ -20,6 +21,7 @@ int Main(int argc, char** argv) {
   AddServeCommand(app);
   AddCallCommand(app);
   AddMigrateCommand(app);
+  AddProbeCommand(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -6,20 +6,6 @@
 
 namespace tempo::control {
 
-std::string_view ToString(StepState state) {
-  switch (state) {
-    case StepState::kPending:
-      return "pending";
-    case StepState::kRunning:
-      return "running";
-    case StepState::kDone:
-      return "done";
-    case StepState::kFailed:
-      return "failed";
-  }
-  return "pending";
-}
-
 LocalDeployer::LocalDeployer(storage::ObjectStore& store, AgentActivator& activator,
                              SpeechPreparer prepare)
     : store_(store), activator_(activator), prepare_(std::move(prepare)) {}

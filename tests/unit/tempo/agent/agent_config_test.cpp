@@ -146,6 +146,41 @@ TEST(AgentConfig, FromTheSeedEnvironment) {
   EXPECT_THAT(bad.error().message, HasSubstr("MAX_SESSION_DURATION must be a whole number"));
 }
 
+// What a deployer puts in a container's environment reads back as the same agent, once the
+// secrets the environment leaves out come from the secret store.
+TEST(AgentConfig, ToEnvironmentReadsBackAsTheSameAgentWithoutItsSecrets) {
+  auto j = ValidJson();
+  j["guardrails"] = {"Never give medical advice", "Say \"sorry\" once"};
+  j["enableTranscription"] = false;
+  j["makeEndpoint"] = "https://hook.eu1.make.com/abc";
+  j["twilioApiSecret"] = "api-s3cret";
+  auto config = FromJson(j);
+  ASSERT_TRUE(config) << config.error().message;
+  const auto env = ToEnvironment(*config);
+  std::map<std::string, std::string, std::less<>> vars(env.begin(), env.end());
+  EXPECT_EQ(vars.size(), env.size()) << "each variable once";
+  for (const auto& f : EnvironmentFields()) {
+    EXPECT_EQ(vars.contains(f.env), !IsSecretEnvironment(f.env)) << f.env;
+  }
+  EXPECT_EQ(env.front().first, "AGENT_ID") << "the seed's order";
+  EXPECT_EQ(vars["ENABLE_TRANSCRIPTION"], "false");
+  EXPECT_EQ(vars["MAX_SESSION_DURATION"], "600");
+  EXPECT_EQ(vars["TRANSFER_PHONE_NUMBER"], "+14155550101");
+  EXPECT_EQ(vars["SUMMARY_PHONE_NUMBER"], "");
+  for (const auto& [name, value] : env) {
+    EXPECT_EQ(value.find("s3cr3t"), std::string::npos) << name;
+  }
+
+  vars["TWILIO_AUTH_TOKEN"] = "s3cr3t-t0ken";
+  vars["TWILIO_API_SECRET"] = "api-s3cret";
+  auto back = FromEnvironment([&](std::string_view k) -> std::optional<std::string> {
+    auto it = vars.find(k);
+    return it == vars.end() ? std::nullopt : std::optional<std::string>(it->second);
+  });
+  ASSERT_TRUE(back) << back.error().message;
+  EXPECT_EQ(*back, *config);
+}
+
 TEST(AgentConfig, NotJsonIsAClearError) {
   std::vector<FieldError> errors;
   EXPECT_FALSE(FromJsonText("{not json", Unknown::kReject, &errors));

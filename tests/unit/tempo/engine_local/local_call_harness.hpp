@@ -396,7 +396,6 @@ inline std::vector<std::string> PossibleReplies(const agent::AgentConfig& agent)
   std::vector<std::string> out;
   out.push_back(Dialogue(agent, "").Greeting().text);
   for (const auto& e : agent.knowledge_base) out.push_back(e.answer);
-  Dialogue d(agent, "");
   for (const char* line :
        {"goodbye", "i want a human", "leave a message", "what is the meaning of life"}) {
     Dialogue fresh(agent, "");

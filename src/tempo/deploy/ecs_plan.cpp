@@ -1,0 +1,144 @@
+#include "tempo/deploy/ecs_plan.hpp"
+
+#include "tempo/base/digest.hpp"
+#include "tempo/base/json_text.hpp"
+
+#include <fmt/format.h>
+
+namespace tempo::deploy {
+namespace {
+
+constexpr std::string_view kXmlns = "http://s3.amazonaws.com/doc/2006-03-01/";
+
+}  // namespace
+
+std::string BucketVersioningXml() {
+  return fmt::format(
+      R"(<VersioningConfiguration xmlns="{}"><Status>Enabled</Status></VersioningConfiguration>)",
+      kXmlns);
+}
+
+std::string BucketLifecycleXml() {
+  return fmt::format(
+      "<LifecycleConfiguration xmlns=\"{}\"><Rule><ID>tempo-call-artefacts</ID>"
+      "<Filter><Prefix></Prefix></Filter><Status>Enabled</Status>"
+      "<Transition><Days>30</Days><StorageClass>STANDARD_IA</StorageClass></Transition>"
+      "<Transition><Days>90</Days><StorageClass>GLACIER</StorageClass></Transition>"
+      "<Expiration><Days>365</Days></Expiration>"
+      "<NoncurrentVersionTransition><NoncurrentDays>30</NoncurrentDays>"
+      "<StorageClass>STANDARD_IA</StorageClass></NoncurrentVersionTransition>"
+      "<NoncurrentVersionTransition><NoncurrentDays>90</NoncurrentDays>"
+      "<StorageClass>GLACIER</StorageClass></NoncurrentVersionTransition>"
+      "<NoncurrentVersionExpiration><NoncurrentDays>365</NoncurrentDays>"
+      "</NoncurrentVersionExpiration>"
+      "<AbortIncompleteMultipartUpload><DaysAfterInitiation>7</DaysAfterInitiation>"
+      "</AbortIncompleteMultipartUpload></Rule></LifecycleConfiguration>",
+      kXmlns);
+}
+
+std::string PublicAccessBlockXml() {
+  return fmt::format(
+      "<PublicAccessBlockConfiguration xmlns=\"{}\"><BlockPublicAcls>true</BlockPublicAcls>"
+      "<IgnorePublicAcls>true</IgnorePublicAcls><BlockPublicPolicy>true</BlockPublicPolicy>"
+      "<RestrictPublicBuckets>true</RestrictPublicBuckets></PublicAccessBlockConfiguration>",
+      kXmlns);
+}
+
+std::string BucketEncryptionXml() {
+  return fmt::format(
+      "<ServerSideEncryptionConfiguration xmlns=\"{}\"><Rule><ApplyServerSideEncryptionByDefault>"
+      "<SSEAlgorithm>AES256</SSEAlgorithm></ApplyServerSideEncryptionByDefault>"
+      "<BucketKeyEnabled>true</BucketKeyEnabled></Rule></ServerSideEncryptionConfiguration>",
+      kXmlns);
+}
+
+std::string BucketTaggingXml(const AgentId& agent) {
+  // Agent ids are [a-z0-9-] (agent::IsValidAgentId): nothing to escape.
+  return fmt::format(
+      "<Tagging xmlns=\"{}\"><TagSet><Tag><Key>{}</Key><Value>{}</Value></Tag>"
+      "<Tag><Key>tempo:managed-by</Key><Value>tempovoice</Value></Tag></TagSet></Tagging>",
+      kXmlns, kAgentTag, agent.str());
+}
+
+std::string TwilioSecretName(const AgentId& agent) {
+  return fmt::format("tempo/agents/{}/twilio", agent.str());
+}
+
+std::string TwilioSecretValue(const agent::AgentConfig& config) {
+  return DumpJson({{"authToken", config.twilio_auth_token.Reveal()},
+                   {"apiSecret", config.twilio_api_secret.Reveal()}});
+}
+
+std::string TaskFamily(const AgentId& agent) { return fmt::format("tempo-agent-{}", agent.str()); }
+
+nlohmann::json TaskDefinitionInput(const TaskPlan& plan) {
+  using nlohmann::json;
+  const auto& config = *plan.config;
+  const auto& settings = *plan.settings;
+  json environment = json::array();
+  for (const auto& [name, value] : agent::ToEnvironment(config)) {
+    environment.push_back({{"name", name}, {"value", value}});
+  }
+  // Where the runtime keeps this agent's calls, and the URL Twilio signs (the load
+  // balancer's, not the task's own address).
+  environment.push_back({{"name", "S3_BUCKET_NAME"}, {"value", plan.bucket}});
+  environment.push_back({{"name", "TEMPO_S3_REGION"}, {"value", settings.region}});
+  environment.push_back({{"name", "TEMPO_LOG_FORMAT"}, {"value", "json"}});
+  if (!settings.public_url.empty()) {
+    environment.push_back({{"name", "TEMPO_PUBLIC_URL"}, {"value", settings.public_url}});
+  }
+  const json secrets = json::array(
+      {{{"name", "TWILIO_AUTH_TOKEN"}, {"valueFrom", plan.secret_arn + ":authToken::"}},
+       {{"name", "TWILIO_API_SECRET"}, {"valueFrom", plan.secret_arn + ":apiSecret::"}}});
+  const json container = {
+      {"name", kContainerName},
+      {"image", plan.image},
+      {"essential", true},
+      {"command", {"agent"}},
+      {"portMappings",
+       {{{"containerPort", kContainerPort}, {"hostPort", kContainerPort}, {"protocol", "tcp"}}}},
+      {"environment", environment},
+      {"secrets", secrets},
+      {"logConfiguration",
+       {{"logDriver", "awslogs"},
+        {"options",
+         {{"awslogs-group", settings.log_group},
+          {"awslogs-region", settings.region},
+          {"awslogs-stream-prefix", "agent"}}}}},
+      {"healthCheck",
+       {{"command",
+         {"CMD", "tempovoice", "probe",
+          fmt::format("http://127.0.0.1:{}/health/live", kContainerPort)}},
+        {"interval", 15},
+        {"timeout", 5},
+        {"retries", 3},
+        {"startPeriod", 10}}},
+      {"stopTimeout", kStopTimeoutSeconds},
+  };
+  return {
+      {"family", TaskFamily(config.agent_id)},
+      {"networkMode", "awsvpc"},
+      {"requiresCompatibilities", {"FARGATE"}},
+      {"cpu", std::to_string(plan.resources.cpu)},
+      {"memory", std::to_string(plan.resources.memory)},
+      {"executionRoleArn", settings.execution_role_arn},
+      {"taskRoleArn", settings.task_role_arn},
+      {"runtimePlatform", {{"cpuArchitecture", "X86_64"}, {"operatingSystemFamily", "LINUX"}}},
+      {"containerDefinitions", {container}},
+  };
+}
+
+std::string PlanDigest(const nlohmann::json& task_definition_input,
+                       std::string_view secret_version) {
+  // nlohmann::json keeps object keys sorted: the same plan always dumps the same text.
+  return Sha256Hex(DumpJson(task_definition_input) + "\n" + std::string(secret_version));
+}
+
+std::string VoiceUrl(const EcsSettings& settings, const AgentId& agent) {
+  if (settings.public_url.empty()) return "";
+  std::string base = settings.public_url;
+  while (base.ends_with('/')) base.pop_back();
+  return fmt::format("{}/agent/{}/incoming-call", base, agent.str());
+}
+
+}  // namespace tempo::deploy

@@ -1,0 +1,72 @@
+#pragma once
+
+// What the ECS deployer asks AWS for, as data (sans-I/O): the agent bucket's configuration
+// documents, the names of an agent's resources, and its task definition. Pure functions, so
+// the plan is tested without AWS and the deployer only sends it.
+
+#include "tempo/agent/agent_config.hpp"
+#include "tempo/base/strong_id.hpp"
+#include "tempo/deploy/ecs_settings.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <string>
+
+namespace tempo::deploy {
+
+inline constexpr std::string_view kContainerName = "tempo-agent";
+inline constexpr int kContainerPort = 3000;
+/// Fargate's longest stop timeout: calls get this long after SIGTERM (task protection keeps
+/// a task with calls from being stopped at all; see docs/deploy-aws.md).
+inline constexpr int kStopTimeoutSeconds = 120;
+/// The tag that says which plan a task definition revision was registered from: a re-run
+/// with the same plan finds it instead of registering another revision.
+inline constexpr std::string_view kPlanTag = "tempo:plan";
+inline constexpr std::string_view kAgentTag = "tempo:agent";
+
+/// Bucket configuration documents (S3 REST-XML), each sent whole: sending one again changes
+/// nothing.
+std::string BucketVersioningXml();
+/// Current and noncurrent versions: Standard-IA at 30 days, Glacier at 90, expiry at 365;
+/// abandoned multipart uploads aborted after 7 days.
+std::string BucketLifecycleXml();
+std::string PublicAccessBlockXml();
+/// SSE-S3 (AES256) by default, with an S3 bucket key.
+std::string BucketEncryptionXml();
+std::string BucketTaggingXml(const AgentId& agent);
+
+/// tempo/agents/{agentId}/twilio: a JSON secret {"authToken", "apiSecret"}.
+std::string TwilioSecretName(const AgentId& agent);
+/// {"authToken", "apiSecret"} of the agent, as stored in the secret.
+std::string TwilioSecretValue(const agent::AgentConfig& config);
+/// tempo-agent-{agentId}
+std::string TaskFamily(const AgentId& agent);
+
+struct TaskResources {
+  int cpu = 256;     ///< CPU units (256 = 0.25 vCPU)
+  int memory = 512;  ///< MiB
+};
+
+struct TaskPlan {
+  const agent::AgentConfig* config = nullptr;
+  const EcsSettings* settings = nullptr;
+  std::string image;       ///< repository URI @ digest
+  std::string bucket;      ///< the agent's artefact bucket (S3_BUCKET_NAME)
+  std::string secret_arn;  ///< the Twilio secret
+  TaskResources resources;
+};
+
+/// RegisterTaskDefinition's input (without tags): Fargate, awsvpc, the seed's environment,
+/// the Twilio secrets as `secrets`/`valueFrom`, awslogs, a health check on /health/live and
+/// the longest stop timeout.
+nlohmann::json TaskDefinitionInput(const TaskPlan& plan);
+
+/// A digest of everything a revision is registered from, including the secret's version
+/// (a new token must roll the tasks): the value of kPlanTag.
+std::string PlanDigest(const nlohmann::json& task_definition_input,
+                       std::string_view secret_version);
+
+/// The agent's Twilio Voice URL on the load balancer (empty without a public URL).
+std::string VoiceUrl(const EcsSettings& settings, const AgentId& agent);
+
+}  // namespace tempo::deploy
