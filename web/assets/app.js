@@ -135,9 +135,18 @@ const AGENT_FIELDS = [
     ['enableRecording', 'Record calls', 'check'],
     ['enableTranscription', 'Transcribe calls', 'check'],
   ]],
+  ['On AWS (the ecs deployer)', [
+    ['fargateCpu', 'Task CPU units', 'number', '256, 512, 1024, 2048 or 4096'],
+    ['fargateMemory', 'Task memory (MiB)', 'number', 'A Fargate size for the CPU: 512–2048 for 256 units'],
+    ['fargateSpot', 'Fargate Spot', 'check', 'About 70 % cheaper; a task may be interrupted'],
+    ['minTasks', 'Minimum tasks', 'number'],
+    ['maxTasks', 'Maximum tasks', 'number'],
+    ['callsPerTask', 'Calls per task', 'number', 'Scaling target: active calls per task'],
+  ]],
 ];
 const DEFAULTS = { engine: 'local', enabled: true, awsRegion: 'us-east-1', enableRecording: true, enableTranscription: true,
-  maxConversationLength: 50, maxSessionDuration: 1800, maxInappropriateAttempts: 3 };
+  maxConversationLength: 50, maxSessionDuration: 1800, maxInappropriateAttempts: 3,
+  fargateCpu: 256, fargateMemory: 512, fargateSpot: false, minTasks: 1, maxTasks: 2, callsPerTask: 20 };
 
 // `engines`: from loadEngines(). A stored engine this server lacks stays visible (marked), so
 // that the form shows the agent as it is; saving it is refused with the API's message.

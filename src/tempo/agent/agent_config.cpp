@@ -222,6 +222,24 @@ std::string AgentConfig::ClosingLine() const {
   return fmt::format("Thank you for calling {}. Have a great day!", agent_name);
 }
 
+bool IsFargateSize(int cpu, int memory) {
+  if (memory % 1024 != 0 && !(cpu == 256 && memory == 512)) return false;
+  switch (cpu) {
+    case 256:
+      return memory == 512 || memory == 1024 || memory == 2048;
+    case 512:
+      return memory >= 1024 && memory <= 4096;
+    case 1024:
+      return memory >= 2048 && memory <= 8192;
+    case 2048:
+      return memory >= 4096 && memory <= 16'384;
+    case 4096:
+      return memory >= 8192 && memory <= 30'720;
+    default:
+      return false;
+  }
+}
+
 bool IsE164(std::string_view s) {
   if (s.size() < 8 || s.size() > 16 || s[0] != '+' || s[1] == '0') return false;
   return std::all_of(s.begin() + 1, s.end(), [](char c) { return c >= '0' && c <= '9'; });
@@ -299,6 +317,25 @@ std::vector<FieldError> Validate(const AgentConfig& c) {
   if (c.max_inappropriate_attempts < 0 || c.max_inappropriate_attempts > 100) {
     e.push_back({"maxInappropriateAttempts", "must be between 0 and 100"});
   }
+  if (c.fargate_cpu != 256 && c.fargate_cpu != 512 && c.fargate_cpu != 1024 &&
+      c.fargate_cpu != 2048 && c.fargate_cpu != 4096) {
+    e.push_back({"fargateCpu", "must be 256, 512, 1024, 2048 or 4096 CPU units"});
+  } else if (!IsFargateSize(c.fargate_cpu, c.fargate_memory)) {
+    e.push_back({"fargateMemory",
+                 fmt::format("is not a Fargate size for {} CPU units (256: 512, 1024 or 2048 "
+                             "MiB; 512: 1-4 GiB; 1024: 2-8 GiB; 2048: 4-16 GiB; 4096: 8-30 GiB, "
+                             "in whole GiB)",
+                             c.fargate_cpu)});
+  }
+  if (c.min_tasks < 1 || c.min_tasks > 100) {
+    e.push_back({"minTasks", "must be between 1 and 100"});
+  }
+  if (c.max_tasks < c.min_tasks || c.max_tasks > 100) {
+    e.push_back({"maxTasks", "must be between minTasks and 100"});
+  }
+  if (c.calls_per_task < 1 || c.calls_per_task > 1000) {
+    e.push_back({"callsPerTask", "must be between 1 and 1000"});
+  }
   return e;
 }
 
@@ -345,6 +382,12 @@ Result<AgentConfig> FromJson(const json& j, Unknown unknown, std::vector<FieldEr
     r.Int("maxConversationLength", c.max_conversation_length);
     r.Int("maxSessionDuration", c.max_session_duration);
     r.Int("maxInappropriateAttempts", c.max_inappropriate_attempts);
+    r.Int("fargateCpu", c.fargate_cpu);
+    r.Int("fargateMemory", c.fargate_memory);
+    r.Bool("fargateSpot", c.fargate_spot);
+    r.Int("minTasks", c.min_tasks);
+    r.Int("maxTasks", c.max_tasks);
+    r.Int("callsPerTask", c.calls_per_task);
     if (unknown == Unknown::kReject) r.RejectUnknown();
     if (errors.empty()) errors = Validate(c);
   }
@@ -395,6 +438,12 @@ json ToJson(const AgentConfig& c, Secrets secrets) {
       {"maxConversationLength", c.max_conversation_length},
       {"maxSessionDuration", c.max_session_duration},
       {"maxInappropriateAttempts", c.max_inappropriate_attempts},
+      {"fargateCpu", c.fargate_cpu},
+      {"fargateMemory", c.fargate_memory},
+      {"fargateSpot", c.fargate_spot},
+      {"minTasks", c.min_tasks},
+      {"maxTasks", c.max_tasks},
+      {"callsPerTask", c.calls_per_task},
   };
   if (secrets == Secrets::kInclude) {
     j["twilioAuthToken"] = c.twilio_auth_token.Reveal();

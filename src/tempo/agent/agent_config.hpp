@@ -60,6 +60,15 @@ struct AgentConfig {
   int max_session_duration = 1800;   ///< seconds
   int max_inappropriate_attempts = 3;
 
+  // On AWS (the ecs deployer): the agent's Fargate tasks. Not part of the container
+  // environment.
+  int fargate_cpu = 256;      ///< CPU units: 256, 512, 1024, 2048 or 4096
+  int fargate_memory = 512;   ///< MiB, one of Fargate's sizes for that CPU
+  bool fargate_spot = false;  ///< Fargate Spot: about 70 % cheaper, may be interrupted
+  int min_tasks = 1;          ///< always running: a phone agent answers at once
+  int max_tasks = 2;
+  int calls_per_task = 20;  ///< scaling target: active calls per task
+
   /// The seed's closing line.
   [[nodiscard]] std::string ClosingLine() const;
 
@@ -116,6 +125,8 @@ std::vector<std::pair<std::string, std::string>> ToEnvironment(const AgentConfig
 bool IsSecretEnvironment(std::string_view name);
 
 /// Checks used by the validator and the control-plane API.
+/// Whether Fargate offers a task of `cpu` units with `memory` MiB.
+bool IsFargateSize(int cpu, int memory);
 bool IsE164(std::string_view s);
 bool IsHttpUrl(std::string_view s);
 /// Lower-case letters, digits and '-', 3..kMaxAgentIdLength chars, starting and ending with a

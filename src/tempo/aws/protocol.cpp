@@ -291,6 +291,15 @@ bool IsThrottling(const AwsError& error) {
          std::find(kThrottling.begin(), kThrottling.end(), error.code) != kThrottling.end();
 }
 
+AwsError MalformedAnswer(std::string what) {
+  AwsError error;
+  error.status = 200;
+  error.code = "MalformedResponse";
+  error.message = std::move(what);
+  error.kind = ErrorCode::kProtocol;
+  return error;
+}
+
 Idempotency IdempotencyOf(std::string_view operation) {
   static constexpr std::array<std::string_view, 15> kIdempotent = {
       "Describe", "List",  "Get",    "Head",   "Put",    "Update", "Modify",    "Set",

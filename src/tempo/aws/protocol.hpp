@@ -96,6 +96,9 @@ using AwsResult = boost::system::result<T, AwsError>;
 /// Found by ADL so that AwsResult::value() throws (edges only).
 [[noreturn]] void throw_exception_from_error(const AwsError& e, const boost::source_location& loc);
 
+/// A 2xx answer we cannot read (code MalformedResponse, kind kProtocol).
+AwsError MalformedAnswer(std::string what);
+
 /// Reads an error answer of `protocol` (status >= 300). Never fails: an unreadable body still
 /// gives the status and a code derived from it.
 AwsError ParseAwsError(Protocol protocol, const net::Response& response);

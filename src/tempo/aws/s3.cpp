@@ -25,15 +25,6 @@ std::string ContentMd5(std::string_view body) {
   return base64::Encode(std::span<const uint8_t>(digest.data(), digest.size()));
 }
 
-AwsError Malformed(std::string what) {
-  AwsError error;
-  error.status = 200;
-  error.code = "MalformedResponse";
-  error.message = std::move(what);
-  error.kind = ErrorCode::kProtocol;
-  return error;
-}
-
 // An answer whose status is 200 can still be an error: CompleteMultipartUpload reports a
 // failure after it started answering in the body.
 std::optional<AwsError> ErrorInBody(const net::Response& response) {
@@ -125,7 +116,7 @@ AwsResult<std::string> S3::GetObjectRange(std::string_view bucket, std::string_v
   auto response = client_.CallS3(request);
   if (!response) return response.error();
   if (response->body.size() != count) {
-    return Malformed(
+    return MalformedAnswer(
         fmt::format("asked for {} bytes, S3 answered {}", count, response->body.size()));
   }
   return std::move(response->body);
@@ -159,14 +150,15 @@ AwsResult<std::vector<std::string>> S3::ListKeys(std::string_view bucket, std::s
     auto response = client_.CallS3(request);
     if (!response) return response.error();
     auto doc = XmlDoc::Parse(response->body);
-    if (!doc) return Malformed("ListObjectsV2 answered XML that does not parse");
+    if (!doc) return MalformedAnswer("ListObjectsV2 answered XML that does not parse");
     for (auto node : doc->Root().children("Contents")) {
       if (auto key = ChildText(node, "Key")) keys.push_back(std::move(*key));
     }
     const bool truncated = ChildText(doc->Root(), "IsTruncated").value_or("false") == "true";
     token = ChildText(doc->Root(), "NextContinuationToken").value_or("");
     if (!truncated) break;
-    if (token.empty()) return Malformed("ListObjectsV2 was truncated without a continuation token");
+    if (token.empty())
+      return MalformedAnswer("ListObjectsV2 was truncated without a continuation token");
   }
   std::sort(keys.begin(), keys.end());
   return keys;
@@ -202,7 +194,7 @@ AwsResult<std::string> S3::PutFileMultipart(std::string_view bucket, std::string
   auto created_doc = XmlDoc::Parse(created->body);
   const std::string upload_id =
       created_doc ? ChildText(created_doc->Root(), "UploadId").value_or("") : "";
-  if (upload_id.empty()) return Malformed("CreateMultipartUpload answered no UploadId");
+  if (upload_id.empty()) return MalformedAnswer("CreateMultipartUpload answered no UploadId");
 
   // From here on, every way out that is not success aborts the upload.
   auto fail = [&](AwsError error) -> AwsError {

@@ -266,7 +266,6 @@ Result<EcsDeployment> EcsDeployer::DeployAgent(const agent::AgentConfig& config,
     plan.image = out.image;
     plan.bucket = out.bucket;
     plan.secret_arn = out.secret_arn;
-    plan.resources = options_.resources;
     json input = TaskDefinitionInput(plan);
     const std::string digest = PlanDigest(input, secret_version);
     const std::string family = TaskFamily(agent);

@@ -27,7 +27,6 @@ struct EcsDeployerOptions {
   aws::EndpointOverrides endpoints;  ///< moto, VPC endpoints
   /// In front of every agent bucket's name (S3 bucket names are global).
   std::string bucket_prefix;
-  TaskResources resources;
   /// Tests: the network and the waits between retries.
   aws::HttpFetch fetch;
   std::function<void(std::chrono::milliseconds)> sleep;

@@ -42,23 +42,17 @@ std::string TwilioSecretValue(const agent::AgentConfig& config);
 /// tempo-agent-{agentId}
 std::string TaskFamily(const AgentId& agent);
 
-struct TaskResources {
-  int cpu = 256;     ///< CPU units (256 = 0.25 vCPU)
-  int memory = 512;  ///< MiB
-};
-
 struct TaskPlan {
   const agent::AgentConfig* config = nullptr;
   const EcsSettings* settings = nullptr;
   std::string image;       ///< repository URI @ digest
   std::string bucket;      ///< the agent's artefact bucket (S3_BUCKET_NAME)
   std::string secret_arn;  ///< the Twilio secret
-  TaskResources resources;
 };
 
-/// RegisterTaskDefinition's input (without tags): Fargate, awsvpc, the seed's environment,
-/// the Twilio secrets as `secrets`/`valueFrom`, awslogs, a health check on /health/live and
-/// the longest stop timeout.
+/// RegisterTaskDefinition's input (without tags): Fargate at the agent's size, awsvpc, the
+/// seed's environment, the Twilio secrets as `secrets`/`valueFrom`, awslogs, a health check
+/// on /health/live and the longest stop timeout.
 nlohmann::json TaskDefinitionInput(const TaskPlan& plan);
 
 /// A digest of everything a revision is registered from, including the secret's version

@@ -181,6 +181,48 @@ TEST(AgentConfig, ToEnvironmentReadsBackAsTheSameAgentWithoutItsSecrets) {
   EXPECT_EQ(*back, *config);
 }
 
+nlohmann::json ValidJsonWith(const nlohmann::json& changes) {
+  auto j = ValidJson();
+  j.update(changes);
+  return j;
+}
+
+TEST(AgentConfig, FargateSizesAndTaskCountsAreChecked) {
+  auto c = FromJson(ValidJson());
+  ASSERT_TRUE(c);
+  EXPECT_EQ(c->fargate_cpu, 256);
+  EXPECT_EQ(c->fargate_memory, 512);
+  EXPECT_FALSE(c->fargate_spot);
+  EXPECT_EQ(c->min_tasks, 1);
+  auto j = ValidJson();
+  j["fargateCpu"] = 1024;
+  j["fargateMemory"] = 4096;
+  j["fargateSpot"] = true;
+  j["minTasks"] = 2;
+  j["maxTasks"] = 6;
+  j["callsPerTask"] = 40;
+  auto sized = FromJson(j);
+  ASSERT_TRUE(sized) << sized.error().message;
+  EXPECT_TRUE(sized->fargate_spot);
+  EXPECT_EQ(ToJson(*sized)["maxTasks"], 6);
+  EXPECT_EQ(*FromJson(ToJson(*sized, Secrets::kInclude)), *sized) << "round trip";
+
+  EXPECT_THAT(ErrorsOf(ValidJsonWith({{"fargateCpu", 300}})),
+              Contains(Field(&FieldError::field, "fargateCpu")));
+  EXPECT_THAT(ErrorsOf(ValidJsonWith({{"fargateMemory", 4096}})),
+              Contains(Field(&FieldError::field, "fargateMemory")))
+      << "256 CPU units go up to 2 GiB";
+  EXPECT_THAT(ErrorsOf(ValidJsonWith({{"fargateCpu", 512}, {"fargateMemory", 1536}})),
+              Contains(Field(&FieldError::field, "fargateMemory")))
+      << "whole GiB";
+  EXPECT_THAT(ErrorsOf(ValidJsonWith({{"minTasks", 3}, {"maxTasks", 2}})),
+              Contains(Field(&FieldError::field, "maxTasks")));
+  EXPECT_THAT(ErrorsOf(ValidJsonWith({{"minTasks", 0}})),
+              Contains(Field(&FieldError::field, "minTasks")));
+  EXPECT_TRUE(IsFargateSize(4096, 30720));
+  EXPECT_FALSE(IsFargateSize(4096, 31744));
+}
+
 TEST(AgentConfig, NotJsonIsAClearError) {
   std::vector<FieldError> errors;
   EXPECT_FALSE(FromJsonText("{not json", Unknown::kReject, &errors));

@@ -97,6 +97,13 @@ TEST(EcsPlan, TheDigestFollowsThePlanAndTheSecretVersion) {
   renamed.agent_name = "Bright Smile Dental Care";
   EXPECT_NE(digest, PlanDigest(TaskDefinitionInput(Plan(renamed, settings)), "v1"));
   EXPECT_EQ(digest.size(), 64U) << "fits a tag value";
+  auto bigger = config;
+  bigger.fargate_cpu = 1024;
+  bigger.fargate_memory = 3072;
+  const json sized = TaskDefinitionInput(Plan(bigger, settings));
+  EXPECT_EQ(sized["cpu"], "1024") << "the agent's size";
+  EXPECT_EQ(sized["memory"], "3072");
+  EXPECT_NE(digest, PlanDigest(sized, "v1"));
 }
 
 TEST(EcsPlan, BucketDocumentsSayWhatTheIssueAsks) {
