@@ -34,7 +34,7 @@ iam.attach_user_policy(UserName='bench', PolicyArn=arn)
 print(k['AccessKeyId'], k['SecretAccessKey'])
 PY
 )
-node "$(dirname "$0")/../tests/integration/lib/keepalive_proxy.mjs" "$port" >"$work/proxy.log" &
+node "$(dirname "$0")/../tests/integration/lib/aws_proxy.mjs" "$port" >"$work/proxy.log" &
 proxy_pid=$!
 for _ in $(seq 1 100); do grep -q '^listening' "$work/proxy.log" 2>/dev/null && break; sleep 0.1; done
 proxy="http://127.0.0.1:$(awk '/^listening/ { print $2 }' "$work/proxy.log")"

@@ -7,7 +7,7 @@ import { cpSync, existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tempDir, writeAgent, startServer, callerLine, callOnce, sleep, createDeployedAgent, login } from './lib/server.mjs';
 import { startMoto, startProxy } from './lib/moto.mjs';
-import { startKeepAliveProxy } from './lib/keepalive_proxy.mjs';
+import { startAwsProxy } from './lib/aws_proxy.mjs';
 
 const kArtefacts = ['transcript.json', 'metadata.json', 'recording.wav'];
 
@@ -143,7 +143,7 @@ test('S3 stops answering during a call: the call ends normally, its artefacts ar
 test('connections are kept alive: ten calls\' uploads share a few connections', async () => {
   const moto = await startMoto();
   // moto closes every connection after one answer; S3 keeps them open, as this proxy does.
-  const proxy = await startKeepAliveProxy(moto.port);
+  const proxy = await startAwsProxy(moto.port);
   const data = tempDir('tempo-s3-keepalive-');
   const agent = writeAgent(data, { agentId: 's3-keepalive-line' });
   const server = await startServer(data, ['--object-store', 's3', '--s3-endpoint', proxy.url], { env: moto.env });

@@ -7,7 +7,9 @@
 #include "tempo/aws/client.hpp"
 #include "tempo/aws/credential_chain.hpp"
 #include "tempo/aws/xml.hpp"
+#include "tempo/net/client.hpp"
 
+#include "support/paths.hpp"
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
@@ -15,9 +17,11 @@
 #include <array>
 #include <chrono>
 #include <cstdio>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <string>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <thread>
@@ -59,6 +63,7 @@ class Moto {
   Moto() : port_(FreePort()) {
     pid_ = fork();
     if (pid_ == 0) {
+      prctl(PR_SET_PDEATHSIG, SIGKILL);  // a test that crashes leaves no server behind
       setenv("INITIAL_NO_AUTH_ACTION_COUNT", "4", 1);
       const std::string port = std::to_string(port_);
       execlp("moto_server", "moto_server", "-H", "127.0.0.1", "-p", port.c_str(),
@@ -77,6 +82,7 @@ class Moto {
   Moto& operator=(const Moto&) = delete;
 
   [[nodiscard]] std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
+  [[nodiscard]] int port() const { return port_; }
   [[nodiscard]] bool up() const { return Accepting(port_); }
 
  private:
@@ -177,6 +183,82 @@ class MotoTest : public ::testing::Test {
   Moto moto;
   std::string key;
   std::string secret;
+};
+
+// tests/integration/lib/aws_proxy.mjs in front of moto (node): connections kept alive, a
+// service taken through a real rollout's states, faults on demand, the forwarded requests kept.
+class AwsProxy {
+ public:
+  explicit AwsProxy(const Moto& moto) {
+    const std::string script =
+        (TestVectors().parent_path() / "integration" / "lib" / "aws_proxy.mjs").string();
+    int out[2];
+    if (pipe(out) != 0) return;
+    pid_ = fork();
+    if (pid_ == 0) {
+      prctl(PR_SET_PDEATHSIG, SIGKILL);
+      dup2(out[1], STDOUT_FILENO);
+      close(out[0]);
+      close(out[1]);
+      const std::string port = std::to_string(moto.port());
+      execlp("node", "node", script.c_str(), port.c_str(), static_cast<char*>(nullptr));
+      _exit(127);
+    }
+    close(out[1]);
+    // "listening <port>" first; later lines ("connections <n>") are drained by the reader.
+    std::string line;
+    char c = 0;
+    while (read(out[0], &c, 1) == 1 && c != '\n') line += c;
+    if (line.starts_with("listening ")) port_ = std::stoi(line.substr(10));
+    reader_ = std::thread([fd = out[0]] {
+      char buffer[256];
+      while (read(fd, buffer, sizeof buffer) > 0) {
+      }
+      close(fd);
+    });
+  }
+  ~AwsProxy() {
+    if (pid_ > 0) {
+      kill(pid_, SIGTERM);
+      waitpid(pid_, nullptr, 0);
+    }
+    if (reader_.joinable()) reader_.join();
+  }
+  AwsProxy(const AwsProxy&) = delete;
+  AwsProxy& operator=(const AwsProxy&) = delete;
+
+  [[nodiscard]] bool up() const { return port_ > 0; }
+  [[nodiscard]] std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
+
+  /// The next `times` requests of `operation` fail: 503, 400 ThrottlingException (429), or 0
+  /// for a connection reset.
+  void Inject(const std::string& operation, int status, int times) {
+    Control(net::Method::kPost, "/__proxy/faults",
+            json{{"operation", operation}, {"status", status}, {"times", times}}.dump());
+  }
+  /// "healthy" (the default) or "fail" after `polls` answers IN_PROGRESS.
+  void Rollout(const std::string& mode, int polls = 2) {
+    Control(net::Method::kPost, "/__proxy/rollout", json{{"mode", mode}, {"polls", polls}}.dump());
+  }
+  /// [{"operation", "body"}] of every request forwarded to moto.
+  json Requests() {
+    return json::parse(Control(net::Method::kGet, "/__proxy/requests", ""), nullptr, false);
+  }
+
+ private:
+  std::string Control(net::Method method, const std::string& path, std::string body) {
+    net::ClientRequest request;
+    request.method = method;
+    request.url = url() + path;
+    request.body = std::move(body);
+    auto answer = net::FetchBlocking(std::move(request));
+    EXPECT_TRUE(answer && answer->status == 200) << path;
+    return answer ? answer->body : std::string();
+  }
+
+  pid_t pid_ = -1;
+  int port_ = 0;
+  std::thread reader_;
 };
 
 }  // namespace tempo::test_support

@@ -152,9 +152,11 @@ AwsResult<nlohmann::json> Client::CallJson(const ServiceInfo& service, std::stri
   if (!endpoint) return TransportError(endpoint.error());
   // DumpJson: text from outside (a name, an environment value) may not be UTF-8.
   const std::string body = DumpJson(input);
-  // A client token makes a create safe to repeat: the service answers the first one again.
+  // A client token makes a create safe to repeat: the service answers the first one again
+  // (Secrets Manager calls it ClientRequestToken).
   const bool has_token =
-      input.is_object() && (input.contains("clientToken") || input.contains("ClientToken"));
+      input.is_object() && (input.contains("clientToken") || input.contains("ClientToken") ||
+                            input.contains("ClientRequestToken"));
   const Idempotency idempotency = has_token ? Idempotency::kIdempotent : IdempotencyOf(operation);
   auto response = Send(service, what, idempotency, [&]() -> Result<Prepared> {
     Prepared p;

@@ -37,7 +37,7 @@ struct ListenerRule {
   std::string priority;  ///< "default" for the listener's default rule
   std::vector<std::string> path_patterns;
   std::vector<std::string> target_group_arns;  ///< of its forward action
-  [[nodiscard]] bool is_default() const { return priority == "default"; }
+  [[nodiscard]] bool IsDefault() const { return priority == "default"; }
 };
 
 struct TargetHealth {

@@ -1,6 +1,9 @@
 #include "tempo/deploy/ecs_deployer.hpp"
 
+#include "tempo/aws/elbv2.hpp"
 #include "tempo/aws/s3.hpp"
+#include "tempo/base/digest.hpp"
+#include "tempo/base/json_text.hpp"
 #include "tempo/base/log.hpp"
 #include "tempo/storage/call_layout.hpp"
 
@@ -9,7 +12,7 @@
 
 #include <array>
 #include <random>
-#include <ranges>
+#include <thread>
 #include <utility>
 
 namespace tempo::deploy {
@@ -18,10 +21,22 @@ namespace {
 using nlohmann::json;
 namespace services = aws::services;
 
-enum Step : size_t { kBucket, kImage, kSecrets, kTaskDefinition };
-const std::vector<std::string> kDeploySteps = {"bucket", "image", "secrets", "task definition"};
-enum UndoStep : size_t { kTaskDefinitions, kSecret };
-const std::vector<std::string> kUndeploySteps = {"task definitions", "secret"};
+enum Step : size_t {
+  kBucket,
+  kImage,
+  kSecrets,
+  kTaskDefinition,
+  kTargetGroup,
+  kService,
+  kListenerRule,
+  kWait
+};
+const std::vector<std::string> kDeploySteps = {"bucket",          "image",        "secrets",
+                                               "task definition", "target group", "service",
+                                               "listener rule",   "healthy"};
+enum UndoStep : size_t { kRuleGone, kServiceGone, kTargetGroupGone, kTaskDefinitions, kSecret };
+const std::vector<std::string> kUndeploySteps = {"listener rule", "service", "target group",
+                                                 "task definitions", "secret"};
 
 Error AwsFailure(std::string_view what, const aws::AwsError& error) { return error.ToError(what); }
 
@@ -89,7 +104,8 @@ struct EcsDeployer::Run {
   std::string RollBack() {
     if (undo.empty()) return "";
     std::vector<std::string> done;
-    for (const auto& [what, action] : std::views::reverse(undo)) {
+    for (size_t i = undo.size(); i-- > 0;) {  // newest first
+      const auto& [what, action] = undo[i];
       if (auto undone = action(); undone) {
         done.push_back(what);
       } else {
@@ -100,6 +116,14 @@ struct EcsDeployer::Run {
     return "rolled back: " + fmt::format("{}", fmt::join(done, ", "));
   }
 };
+
+void EcsDeployer::Wait(std::chrono::milliseconds how_long) const {
+  if (options_.sleep) {
+    options_.sleep(how_long);
+  } else {
+    std::this_thread::sleep_for(how_long);
+  }
+}
 
 EcsDeployer::EcsDeployer(EcsDeployerOptions options)
     : options_(std::move(options)), client_([&] {
@@ -297,6 +321,247 @@ Result<EcsDeployment> EcsDeployer::DeployAgent(const agent::AgentConfig& config,
     return fmt::format("{}:{} registered", family, td.value("revision", 0));
   }));
 
+  aws::Elbv2 elb(client_);
+  std::string target_group_arn;
+  TEMPO_TRY(run.Step(kTargetGroup, [&]() -> Result<std::string> {
+    aws::TargetGroupSpec spec;
+    spec.name = TargetGroupName(agent);
+    spec.vpc_id = settings.vpc_id;
+    spec.port = kContainerPort;
+    spec.deregistration_delay_seconds = DeregistrationDelaySeconds(config);
+    spec.tags = {{std::string(kAgentTag), agent.str()}};
+    auto found = elb.FindTargetGroup(spec.name);
+    if (!found) return AwsFailure("elbv2 DescribeTargetGroups", found.error());
+    bool created = false;
+    if (found->has_value()) {
+      if ((*found)->vpc_id != settings.vpc_id) {
+        return Error(ErrorCode::kAlreadyExists,
+                     fmt::format("a target group named {} exists in another VPC ({})", spec.name,
+                                 (*found)->vpc_id));
+      }
+      target_group_arn = (*found)->arn;
+    } else {
+      auto made = elb.CreateTargetGroup(spec);
+      if (!made) return AwsFailure("elbv2 CreateTargetGroup", made.error());
+      target_group_arn = made->arn;
+      created = true;
+      run.undo.emplace_back("deleted target group " + spec.name, [this, arn = target_group_arn] {
+        auto gone = aws::Elbv2(client_).DeleteTargetGroup(arn);
+        return gone ? Ok() : Result<void>(AwsFailure("elbv2 DeleteTargetGroup", gone.error()));
+      });
+    }
+    if (auto converged = elb.ConvergeTargetGroup(target_group_arn, spec); !converged) {
+      return AwsFailure("elbv2 ModifyTargetGroup", converged.error());
+    }
+    return fmt::format("{}{}: ip targets on port {}, health check {}, {} s to drain", spec.name,
+                       created ? " created" : "", kContainerPort, spec.health_check_path,
+                       spec.deregistration_delay_seconds);
+  }));
+
+  TEMPO_TRY(run.Step(kService, [&]() -> Result<std::string> {
+    const std::string name = ServiceName(agent);
+    json wanted = ServiceSettings(config, settings, out.task_definition_arn, target_group_arn);
+    const std::string plan = Sha256Hex(DumpJson(wanted));
+    auto described = client_.CallJson(
+        services::kEcs, "DescribeServices",
+        {{"cluster", settings.cluster}, {"services", {name}}, {"include", {"TAGS"}}});
+    if (!described) return AwsFailure("ecs DescribeServices", described.error());
+    const json services = described->value("services", json::array());
+    const json* current = nullptr;
+    for (const auto& service : services) {
+      if (StringOf(service, "serviceName") == name && StringOf(service, "status") == "ACTIVE") {
+        current = &service;
+      }
+    }
+    std::string verb = "unchanged";
+    if (current == nullptr) {
+      json input = wanted;
+      input["serviceName"] = name;
+      input["desiredCount"] = config.min_tasks;
+      input["propagateTags"] = "SERVICE";
+      input["enableECSManagedTags"] = true;
+      input["tags"] = json::array(
+          {{{"key", kAgentTag}, {"value", agent.str()}}, {{"key", kPlanTag}, {"value", plan}}});
+      input["clientToken"] = NewClientToken();  // CreateService sent twice makes one service
+      auto created = client_.CallJson(services::kEcs, "CreateService", input);
+      if (!created) return AwsFailure("ecs CreateService", created.error());
+      out.service_arn = StringOf((*created)["service"], "serviceArn");
+      verb = "created";
+      run.undo.emplace_back("deleted service " + name, [this, name] {
+        auto gone = client_.CallJson(
+            services::kEcs, "DeleteService",
+            {{"cluster", options_.settings.cluster}, {"service", name}, {"force", true}});
+        return gone ? Ok() : Result<void>(AwsFailure("ecs DeleteService", gone.error()));
+      });
+    } else {
+      out.service_arn = StringOf(*current, "serviceArn");
+      if (!HasTag(current->value("tags", json::array()), kPlanTag, plan)) {
+        json input = wanted;
+        input["service"] = name;
+        // The desired count is the scaler's from here on; a deploy does not reset it.
+        auto updated = client_.CallJson(services::kEcs, "UpdateService", input);
+        if (!updated) return AwsFailure("ecs UpdateService", updated.error());
+        auto tagged =
+            client_.CallJson(services::kEcs, "TagResource",
+                             {{"resourceArn", out.service_arn},
+                              {"tags", json::array({{{"key", kPlanTag}, {"value", plan}}})}});
+        if (!tagged) return AwsFailure("ecs TagResource", tagged.error());
+        verb = "updated";
+        run.undo.emplace_back(
+            "service " + name + " back to its previous task definition",
+            [this, name, previous = StringOf(*current, "taskDefinition")] {
+              auto back = client_.CallJson(services::kEcs, "UpdateService",
+                                           {{"cluster", options_.settings.cluster},
+                                            {"service", name},
+                                            {"taskDefinition", previous}});
+              return back ? Ok() : Result<void>(AwsFailure("ecs UpdateService", back.error()));
+            });
+      }
+    }
+    // Scaling on the calls the runtime reports: both calls set the whole state (idempotent).
+    auto target = client_.CallJson(services::kAutoScaling, "RegisterScalableTarget",
+                                   {{"ServiceNamespace", "ecs"},
+                                    {"ResourceId", ScalingResourceId(settings, agent)},
+                                    {"ScalableDimension", "ecs:service:DesiredCount"},
+                                    {"MinCapacity", config.min_tasks},
+                                    {"MaxCapacity", config.max_tasks}});
+    if (!target)
+      return AwsFailure("application-autoscaling RegisterScalableTarget", target.error());
+    auto policy = client_.CallJson(services::kAutoScaling, "PutScalingPolicy",
+                                   ScalingPolicyInput(config, settings));
+    if (!policy) return AwsFailure("application-autoscaling PutScalingPolicy", policy.error());
+    return fmt::format("{} {} on {}, {} to {} tasks at {} calls each", name, verb,
+                       config.fargate_spot ? "Fargate Spot" : "Fargate", config.min_tasks,
+                       config.max_tasks, config.calls_per_task);
+  }));
+
+  TEMPO_TRY(run.Step(kListenerRule, [&]() -> Result<std::string> {
+    const std::string pattern = AgentPathPattern(agent);
+    auto rules = elb.DescribeRules(settings.listener_arn);
+    if (!rules) return AwsFailure("elbv2 DescribeRules", rules.error());
+    for (const auto& rule : *rules) {
+      if (std::find(rule.path_patterns.begin(), rule.path_patterns.end(), pattern) ==
+          rule.path_patterns.end()) {
+        continue;
+      }
+      if (rule.target_group_arns == std::vector<std::string>{target_group_arn}) {
+        return fmt::format("{} → {} (priority {}) unchanged", pattern, TargetGroupName(agent),
+                           rule.priority);
+      }
+      if (auto modified = elb.ModifyRule(rule.arn, pattern, target_group_arn); !modified) {
+        return AwsFailure("elbv2 ModifyRule", modified.error());
+      }
+      return fmt::format("{} → {} (priority {}) updated", pattern, TargetGroupName(agent),
+                         rule.priority);
+    }
+    // A free priority: the agent's preferred one, or the next free after it. Two deploys at
+    // once may pick the same; the second gets PriorityInUse and takes the next.
+    std::vector<std::string> used;
+    auto note_used = [&](const std::vector<aws::ListenerRule>& seen) {
+      used.clear();
+      for (const auto& rule : seen) used.push_back(rule.priority);
+    };
+    note_used(*rules);
+    auto is_used = [&](int p) {
+      return std::find(used.begin(), used.end(), std::to_string(p)) != used.end();
+    };
+    int priority = PreferredRulePriority(agent);
+    for (int attempt = 0; attempt < 20; ++attempt) {
+      size_t rules_now = 0;
+      for (const auto& p : used) rules_now += p == "default" ? 0 : 1;
+      if (rules_now >= kListenerRuleQuota) {
+        return ResourceExhausted(fmt::format(
+            "the listener already has {} rules, the quota of an Application Load Balancer "
+            "listener: raise 'Rules per Application Load Balancer' in Service Quotas, or deploy "
+            "to another listener",
+            rules_now));
+      }
+      while (is_used(priority)) priority = priority >= 50'000 ? 1 : priority + 1;
+      auto made = elb.CreateRule(settings.listener_arn, priority, pattern, target_group_arn,
+                                 {{std::string(kAgentTag), agent.str()}});
+      if (made) {
+        run.undo.emplace_back(
+            fmt::format("deleted listener rule {}", pattern), [this, arn = made->arn] {
+              auto gone = aws::Elbv2(client_).DeleteRule(arn);
+              return gone ? Ok() : Result<void>(AwsFailure("elbv2 DeleteRule", gone.error()));
+            });
+        return fmt::format("{} → {} (priority {}) created", pattern, TargetGroupName(agent),
+                           priority);
+      }
+      if (made.error().code == "TooManyRules") {
+        return ResourceExhausted(
+            fmt::format("the listener is at its rule quota ({}): raise 'Rules per Application Load "
+                        "Balancer' in Service Quotas, or deploy to another listener",
+                        made.error().message));
+      }
+      if (made.error().code != "PriorityInUse") {
+        return AwsFailure("elbv2 CreateRule", made.error());
+      }
+      auto again = elb.DescribeRules(settings.listener_arn);
+      if (!again) return AwsFailure("elbv2 DescribeRules", again.error());
+      note_used(*again);
+      if (!is_used(priority)) used.push_back(std::to_string(priority));
+    }
+    return Unavailable("no free listener rule priority after 20 tries (many deploys at once?)");
+  }));
+
+  TEMPO_TRY(run.Step(kWait, [&]() -> Result<std::string> {
+    // Steady: the primary deployment COMPLETED with its tasks running, and the load balancer
+    // sees a healthy target. The circuit breaker's FAILED ends the wait at once.
+    std::chrono::milliseconds waited{0};
+    for (;;) {
+      auto described =
+          client_.CallJson(services::kEcs, "DescribeServices",
+                           {{"cluster", settings.cluster}, {"services", {ServiceName(agent)}}});
+      if (!described) return AwsFailure("ecs DescribeServices", described.error());
+      const json services = described->value("services", json::array());
+      if (services.empty()) return NotFound("the service is gone");
+      const json& service = services[0];
+      std::string rollout = "?";
+      std::string reason;
+      int running = service.value("runningCount", 0);
+      const int desired = service.value("desiredCount", 0);
+      for (const auto& d : service.value("deployments", json::array())) {
+        if (StringOf(d, "status") != "PRIMARY") continue;
+        rollout = StringOf(d, "rolloutState");
+        reason = StringOf(d, "rolloutStateReason");
+        running = d.value("runningCount", running);
+      }
+      if (rollout == "FAILED") {
+        return Error(ErrorCode::kFailedPrecondition,
+                     fmt::format("the rollout failed: {} (the deployment circuit breaker rolls "
+                                 "the service back; the task's logs are in {})",
+                                 reason.empty() ? "tasks did not become healthy" : reason,
+                                 settings.log_group));
+      }
+      size_t healthy = 0;
+      std::string targets;
+      if (rollout == "COMPLETED" && running >= std::max(desired, 1)) {
+        auto health = elb.DescribeTargetHealth(target_group_arn);
+        if (!health) return AwsFailure("elbv2 DescribeTargetHealth", health.error());
+        for (const auto& t : *health) {
+          healthy += t.state == "healthy" ? 1 : 0;
+          targets += (targets.empty() ? "" : ", ") + t.state;
+        }
+        if (healthy > 0) {
+          return fmt::format("{} task(s) running, {} healthy target(s), after {} s", running,
+                             healthy, waited.count() / 1000);
+        }
+      }
+      const std::string state =
+          fmt::format("rollout {}, {} of {} task(s) running{}", rollout, running, desired,
+                      targets.empty() ? "" : ", targets: " + targets);
+      if (waited >= options_.wait_timeout) {
+        return Error(ErrorCode::kDeadlineExceeded,
+                     fmt::format("not healthy within {} s: {}",
+                                 options_.wait_timeout.count() / 1000, state));
+      }
+      if (progress) progress(kWait, StepState::kRunning, state);
+      Wait(options_.wait_poll);
+      waited += options_.wait_poll;
+    }
+  }));
+
   TEMPO_LOG(deploy, info, "[agent={}] deployed to ECS: {}", agent, out.task_definition_arn);
   return out;
 }
@@ -315,6 +580,72 @@ Result<void> EcsDeployer::Undeploy(const OrgId& /*org*/, const AgentId& agent,
     if (progress) progress(index, StepState::kDone, *done);
     return Ok();
   };
+
+  aws::Elbv2 elb(client_);
+  const auto& settings = options_.settings;
+  TEMPO_TRY(step(kRuleGone, [&]() -> Result<std::string> {
+    const std::string pattern = AgentPathPattern(agent);
+    auto rules = elb.DescribeRules(settings.listener_arn);
+    if (!rules) return AwsFailure("elbv2 DescribeRules", rules.error());
+    for (const auto& rule : *rules) {
+      if (rule.IsDefault() || std::find(rule.path_patterns.begin(), rule.path_patterns.end(),
+                                         pattern) == rule.path_patterns.end()) {
+        continue;
+      }
+      if (auto gone = elb.DeleteRule(rule.arn); !gone) {
+        return AwsFailure("elbv2 DeleteRule", gone.error());
+      }
+      return pattern + " deleted";
+    }
+    return pattern + " was not there";
+  }));
+
+  TEMPO_TRY(step(kServiceGone, [&]() -> Result<std::string> {
+    const std::string name = ServiceName(agent);
+    // Looked up first: a missing target is ObjectNotFoundException on AWS, and other words
+    // elsewhere.
+    const std::string resource = ScalingResourceId(settings, agent);
+    auto targets = client_.CallJson(services::kAutoScaling, "DescribeScalableTargets",
+                                    {{"ServiceNamespace", "ecs"}, {"ResourceIds", {resource}}});
+    if (!targets) {
+      return AwsFailure("application-autoscaling DescribeScalableTargets", targets.error());
+    }
+    if (!targets->value("ScalableTargets", json::array()).empty()) {
+      auto scaling = client_.CallJson(services::kAutoScaling, "DeregisterScalableTarget",
+                                      {{"ServiceNamespace", "ecs"},
+                                       {"ResourceId", resource},
+                                       {"ScalableDimension", "ecs:service:DesiredCount"}});
+      if (!scaling) {
+        return AwsFailure("application-autoscaling DeregisterScalableTarget", scaling.error());
+      }
+    }
+    auto described = client_.CallJson(services::kEcs, "DescribeServices",
+                                      {{"cluster", settings.cluster}, {"services", {name}}});
+    if (!described) return AwsFailure("ecs DescribeServices", described.error());
+    bool active = false;
+    for (const auto& service : described->value("services", json::array())) {
+      active = active || StringOf(service, "status") == "ACTIVE";
+    }
+    if (!active) return name + " was not there";
+    // force: stop the tasks too. Task protection keeps a task with calls running until they
+    // end (or the protection expires).
+    auto gone =
+        client_.CallJson(services::kEcs, "DeleteService",
+                         {{"cluster", settings.cluster}, {"service", name}, {"force", true}});
+    if (!gone) return AwsFailure("ecs DeleteService", gone.error());
+    return name + " deleted";
+  }));
+
+  TEMPO_TRY(step(kTargetGroupGone, [&]() -> Result<std::string> {
+    const std::string name = TargetGroupName(agent);
+    auto found = elb.FindTargetGroup(name);
+    if (!found) return AwsFailure("elbv2 DescribeTargetGroups", found.error());
+    if (!found->has_value()) return name + " was not there";
+    if (auto gone = elb.DeleteTargetGroup((*found)->arn); !gone) {
+      return AwsFailure("elbv2 DeleteTargetGroup", gone.error());
+    }
+    return name + " deleted";
+  }));
 
   TEMPO_TRY(step(kTaskDefinitions, [&]() -> Result<std::string> {
     const std::string family = TaskFamily(agent);

@@ -15,6 +15,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <chrono>
 #include <memory>
 #include <string>
 
@@ -27,7 +28,11 @@ struct EcsDeployerOptions {
   aws::EndpointOverrides endpoints;  ///< moto, VPC endpoints
   /// In front of every agent bucket's name (S3 bucket names are global).
   std::string bucket_prefix;
-  /// Tests: the network and the waits between retries.
+  /// The last step waits this long at most for the tasks to run and pass the load
+  /// balancer's health checks, asking every `wait_poll`.
+  std::chrono::milliseconds wait_timeout{15 * 60 * 1000};
+  std::chrono::milliseconds wait_poll{10'000};
+  /// Tests: the network, and the waits (between retries and between polls).
   aws::HttpFetch fetch;
   std::function<void(std::chrono::milliseconds)> sleep;
 };
@@ -55,8 +60,8 @@ class EcsDeployer final : public Deployer {
   [[nodiscard]] std::vector<std::string> UndeploySteps() const override;
   Result<void> Deploy(const OrgId& org, const agent::AgentConfig& config,
                       const DeployProgress& progress) override;
-  /// Removes the task definition revisions and the secret; keeps the bucket (the calls are
-  /// the customer's data).
+  /// Removes the listener rule, the service (and its scaling), the target group, the task
+  /// definition revisions and the secret; keeps the bucket (the calls are the customer's data).
   Result<void> Undeploy(const OrgId& org, const AgentId& agent,
                         const DeployProgress& progress) override;
 
@@ -69,6 +74,7 @@ class EcsDeployer final : public Deployer {
 
  private:
   explicit EcsDeployer(EcsDeployerOptions options);
+  void Wait(std::chrono::milliseconds how_long) const;
   struct Run;
 
   EcsDeployerOptions options_;

@@ -5,6 +5,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 namespace tempo::deploy {
 namespace {
 
@@ -132,6 +134,90 @@ std::string PlanDigest(const nlohmann::json& task_definition_input,
                        std::string_view secret_version) {
   // nlohmann::json keeps object keys sorted: the same plan always dumps the same text.
   return Sha256Hex(DumpJson(task_definition_input) + "\n" + std::string(secret_version));
+}
+
+std::string TargetGroupName(const AgentId& agent) {
+  std::string name = "tempo-" + agent.str();
+  if (name.size() <= 32) return name;
+  std::string head = name.substr(0, 23);
+  while (head.ends_with('-')) head.pop_back();
+  return head + "-" + Sha256Hex(agent.str()).substr(0, 8);
+}
+
+std::string ServiceName(const AgentId& agent) { return TaskFamily(agent); }
+
+std::string AgentPathPattern(const AgentId& agent) {
+  return fmt::format("/agent/{}/*", agent.str());
+}
+
+int PreferredRulePriority(const AgentId& agent) {
+  const std::string digest = Sha256Hex(agent.str());
+  return 1000 + static_cast<int>(std::stoul(digest.substr(0, 8), nullptr, 16) % 40'000);
+}
+
+std::string ClusterName(const EcsSettings& settings) {
+  const auto slash = settings.cluster.rfind("cluster/");
+  return slash == std::string::npos ? settings.cluster : settings.cluster.substr(slash + 8);
+}
+
+std::string ScalingResourceId(const EcsSettings& settings, const AgentId& agent) {
+  return fmt::format("service/{}/{}", ClusterName(settings), ServiceName(agent));
+}
+
+int DeregistrationDelaySeconds(const agent::AgentConfig& config) {
+  return std::min(3600, config.max_session_duration + 30);
+}
+
+nlohmann::json ServiceSettings(const agent::AgentConfig& config, const EcsSettings& settings,
+                               std::string_view task_definition_arn,
+                               std::string_view target_group_arn) {
+  using nlohmann::json;
+  return {
+      {"cluster", settings.cluster},
+      {"taskDefinition", task_definition_arn},
+      {"capacityProviderStrategy",
+       {{{"capacityProvider", config.fargate_spot ? "FARGATE_SPOT" : "FARGATE"},
+         {"weight", 1},
+         {"base", 0}}}},
+      {"platformVersion", "LATEST"},
+      {"networkConfiguration",
+       {{"awsvpcConfiguration",
+         {{"subnets", settings.private_subnets},
+          {"securityGroups", settings.security_groups},
+          {"assignPublicIp", "DISABLED"}}}}},
+      {"loadBalancers",
+       {{{"targetGroupArn", target_group_arn},
+         {"containerName", kContainerName},
+         {"containerPort", kContainerPort}}}},
+      // Time to start before the load balancer's health checks count.
+      {"healthCheckGracePeriodSeconds", 60},
+      {"deploymentConfiguration",
+       {{"minimumHealthyPercent", 100},
+        {"maximumPercent", 200},
+        {"deploymentCircuitBreaker", {{"enable", true}, {"rollback", true}}}}},
+  };
+}
+
+nlohmann::json ScalingPolicyInput(const agent::AgentConfig& config, const EcsSettings& settings) {
+  using nlohmann::json;
+  return {
+      {"PolicyName", "tempo-active-calls-per-task"},
+      {"ServiceNamespace", "ecs"},
+      {"ResourceId", ScalingResourceId(settings, config.agent_id)},
+      {"ScalableDimension", "ecs:service:DesiredCount"},
+      {"PolicyType", "TargetTrackingScaling"},
+      {"TargetTrackingScalingPolicyConfiguration",
+       {{"TargetValue", config.calls_per_task},
+        {"CustomizedMetricSpecification",
+         {{"Namespace", "TempoVoice"},
+          {"MetricName", "ActiveCalls"},
+          {"Dimensions", {{{"Name", "AgentId"}, {"Value", config.agent_id.str()}}}},
+          {"Statistic", "Average"}}},
+        // Out quickly when calls arrive; in slowly, and task protection keeps a task with
+        // calls from being stopped anyway.
+        {"ScaleOutCooldown", 60},
+        {"ScaleInCooldown", 300}}},
+  };
 }
 
 std::string VoiceUrl(const EcsSettings& settings, const AgentId& agent) {

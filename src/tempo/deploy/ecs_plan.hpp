@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include <string>
+#include <string_view>
 
 namespace tempo::deploy {
 
@@ -59,6 +60,42 @@ nlohmann::json TaskDefinitionInput(const TaskPlan& plan);
 /// (a new token must roll the tasks): the value of kPlanTag.
 std::string PlanDigest(const nlohmann::json& task_definition_input,
                        std::string_view secret_version);
+
+/// The agent's target group: "tempo-{agentId}", or for a long id its first letters and a
+/// digest of the whole (target group names have at most 32 characters).
+std::string TargetGroupName(const AgentId& agent);
+/// tempo-agent-{agentId}
+std::string ServiceName(const AgentId& agent);
+/// /agent/{agentId}/* : every path of the agent (webhooks, media stream, status callbacks).
+std::string AgentPathPattern(const AgentId& agent);
+/// Where the agent's listener rule would like to sit (1000..40999, from a digest of its id),
+/// so that agents deployed at the same time rarely ask for the same priority.
+int PreferredRulePriority(const AgentId& agent);
+/// An ALB listener holds at most 100 rules besides its default one.
+inline constexpr size_t kListenerRuleQuota = 100;
+/// The cluster's name (settings may name it by ARN).
+std::string ClusterName(const EcsSettings& settings);
+/// service/{cluster}/{service}: the service as Application Auto Scaling names it.
+std::string ScalingResourceId(const EcsSettings& settings, const AgentId& agent);
+
+/// How long the load balancer keeps a draining task's connections: a call in progress
+/// (a media stream is one long request) runs to the agent's longest session, up to ALB's
+/// limit of an hour.
+int DeregistrationDelaySeconds(const agent::AgentConfig& config);
+
+/// The service's settings that CreateService and UpdateService share: Fargate or Fargate
+/// Spot by the agent's choice, private subnets without public IPs, the deployment circuit
+/// breaker with rollback, minimum healthy 100 % (a redeploy starts new tasks before it stops
+/// old ones), the load balancer's target group.
+nlohmann::json ServiceSettings(const agent::AgentConfig& config, const EcsSettings& settings,
+                               std::string_view task_definition_arn,
+                               std::string_view target_group_arn);
+
+/// The target tracking policy: the runtime's active calls per task (CloudWatch metric
+/// TempoVoice/ActiveCalls, dimension AgentId, averaged over the tasks) held at the agent's
+/// callsPerTask. Request count would be the wrong signal: a call's media stream is one
+/// request that lasts minutes.
+nlohmann::json ScalingPolicyInput(const agent::AgentConfig& config, const EcsSettings& settings);
 
 /// The agent's Twilio Voice URL on the load balancer (empty without a public URL).
 std::string VoiceUrl(const EcsSettings& settings, const AgentId& agent);

@@ -252,6 +252,15 @@ TEST(Client, ACreateIsSentAgainOnlyWhenThatIsSafe) {
   }
   {
     ScriptedAws aws;
+    aws.script = {lost, Answer(200, "{}")};
+    Client client(Options(aws, slept));
+    EXPECT_TRUE(client.CallJson(services::kSecretsManager, "CreateSecret",
+                                {{"Name", "tempo/agents/a1/twilio"},
+                                 {"ClientRequestToken", "5c2b7a0e-4d7f-4b8e-9f00-0a1b2c3d4e5f"}}));
+    EXPECT_EQ(aws.seen.size(), 2U) << "Secrets Manager's ClientRequestToken too";
+  }
+  {
+    ScriptedAws aws;
     aws.script = {lost, Answer(200, "")};
     Client client(Options(aws, slept));
     S3Request put;

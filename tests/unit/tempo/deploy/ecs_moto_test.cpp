@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include <map>
+#include <thread>
 
 namespace tempo::deploy {
 namespace {
@@ -66,6 +67,8 @@ class EcsMotoTest : public test_support::MotoTest {
  protected:
   void SetUp() override {
     MotoTest::SetUp();
+    proxy = std::make_unique<test_support::AwsProxy>(moto);
+    ASSERT_TRUE(proxy->up()) << "the AWS proxy (node) did not start";
     infrastructure = Boto3(moto, key, secret, kInfrastructure);
     ASSERT_TRUE(infrastructure.is_object()) << infrastructure;
     auto parsed = ParseEcsSettings(infrastructure.dump());
@@ -84,9 +87,11 @@ class EcsMotoTest : public test_support::MotoTest {
     options.credentials = aws::MakeStaticCredentials(credentials);
     for (const char* service : {"s3", "ecs", "ecr", "secretsmanager", "elasticloadbalancing",
                                 "application-autoscaling", "logs", "iam", "sts"}) {
-      options.endpoints[service] = moto.url();
+      options.endpoints[service] = proxy->url();
     }
     options.sleep = [](std::chrono::milliseconds) {};
+    options.wait_poll = std::chrono::milliseconds(1000);
+    options.wait_timeout = std::chrono::milliseconds(20'000);
     if (fail) {
       options.fetch = [fail, real = aws::BlockingFetch()](net::ClientRequest request) {
         if (fail(request)) return Result<net::Response>(Unavailable("injected: connection reset"));
@@ -122,10 +127,59 @@ if arns:
     td = ecs.describe_task_definition(taskDefinition=arns[-1], include=['TAGS'])
     out['task_definition'] = td['taskDefinition']
     out['task_definition_tags'] = {t['key']: t['value'] for t in td.get('tags', [])}
+elb = client('elbv2')
+tgs = [t for t in elb.describe_target_groups()['TargetGroups'] if t['TargetGroupName'] == 'tempo-' + agent]
+out['target_group'] = tgs[0] if tgs else None
+if tgs:
+    attrs = elb.describe_target_group_attributes(TargetGroupArn=tgs[0]['TargetGroupArn'])['Attributes']
+    out['deregistration_delay'] = {a['Key']: a['Value'] for a in attrs}.get('deregistration_delay.timeout_seconds')
+listener = ')" + settings.listener_arn + R"('
+out['rules'] = [{'priority': r['Priority'], 'paths': [v for c in r['Conditions'] for v in c.get('PathPatternConfig', {}).get('Values', c.get('Values', []))],
+                 'target': r['Actions'][0].get('TargetGroupArn')}
+                for r in elb.describe_rules(ListenerArn=listener)['Rules'] if not r['IsDefault']]
+out['rule'] = next((r for r in out['rules'] if r['paths'] == ['/agent/' + agent + '/*']), None)
+services = [s for s in ecs.describe_services(cluster='tempo-voice-cluster', services=['tempo-agent-' + agent])['services'] if s['status'] == 'ACTIVE']
+out['service'] = services[0] if services else None
+aas = client('application-autoscaling')
+resource = 'service/tempo-voice-cluster/tempo-agent-' + agent
+targets = aas.describe_scalable_targets(ServiceNamespace='ecs', ResourceIds=[resource])['ScalableTargets']
+out['scaling'] = targets[0] if targets else None
+policies = aas.describe_scaling_policies(ServiceNamespace='ecs', ResourceId=resource)['ScalingPolicies']
+out['policy'] = policies[0] if policies else None
 print(json.dumps(out, default=str))
 )");
   }
 
+  // The operations the deployer sent, in order, since `from` (an index into the proxy's log).
+  std::vector<std::string> Operations(size_t from = 0) {
+    std::vector<std::string> out;
+    const json log = proxy->Requests();
+    for (size_t i = from; i < log.size(); ++i) out.push_back(log[i]["operation"]);
+    return out;
+  }
+
+  // The last body of `operation` the proxy forwarded, checked against AWS's own model of the
+  // operation's input by botocore (moto keeps neither a service's capacity provider strategy
+  // nor its deployment configuration, so this is where they are checked).
+  json ValidatedBody(const std::string& operation) {
+    json body;
+    for (const auto& r : proxy->Requests()) {
+      if (r["operation"] == operation) body = json::parse(r["body"].get<std::string>());
+    }
+    EXPECT_TRUE(body.is_object()) << operation << " was not sent";
+    const json verdict = test_support::RunPython(R"(
+import botocore.session, botocore.validate, json
+model = botocore.session.get_session().get_service_model('ecs')
+report = botocore.validate.ParamValidator().validate(json.loads(')" +
+                                                 body.dump() + R"('), model.operation_model(')" +
+                                                 operation + R"(').input_shape)
+print(json.dumps(report.generate_report()))
+)");
+    EXPECT_EQ(verdict, "") << operation << ": " << verdict;
+    return body;
+  }
+
+  std::unique_ptr<test_support::AwsProxy> proxy;
   json infrastructure;
   EcsSettings settings;
 };
@@ -140,9 +194,16 @@ TEST_F(EcsMotoTest, DeploysTheBucketImageSecretsAndTaskDefinitionAsBoto3SeesThem
             fmt::format("{} {} {}", deployer->DeploySteps()[step], ToString(state), message));
       });
   ASSERT_TRUE(deployed) << deployed.error().message;
-  ASSERT_EQ(lines.size(), 8U) << "running, then done, for each of four steps";
+  std::vector<std::string> done;
+  for (const auto& line : lines) {
+    if (line.find(" done ") != std::string::npos) done.push_back(line);
+  }
+  ASSERT_EQ(done.size(), 8U) << ::testing::PrintToString(lines);
   EXPECT_EQ(lines[0], "bucket running ");
-  EXPECT_THAT(lines[7], HasSubstr("task definition done tempo-agent-bright-smile:1 registered"));
+  EXPECT_THAT(done[3], HasSubstr("task definition done tempo-agent-bright-smile:1 registered"));
+  EXPECT_THAT(done[7], HasSubstr("healthy done 1 task(s) running, 1 healthy target(s)"));
+  EXPECT_THAT(::testing::PrintToString(lines), HasSubstr("healthy running rollout IN_PROGRESS"))
+      << "the wait shows the rollout as it goes";
 
   const json seen = Seen("bright-smile");
   ASSERT_TRUE(seen.is_object()) << seen;
@@ -198,11 +259,144 @@ TEST_F(EcsMotoTest, DeploysTheBucketImageSecretsAndTaskDefinitionAsBoto3SeesThem
   EXPECT_EQ(container["stopTimeout"], 120);
   EXPECT_EQ(container["portMappings"][0]["containerPort"], 3000);
 
+  // The target group: ip targets on port 3000 in the VPC, checked on /health, draining
+  // as long as the agent's longest call.
+  const json& tg = seen["target_group"];
+  ASSERT_TRUE(tg.is_object()) << seen;
+  EXPECT_EQ(tg["HealthCheckPath"], "/health");
+  EXPECT_EQ(tg["TargetType"], "ip");
+  EXPECT_EQ(tg["Port"], 3000);
+  EXPECT_EQ(tg["VpcId"], settings.vpc_id);
+  EXPECT_EQ(seen["deregistration_delay"], "1830");
+  // The rule sends the agent's paths to that agent's group.
+  ASSERT_TRUE(seen["rule"].is_object()) << seen["rules"];
+  EXPECT_EQ(seen["rule"]["target"], tg["TargetGroupArn"]);
+  // The service runs the revision behind that group, in the private subnets.
+  const json& service = seen["service"];
+  ASSERT_TRUE(service.is_object()) << seen;
+  EXPECT_EQ(service["taskDefinition"], td["taskDefinitionArn"]);
+  EXPECT_EQ(service["loadBalancers"][0]["targetGroupArn"], tg["TargetGroupArn"]);
+  EXPECT_EQ(service["loadBalancers"][0]["containerPort"], 3000);
+  EXPECT_EQ(service["networkConfiguration"]["awsvpcConfiguration"]["assignPublicIp"], "DISABLED");
+  EXPECT_EQ(service["networkConfiguration"]["awsvpcConfiguration"]["subnets"],
+            json(settings.private_subnets));
+  EXPECT_EQ(service["desiredCount"], 1);
+  // What moto does not keep, checked in what was sent, against botocore's model.
+  const json create = ValidatedBody("CreateService");
+  EXPECT_EQ(create["capacityProviderStrategy"][0]["capacityProvider"], "FARGATE");
+  EXPECT_EQ(create["deploymentConfiguration"]["minimumHealthyPercent"], 100);
+  EXPECT_EQ(create["deploymentConfiguration"]["deploymentCircuitBreaker"],
+            json::parse(R"({"enable": true, "rollback": true})"));
+  // Scaling: the agent's task counts, on active calls per task.
+  EXPECT_EQ(seen["scaling"]["MinCapacity"], 1);
+  EXPECT_EQ(seen["scaling"]["MaxCapacity"], 2);
+  const json& tracking = seen["policy"]["TargetTrackingScalingPolicyConfiguration"];
+  EXPECT_EQ(tracking["TargetValue"], 20.0);
+  EXPECT_EQ(tracking["CustomizedMetricSpecification"]["MetricName"], "ActiveCalls");
+  EXPECT_EQ(tracking["CustomizedMetricSpecification"]["Namespace"], "TempoVoice");
+
   const json result = deployed->ToJson();
   EXPECT_EQ(result["success"], true);
   EXPECT_EQ(result["s3BucketName"], "tempo-agent-transcripts-bright-smile");
   EXPECT_EQ(result["taskDefinitionArn"], td["taskDefinitionArn"]);
   EXPECT_EQ(result["voiceUrl"], "https://voice.example.com/agent/bright-smile/incoming-call");
+  EXPECT_EQ(result["serviceArn"], service["serviceArn"]);
+}
+
+TEST_F(EcsMotoTest, FargateSpotWhenTheAgentAsksAndItsOwnScaling) {
+  auto deployer = Deployer();
+  auto config = Agent("night-line");
+  config.fargate_spot = true;
+  config.fargate_cpu = 512;
+  config.fargate_memory = 2048;
+  config.min_tasks = 2;
+  config.max_tasks = 5;
+  config.calls_per_task = 35;
+  auto deployed = deployer->DeployAgent(config, {});
+  ASSERT_TRUE(deployed) << deployed.error().message;
+  EXPECT_EQ(ValidatedBody("CreateService")["capacityProviderStrategy"],
+            json::parse(R"([{"capacityProvider": "FARGATE_SPOT", "weight": 1, "base": 0}])"));
+  const json seen = Seen("night-line");
+  EXPECT_EQ(seen["task_definition"]["cpu"], "512");
+  EXPECT_EQ(seen["task_definition"]["memory"], "2048");
+  EXPECT_EQ(seen["service"]["desiredCount"], 2);
+  EXPECT_EQ(seen["scaling"]["MinCapacity"], 2);
+  EXPECT_EQ(seen["scaling"]["MaxCapacity"], 5);
+  EXPECT_EQ(seen["policy"]["TargetTrackingScalingPolicyConfiguration"]["TargetValue"], 35.0);
+}
+
+TEST_F(EcsMotoTest, ThrottlingAnd5xxAreRetriedAndTheDeploySucceeds) {
+  proxy->Inject("RegisterTaskDefinition", 429, 2);  // throttled: never processed
+  proxy->Inject("CreateService", 503, 1);           // has a client token: safe to repeat
+  proxy->Inject("DescribeServices", 503, 2);
+  proxy->Inject("DescribeImages", 0, 1);  // the connection reset: a read, safe to repeat
+  auto deployer = Deployer();
+  auto deployed = deployer->DeployAgent(Agent("busy-day"), {});
+  ASSERT_TRUE(deployed) << deployed.error().message;
+  // Five by the AWS client; the reset of a kept connection before any answer is sent again
+  // by the connection pool itself.
+  EXPECT_GE(deployer->stats().retries, 5U);
+  EXPECT_THAT(Operations(), ::testing::Contains("DescribeImages"));
+  const json seen = Seen("busy-day");
+  EXPECT_EQ(seen["task_definitions"].size(), 1U) << "one revision despite the throttling";
+  EXPECT_TRUE(seen["service"].is_object());
+}
+
+TEST_F(EcsMotoTest, ARolloutTheCircuitBreakerFailsIsReportedAndRolledBack) {
+  proxy->Rollout("fail");
+  auto deployer = Deployer();
+  auto deployed = deployer->DeployAgent(Agent("broken-image"), {});
+  ASSERT_FALSE(deployed);
+  EXPECT_THAT(deployed.error().message, HasSubstr("step 'healthy' failed: the rollout failed: "
+                                                  "ECS deployment circuit breaker"));
+  EXPECT_THAT(deployed.error().message, HasSubstr("rolled back: deleted listener rule"));
+  const json seen = Seen("broken-image");
+  EXPECT_EQ(seen["service"], nullptr);
+  EXPECT_EQ(seen["target_group"], nullptr);
+  EXPECT_EQ(seen["rule"], nullptr);
+  EXPECT_EQ(seen["task_definitions"], json::array());
+  EXPECT_EQ(seen["bucket"], false);
+
+  // A deadline: a rollout that never completes.
+  proxy->Rollout("healthy", 1000);
+  auto slow = Deployer()->DeployAgent(Agent("slow-start"), {});
+  ASSERT_FALSE(slow);
+  EXPECT_THAT(
+      slow.error().message,
+      HasSubstr("step 'healthy' failed: not healthy within 20 s: rollout IN_PROGRESS, 0 of 1"));
+}
+
+// Two ids whose preferred rule priorities are the same: deployed at once, both ask for it.
+std::pair<std::string, std::string> CollidingAgents() {
+  std::map<int, std::string> seen;
+  for (int i = 0;; ++i) {
+    std::string id = fmt::format("race-{}", i);
+    const int priority = PreferredRulePriority(AgentId(id));
+    if (auto it = seen.find(priority); it != seen.end()) return {it->second, id};
+    seen[priority] = id;
+  }
+}
+
+TEST_F(EcsMotoTest, TwoAgentsDeployedAtOnceGetTheirOwnPriorityAndGroup) {
+  const auto [first, second] = CollidingAgents();
+  ASSERT_EQ(PreferredRulePriority(AgentId(first)), PreferredRulePriority(AgentId(second)));
+  auto a = Deployer();
+  auto b = Deployer();
+  Result<EcsDeployment> deployed_a = Internal("not run");
+  Result<EcsDeployment> deployed_b = Internal("not run");
+  std::thread ta([&] { deployed_a = a->DeployAgent(Agent(first), {}); });
+  std::thread tb([&] { deployed_b = b->DeployAgent(Agent(second), {}); });
+  ta.join();
+  tb.join();
+  ASSERT_TRUE(deployed_a) << deployed_a.error().message;
+  ASSERT_TRUE(deployed_b) << deployed_b.error().message;
+  const json seen_a = Seen(first);
+  const json seen_b = Seen(second);
+  ASSERT_TRUE(seen_a["rule"].is_object() && seen_b["rule"].is_object()) << seen_a["rules"];
+  EXPECT_NE(seen_a["rule"]["priority"], seen_b["rule"]["priority"]);
+  EXPECT_EQ(seen_a["rule"]["target"], seen_a["target_group"]["TargetGroupArn"]);
+  EXPECT_EQ(seen_b["rule"]["target"], seen_b["target_group"]["TargetGroupArn"]);
+  EXPECT_NE(seen_a["target_group"]["TargetGroupArn"], seen_b["target_group"]["TargetGroupArn"]);
 }
 
 TEST_F(EcsMotoTest, ASecondDeployChangesNothingAndAChangeRegistersTheNextRevision) {
@@ -213,8 +407,18 @@ TEST_F(EcsMotoTest, ASecondDeployChangesNothingAndAChangeRegistersTheNextRevisio
   const json before = Seen("steady");
   const uint64_t requests = deployer->stats().requests;
 
+  const size_t log_before = proxy->Requests().size();
   auto second = deployer->DeployAgent(Agent("steady"), {});
   ASSERT_TRUE(second) << second.error().message;
+  for (const auto& operation : Operations(log_before)) {
+    EXPECT_FALSE(operation.starts_with("Create") ||
+                 operation.starts_with("Register"
+                                       "TaskDef") ||
+                 operation == "UpdateService" || operation == "ModifyRule" ||
+                 operation == "PutSecretValue")
+        << operation << " in a deploy that should change nothing";
+  }
+  EXPECT_EQ(second->service_arn, first->service_arn);
   EXPECT_EQ(second->task_definition_arn, first->task_definition_arn);
   EXPECT_EQ(second->secret_arn, first->secret_arn);
   const json after = Seen("steady");
@@ -248,11 +452,20 @@ TEST_F(EcsMotoTest, AFailureAtEachStepRollsBackWhatTheRunMadeAndNamesTheStep) {
       return r.headers.Find("X-Amz-Target").value_or("").ends_with(operation);
     };
   };
+  auto action = [](std::string_view name) {
+    return [name](const net::ClientRequest& r) {
+      return r.body.find("Action=" + std::string(name) + "&") != std::string::npos;
+    };
+  };
   const std::vector<Case> cases = {
       {"bucket", [](const net::ClientRequest& r) { return r.url.ends_with("?lifecycle"); }},
       {"image", target(".DescribeImages")},
       {"secrets", target(".CreateSecret")},
       {"task definition", target(".RegisterTaskDefinition")},
+      {"target group", action("CreateTargetGroup")},
+      {"service", target(".CreateService")},
+      {"listener rule", action("CreateRule")},
+      {"healthy", action("DescribeTargetHealth")},
   };
   int n = 0;
   for (const auto& c : cases) {
@@ -273,6 +486,9 @@ TEST_F(EcsMotoTest, AFailureAtEachStepRollsBackWhatTheRunMadeAndNamesTheStep) {
     EXPECT_EQ(seen["bucket"], false) << c.step << ": the bucket this run created is gone";
     EXPECT_EQ(seen["secrets"], json::array()) << c.step;
     EXPECT_EQ(seen["task_definitions"], json::array()) << c.step;
+    EXPECT_EQ(seen["target_group"], nullptr) << c.step;
+    EXPECT_EQ(seen["service"], nullptr) << c.step;
+    EXPECT_EQ(seen["rule"], nullptr) << c.step;
     if (c.step != "bucket") {
       EXPECT_THAT(deployed.error().message, HasSubstr("deleted bucket"));
     }
@@ -302,10 +518,18 @@ print('true')
   const json seen = Seen("leaving");
   EXPECT_EQ(seen["bucket"], true) << "the calls are the customer's data";
   EXPECT_EQ(seen["task_definitions"], json::array());
+  EXPECT_EQ(seen["service"], nullptr);
+  EXPECT_EQ(seen["target_group"], nullptr);
+  EXPECT_EQ(seen["rule"], nullptr);
+  EXPECT_EQ(seen["scaling"], nullptr);
   EXPECT_EQ(seen["secrets"], json::array({"tempo/agents/leaving-too/twilio"}))
       << "only the other agent's secret is left";
-  EXPECT_EQ(Seen("leaving-too")["task_definitions"].size(), 1U);
-  EXPECT_TRUE(deployer->Undeploy(OrgId("org"), AgentId("leaving"), {})) << "again: nothing to do";
+  const json other = Seen("leaving-too");
+  EXPECT_EQ(other["task_definitions"].size(), 1U);
+  EXPECT_TRUE(other["service"].is_object()) << "the other agent keeps its service";
+  EXPECT_TRUE(other["rule"].is_object());
+  auto again = deployer->Undeploy(OrgId("org"), AgentId("leaving"), {});
+  EXPECT_TRUE(again) << "again: nothing to do: " << again.error().message;
 }
 
 }  // namespace
