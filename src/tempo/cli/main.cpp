@@ -1,6 +1,7 @@
 #include "tempo/cli/main.hpp"
 
 #include "tempo/cli/call_command.hpp"
+#include "tempo/cli/deploy_command.hpp"
 #include "tempo/cli/migrate_command.hpp"
 #include "tempo/cli/probe_command.hpp"
 #include "tempo/cli/serve.hpp"
@@ -22,6 +23,7 @@ int Main(int argc, char** argv) {
   AddCallCommand(app);
   AddMigrateCommand(app);
   AddProbeCommand(app);
+  AddDeployCommands(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

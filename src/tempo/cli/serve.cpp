@@ -4,9 +4,11 @@
 #include "tempo/base/clock.hpp"
 #include "tempo/base/failpoint.hpp"
 #include "tempo/base/log.hpp"
+#include "tempo/cli/deploy_command.hpp"
 #include "tempo/cli/ops_routes.hpp"
 #include "tempo/cli/settings.hpp"
 #include "tempo/control/control_plane.hpp"
+#include "tempo/deploy/ecs_deployer.hpp"
 #include "tempo/engine/echo_engine.hpp"
 #include "tempo/engine/local/local_engine.hpp"
 #include "tempo/net/server.hpp"
@@ -127,6 +129,17 @@ int Run(const ServeSettings& settings, Mode mode) {
   // answer through it. agent: the one agent from the environment, nothing else.
   std::unique_ptr<control::ControlPlane> control_plane;
   const runtime::AgentDirectory* directory = &agents;
+  // Deploy puts agents on ECS: this process then serves the API and the dashboard, and the
+  // agents answer from their own tasks. Its settings are checked before anything starts.
+  std::unique_ptr<deploy::EcsDeployer> ecs_deployer;
+  if (mode == Mode::kAll && settings.deployer == "ecs") {
+    auto ecs = MakeEcsDeployer(settings);
+    if (!ecs) {
+      fmt::print(stderr, "tempovoice serve: --deployer ecs: {}\n", ecs.error().message);
+      return 2;
+    }
+    ecs_deployer = std::move(*ecs);
+  }
   if (mode == Mode::kAll) {
     control::ControlOptions control_options;
     control_options.data_dir = data;
@@ -149,6 +162,7 @@ int Run(const ServeSettings& settings, Mode mode) {
     }
     control_plane = std::move(*opened);
     control_plane->SetFallbackDirectory(&agents);
+    if (ecs_deployer) control_plane->SetDeployer(std::move(ecs_deployer));
     directory = &control_plane->Directory();
   }
 

@@ -1,9 +1,12 @@
 #include "tempo/cli/settings.hpp"
 
+#include "tempo/deploy/ecs_settings.hpp"
+
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cctype>
 #include <filesystem>
 #include <fstream>
 
@@ -120,6 +123,45 @@ void AddServeOptions(CLI::App& command, ServeSettings& s) {
                   "Recordings from this size up are uploaded in parts of this size")
       ->envname("TEMPO_S3_MULTIPART_THRESHOLD_MIB")
       ->check(CLI::Range(5, 5 * 1024))
+      ->capture_default_str();
+  command
+      .add_option("--deployer", s.deployer,
+                  "What Deploy does: local (this process serves the agent) or ecs (a Fargate "
+                  "service per agent behind the load balancer)")
+      ->envname("TEMPO_DEPLOYER")
+      ->check(CLI::IsMember({"local", "ecs"}))
+      ->capture_default_str();
+  command
+      .add_option("--ecs-settings", s.ecs_settings_file,
+                  "The ecs deployer's infrastructure: a file of `terraform output -json`")
+      ->envname("TEMPO_ECS_SETTINGS");
+  for (const auto& field : deploy::EcsSettingFields()) {
+    std::string flag(field.name);
+    std::replace(flag.begin(), flag.end(), '_', '-');
+    std::string env = "TEMPO_ECS_" + std::string(field.name);
+    std::transform(env.begin(), env.end(), env.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
+    command
+        .add_option("--ecs-" + flag, s.ecs[std::string(field.name)],
+                    fmt::format("ecs deployer: {}{} (wins over --ecs-settings)", field.description,
+                                field.list ? ", comma-separated" : ""))
+        ->envname(env);
+  }
+  command
+      .add_option("--aws-endpoint", s.aws_endpoint,
+                  "Send every AWS call of the deployer here (moto, a VPC endpoint)")
+      ->envname("TEMPO_AWS_ENDPOINT");
+  command
+      .add_option("--ecs-wait-timeout-s", s.ecs_wait_timeout_s,
+                  "How long a deploy waits for the tasks to run and pass health checks")
+      ->envname("TEMPO_ECS_WAIT_TIMEOUT_S")
+      ->check(CLI::Range(10, 3600))
+      ->capture_default_str();
+  command
+      .add_option("--ecs-wait-poll-s", s.ecs_wait_poll_s,
+                  "How often a deploy asks ECS whether the tasks are healthy")
+      ->envname("TEMPO_ECS_WAIT_POLL_S")
+      ->check(CLI::Range(1, 60))
       ->capture_default_str();
 }
 

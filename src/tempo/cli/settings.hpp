@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <map>
 #include <string>
 
 namespace CLI {
@@ -51,6 +52,19 @@ struct ServeSettings {
   std::string s3_endpoint;       ///< moto, a VPC endpoint; empty: AWS
   std::string s3_bucket_prefix;  ///< before every tempo-agent-transcripts-{agentId}
   uint32_t s3_multipart_threshold_mib = 8;
+  /// What Deploy does: local (this process serves the agent) or ecs (one Fargate service per
+  /// agent behind the load balancer; docs/deploy-aws.md).
+  std::string deployer = "local";
+  /// The ecs deployer's shared infrastructure: `terraform output -json` of deploy/terraform.
+  std::string ecs_settings_file;
+  /// --ecs-<setting> flags, by setting name (deploy::EcsSettingFields()); they win over the
+  /// file. Lists are comma-separated.
+  std::map<std::string, std::string> ecs;
+  /// Every AWS service the deployer calls at this URL instead (moto, a VPC endpoint).
+  std::string aws_endpoint;
+  /// How long a deploy waits for healthy tasks, and how often it asks.
+  uint32_t ecs_wait_timeout_s = 900;
+  uint32_t ecs_wait_poll_s = 10;
 };
 
 /// Registers the serve settings as options of `command` (flags with environment fallbacks and

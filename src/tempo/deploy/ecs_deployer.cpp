@@ -566,6 +566,85 @@ Result<EcsDeployment> EcsDeployer::DeployAgent(const agent::AgentConfig& config,
   return out;
 }
 
+Result<json> EcsDeployer::Status(const AgentId& agent) {
+  const auto& settings = options_.settings;
+  json out = {{"agentId", agent.str()}, {"deployer", "ecs"}};
+  const std::string bucket = options_.bucket_prefix + storage::AgentBucket(agent);
+  auto head = aws::S3(client_).HeadBucket(bucket);
+  if (!head && head.error().status != 404) return AwsFailure("s3 HeadBucket", head.error());
+  out["bucket"] = head ? json(bucket) : json(nullptr);
+
+  auto secret = client_.CallJson(services::kSecretsManager, "DescribeSecret",
+                                 {{"SecretId", TwilioSecretName(agent)}});
+  if (!secret && secret.error().code != "ResourceNotFoundException") {
+    return AwsFailure("secretsmanager DescribeSecret", secret.error());
+  }
+  out["secret"] =
+      secret && !secret->contains("DeletedDate") ? json(StringOf(*secret, "ARN")) : json(nullptr);
+
+  auto td = client_.CallJson(services::kEcs, "DescribeTaskDefinition",
+                             {{"taskDefinition", TaskFamily(agent)}});
+  if (!td && td.error().code != "ClientException") {
+    return AwsFailure("ecs DescribeTaskDefinition", td.error());
+  }
+  out["taskDefinition"] = td && StringOf((*td)["taskDefinition"], "status") == "ACTIVE"
+                              ? json(StringOf((*td)["taskDefinition"], "taskDefinitionArn"))
+                              : json(nullptr);
+
+  aws::Elbv2 elb(client_);
+  auto group = elb.FindTargetGroup(TargetGroupName(agent));
+  if (!group) return AwsFailure("elbv2 DescribeTargetGroups", group.error());
+  out["targetGroup"] = nullptr;
+  if (group->has_value()) {
+    auto health = elb.DescribeTargetHealth((*group)->arn);
+    if (!health) return AwsFailure("elbv2 DescribeTargetHealth", health.error());
+    json targets = json::array();
+    for (const auto& t : *health) targets.push_back({{"id", t.id}, {"state", t.state}});
+    out["targetGroup"] = {{"arn", (*group)->arn}, {"targets", targets}};
+  }
+
+  auto services_found =
+      client_.CallJson(services::kEcs, "DescribeServices",
+                       {{"cluster", settings.cluster}, {"services", {ServiceName(agent)}}});
+  if (!services_found) return AwsFailure("ecs DescribeServices", services_found.error());
+  out["service"] = nullptr;
+  for (const auto& service : services_found->value("services", json::array())) {
+    if (StringOf(service, "status") != "ACTIVE") continue;
+    std::string rollout;
+    for (const auto& d : service.value("deployments", json::array())) {
+      if (StringOf(d, "status") == "PRIMARY") rollout = StringOf(d, "rolloutState");
+    }
+    out["service"] = {{"arn", StringOf(service, "serviceArn")},
+                      {"taskDefinition", StringOf(service, "taskDefinition")},
+                      {"running", service.value("runningCount", 0)},
+                      {"desired", service.value("desiredCount", 0)},
+                      {"rollout", rollout}};
+  }
+
+  auto rules = elb.DescribeRules(settings.listener_arn);
+  if (!rules) return AwsFailure("elbv2 DescribeRules", rules.error());
+  out["listenerRule"] = nullptr;
+  const std::string pattern = AgentPathPattern(agent);
+  for (const auto& rule : *rules) {
+    if (std::find(rule.path_patterns.begin(), rule.path_patterns.end(), pattern) !=
+        rule.path_patterns.end()) {
+      out["listenerRule"] = {{"arn", rule.arn}, {"priority", rule.priority}, {"path", pattern}};
+    }
+  }
+
+  auto targets = client_.CallJson(
+      services::kAutoScaling, "DescribeScalableTargets",
+      {{"ServiceNamespace", "ecs"}, {"ResourceIds", {ScalingResourceId(settings, agent)}}});
+  if (!targets)
+    return AwsFailure("application-autoscaling DescribeScalableTargets", targets.error());
+  out["scaling"] = nullptr;
+  for (const auto& t : targets->value("ScalableTargets", json::array())) {
+    out["scaling"] = {{"min", t.value("MinCapacity", 0)}, {"max", t.value("MaxCapacity", 0)}};
+  }
+  out["voiceUrl"] = VoiceUrl(settings, agent);
+  return out;
+}
+
 Result<void> EcsDeployer::Undeploy(const OrgId& /*org*/, const AgentId& agent,
                                    const DeployProgress& progress) {
   auto step = [&](size_t index, const std::function<Result<std::string>()>& body) -> Result<void> {
@@ -589,7 +668,7 @@ Result<void> EcsDeployer::Undeploy(const OrgId& /*org*/, const AgentId& agent,
     if (!rules) return AwsFailure("elbv2 DescribeRules", rules.error());
     for (const auto& rule : *rules) {
       if (rule.IsDefault() || std::find(rule.path_patterns.begin(), rule.path_patterns.end(),
-                                         pattern) == rule.path_patterns.end()) {
+                                        pattern) == rule.path_patterns.end()) {
         continue;
       }
       if (auto gone = elb.DeleteRule(rule.arn); !gone) {

@@ -65,6 +65,11 @@ class EcsDeployer final : public Deployer {
   Result<void> Undeploy(const OrgId& org, const AgentId& agent,
                         const DeployProgress& progress) override;
 
+  /// What the agent has on AWS, each resource looked up (read-only): bucket, secret, task
+  /// definition, target group with its targets' health, service with its rollout, listener
+  /// rule, scaling. Absent resources are null.
+  Result<nlohmann::json> Status(const AgentId& agent);
+
   /// Deploy, returning what was made.
   Result<EcsDeployment> DeployAgent(const agent::AgentConfig& config,
                                     const DeployProgress& progress);

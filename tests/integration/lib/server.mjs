@@ -325,9 +325,9 @@ export function channelEnergy(wav) {
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 /** Runs a program to its end: {code, out, err}. */
-export function run(cmd, args) {
+export function run(cmd, args, { env = {} } = {}) {
   return new Promise((resolve) => {
-    const child = spawn(cmd, args);
+    const child = spawn(cmd, args, { env: { ...process.env, ...env } });
     let out = '', err = '';
     child.stdout.on('data', (d) => { out += d; });
     child.stderr.on('data', (d) => { err += d; });

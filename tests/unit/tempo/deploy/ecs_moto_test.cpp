@@ -19,36 +19,16 @@ using nlohmann::json;
 using test_support::Boto3;
 using ::testing::HasSubstr;
 
-// The shared infrastructure deploy/terraform makes, made here with boto3; printed the way
-// `terraform output -json` prints it.
-constexpr const char* kInfrastructure = R"(
-ec2 = client('ec2')
-vpc = ec2.create_vpc(CidrBlock='10.0.0.0/16')['Vpc']['VpcId']
-subnets = [ec2.create_subnet(VpcId=vpc, CidrBlock=f'10.0.{i}.0/24', AvailabilityZone=f'eu-west-1{z}')['Subnet']['SubnetId']
-           for i, z in [(1, 'a'), (2, 'b')]]
-alb_sg = ec2.create_security_group(GroupName='alb', Description='alb', VpcId=vpc)['GroupId']
-task_sg = ec2.create_security_group(GroupName='tasks', Description='tasks', VpcId=vpc)['GroupId']
-elb = client('elbv2')
-lb = elb.create_load_balancer(Name='tempo', Subnets=subnets, SecurityGroups=[alb_sg], Scheme='internet-facing', Type='application')['LoadBalancers'][0]
-listener = elb.create_listener(LoadBalancerArn=lb['LoadBalancerArn'], Protocol='HTTP', Port=80,
-    DefaultActions=[{'Type': 'fixed-response', 'FixedResponseConfig': {'StatusCode': '404'}}])['Listeners'][0]['ListenerArn']
-iam = client('iam')
-trust = json.dumps({'Version': '2012-10-17', 'Statement': [{'Effect': 'Allow', 'Principal': {'Service': 'ecs-tasks.amazonaws.com'}, 'Action': 'sts:AssumeRole'}]})
-roles = [iam.create_role(RoleName=n, AssumeRolePolicyDocument=trust)['Role']['Arn'] for n in ['ecsTaskExecutionRole', 'ecsTaskRole']]
-client('ecs').create_cluster(clusterName='tempo-voice-cluster')
-client('logs').create_log_group(logGroupName='/ecs/tempo-agents')
-ecr = client('ecr')
-ecr.create_repository(repositoryName='tempo-voice-agents')
-manifest = json.dumps({'schemaVersion': 2, 'mediaType': 'application/vnd.docker.distribution.manifest.v2+json',
-    'config': {'mediaType': 'application/vnd.docker.container.image.v1+json', 'size': 7023, 'digest': 'sha256:' + '1' * 64},
-    'layers': [{'mediaType': 'application/vnd.docker.image.rootfs.diff.tar.gzip', 'size': 32654, 'digest': 'sha256:' + '2' * 64}]})
-digest = ecr.put_image(repositoryName='tempo-voice-agents', imageManifest=manifest, imageTag='v1.0.0')['image']['imageId']['imageDigest']
-out = lambda v: {'sensitive': False, 'type': 'string', 'value': v}
-print(json.dumps({'region': out('eu-west-1'), 'cluster_name': out('tempo-voice-cluster'), 'listener_arn': out(listener),
-  'vpc_id': out(vpc), 'private_subnet_ids': out(subnets), 'task_security_group_ids': out([task_sg]),
-  'execution_role_arn': out(roles[0]), 'task_role_arn': out(roles[1]), 'ecr_repository_name': out('tempo-voice-agents'),
-  'image_tag': out('v1.0.0'), 'public_url': out('https://voice.example.com'), 'digest': digest}))
-)";
+// The shared infrastructure deploy/terraform makes, made with boto3 by
+// tests/support/ecs_infrastructure.py.
+json MakeInfrastructure(const test_support::Moto& moto, const std::string& key,
+                        const std::string& secret) {
+  const auto script =
+      test_support::TestVectors().parent_path() / "support" / "ecs_infrastructure.py";
+  return test_support::RunPython("import runpy, sys\nsys.argv = ['x', '" + moto.url() + "', '" +
+                                 key + "', '" + secret + "']\nrunpy.run_path('" + script.string() +
+                                 "')\n");
+}
 
 agent::AgentConfig Agent(const std::string& id, const std::string& name = "Bright Smile Dental") {
   auto config = agent::FromJson({{"agentId", id},
@@ -69,7 +49,7 @@ class EcsMotoTest : public test_support::MotoTest {
     MotoTest::SetUp();
     proxy = std::make_unique<test_support::AwsProxy>(moto);
     ASSERT_TRUE(proxy->up()) << "the AWS proxy (node) did not start";
-    infrastructure = Boto3(moto, key, secret, kInfrastructure);
+    infrastructure = MakeInfrastructure(moto, key, secret);
     ASSERT_TRUE(infrastructure.is_object()) << infrastructure;
     auto parsed = ParseEcsSettings(infrastructure.dump());
     ASSERT_TRUE(parsed) << parsed.error().message;
