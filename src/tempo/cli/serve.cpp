@@ -7,6 +7,7 @@
 #include "tempo/cli/deploy_command.hpp"
 #include "tempo/cli/ops_routes.hpp"
 #include "tempo/cli/settings.hpp"
+#include "tempo/cli/task_protection.hpp"
 #include "tempo/control/control_plane.hpp"
 #include "tempo/deploy/ecs_deployer.hpp"
 #include "tempo/engine/echo_engine.hpp"
@@ -233,6 +234,23 @@ int Run(const ServeSettings& settings, Mode mode) {
     });
   }
 
+  // On ECS (`agent`): scale-in protection while calls are active, and the active-calls metric
+  // the agent's scaling policy tracks.
+  std::unique_ptr<TaskProtection> protection;
+  if (const auto ecs_agent = GetEnv("ECS_AGENT_URI");
+      mode == Mode::kOneAgent && ecs_agent && !ecs_agent->empty()) {
+    TaskProtectionOptions protect;
+    protect.agent_uri = *ecs_agent;
+    const auto served = directory->List();
+    if (!served.empty()) {
+      protect.agent_id = served.front()->agent_id.str();
+      // Past the longest call by five minutes, in whole minutes.
+      protect.expiry = std::chrono::minutes((served.front()->max_session_duration + 300 + 59) / 60);
+    }
+    protect.active_calls = [&calls] { return calls.active_calls(); };
+    protection = std::make_unique<TaskProtection>(std::move(protect));
+  }
+
   // Tests and scripts wait for this exact line on stdout (it carries the port when --port 0).
   fmt::print("listening on http://{}:{}\n", settings.host, server.port());
   std::fflush(stdout);
@@ -246,6 +264,7 @@ int Run(const ServeSettings& settings, Mode mode) {
   }
   // The last indexing pass, while the database is still open.
   calls.StopIndexing();
+  protection.reset();  // every call has ended: protection off, a last metric
   // Said once, at exit: what the stop drained, and what the next start will recover.
   TEMPO_LOG(cli, info,
             "shut down cleanly: {} per-call task(s) drained during the stop, {} call(s) left in "
