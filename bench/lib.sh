@@ -52,3 +52,35 @@ deploy_echo_agent() {
 # caller_line <wav>: the caller's audio, looped by each call: half a second of silence, a second
 # of tone (the echo engine's "speech"), a second and a half of silence.
 caller_line() { sox -q -n -r 8000 -c 1 -b 16 "$1" synth 1.0 sine 300 pad 0.5 1.5; }
+
+# start_moto <work dir>: moto_server (signature checking on) on a free port, with a user whose
+# keys sign every request. Sets MOTO_URL, MOTO_PORT, MOTO_PID, MOTO_KEY, MOTO_SECRET. A TCP
+# probe waits for it: an HTTP request would use up one of the four unsigned requests.
+start_moto() {
+  MOTO_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  INITIAL_NO_AUTH_ACTION_COUNT=4 moto_server -H 127.0.0.1 -p "$MOTO_PORT" >"$1/moto.log" 2>&1 &
+  MOTO_PID=$!
+  for _ in $(seq 1 300); do (exec 3<>"/dev/tcp/127.0.0.1/$MOTO_PORT") 2>/dev/null && break; sleep 0.1; done
+  MOTO_URL="http://127.0.0.1:$MOTO_PORT"
+  read -r MOTO_KEY MOTO_SECRET < <(python3 - "$MOTO_URL" <<'PY'
+import boto3, json, sys
+iam = boto3.client('iam', endpoint_url=sys.argv[1], region_name='eu-west-1',
+                   aws_access_key_id='AKIDBOOTSTRAP', aws_secret_access_key='unused')
+iam.create_user(UserName='bench')
+k = iam.create_access_key(UserName='bench')['AccessKey']
+arn = iam.create_policy(PolicyName='all', PolicyDocument=json.dumps({'Version': '2012-10-17',
+    'Statement': [{'Effect': 'Allow', 'Action': '*', 'Resource': '*'}]}))['Policy']['Arn']
+iam.attach_user_policy(UserName='bench', PolicyArn=arn)
+print(k['AccessKeyId'], k['SecretAccessKey'])
+PY
+)
+}
+
+# start_aws_proxy <work dir>: tests/integration/lib/aws_proxy.mjs in front of moto. Sets
+# PROXY_URL and PROXY_PID; the proxy logs "connections <n>" lines to <work dir>/proxy.log.
+start_aws_proxy() {
+  node "$(dirname "${BASH_SOURCE[0]}")/../tests/integration/lib/aws_proxy.mjs" "$MOTO_PORT" >"$1/proxy.log" &
+  PROXY_PID=$!
+  for _ in $(seq 1 100); do grep -q '^listening' "$1/proxy.log" 2>/dev/null && break; sleep 0.1; done
+  PROXY_URL="http://127.0.0.1:$(awk '/^listening/ { print $2 }' "$1/proxy.log")"
+}

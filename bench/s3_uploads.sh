@@ -16,28 +16,11 @@ trap 'stop_serve 2>/dev/null || true; for p in $proxy_pid $moto_pid; do kill "$p
 caller_line "$work/line.wav"
 token=0123456789abcdef0123456789abcdef
 
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-INITIAL_NO_AUTH_ACTION_COUNT=4 moto_server -H 127.0.0.1 -p "$port" >"$work/moto.log" 2>&1 &
-moto_pid=$!
-# A TCP probe: an HTTP request would use up one of the four unsigned requests.
-for _ in $(seq 1 300); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.1; done
-moto="http://127.0.0.1:$port"
-read -r key secret < <(python3 - "$moto" <<'PY'
-import boto3, json, sys
-iam = boto3.client('iam', endpoint_url=sys.argv[1], region_name='eu-west-1',
-                   aws_access_key_id='AKIDBOOTSTRAP', aws_secret_access_key='unused')
-iam.create_user(UserName='bench')
-k = iam.create_access_key(UserName='bench')['AccessKey']
-arn = iam.create_policy(PolicyName='all', PolicyDocument=json.dumps({'Version': '2012-10-17',
-    'Statement': [{'Effect': 'Allow', 'Action': '*', 'Resource': '*'}]}))['Policy']['Arn']
-iam.attach_user_policy(UserName='bench', PolicyArn=arn)
-print(k['AccessKeyId'], k['SecretAccessKey'])
-PY
-)
-node "$(dirname "$0")/../tests/integration/lib/aws_proxy.mjs" "$port" >"$work/proxy.log" &
-proxy_pid=$!
-for _ in $(seq 1 100); do grep -q '^listening' "$work/proxy.log" 2>/dev/null && break; sleep 0.1; done
-proxy="http://127.0.0.1:$(awk '/^listening/ { print $2 }' "$work/proxy.log")"
+start_moto "$work"
+moto_pid=$MOTO_PID
+moto=$MOTO_URL key=$MOTO_KEY secret=$MOTO_SECRET
+start_aws_proxy "$work"
+proxy_pid=$PROXY_PID proxy=$PROXY_URL
 export AWS_ACCESS_KEY_ID=$key AWS_SECRET_ACCESS_KEY=$secret AWS_REGION=eu-west-1 AWS_EC2_METADATA_DISABLED=true
 export TEMPO_ADMIN_EMAIL=bench@localhost TEMPO_ADMIN_PASSWORD=bench-password-123
 

@@ -268,7 +268,7 @@ async function agentsPage() {
   if (new URLSearchParams(location.search).has('new')) showForm();
 }
 
-function deployPanel(agent) {
+function deployPanel(agent, onFinished = () => {}) {
   const bar = h('div');
   const steps = h('ul.steps');
   const state = h('span', { role: 'status', 'aria-live': 'polite', id: 'deploy-state' }, statusBadge(agent.status));
@@ -289,9 +289,19 @@ function deployPanel(agent) {
       await new Promise((ok) => setTimeout(ok, 250));
     }
     button.disabled = false;
+    onFinished();
   };
+  // The last deployment's log, as it ended (or as it goes, when one is running).
+  (async () => {
+    const r = await api('GET', `/api/v1/agents/${encodeURIComponent(agent.agentId)}/deployment`);
+    if (!r.ok) return;
+    show(r.data);
+    if (r.data.state === 'in_progress') { button.disabled = true; poll(); }
+  })();
   button.addEventListener('click', async () => {
     button.disabled = true;
+    state.replaceChildren(h('span.badge.in_progress', {}, 'starting'));
+    steps.replaceChildren();
     const r = await api('POST', `/api/v1/agents/${encodeURIComponent(agent.agentId)}/deploy`);
     if (!r.ok) { state.textContent = errorMessage(r); button.disabled = false; return; }
     show(r.data);
@@ -299,6 +309,44 @@ function deployPanel(agent) {
   });
   return h('section.card', { 'aria-labelledby': 'deploy-h' }, h('h2', { id: 'deploy-h' }, 'Deployment'),
     h('div.row', {}, button, state), h('div.progress', { role: 'presentation' }, bar), steps);
+}
+
+// What the agent has where its deployer put it: for ecs, its AWS resources with their health
+// and console links.
+function resourcesPanel(agent, onVoiceUrl) {
+  const body = h('div', { id: 'resources' }, h('p.muted', {}, 'Loading…'));
+  const external = (href, text) => h('a', { href, target: '_blank', rel: 'noopener noreferrer' }, text);
+  const load = async () => {
+    const r = await api('GET', `/api/v1/agents/${encodeURIComponent(agent.agentId)}/resources`);
+    if (!r.ok) { body.replaceChildren(h('p.error', {}, errorMessage(r))); return; }
+    const res = r.data;
+    if (res.deployer !== 'ecs') {
+      body.replaceChildren(h('p.muted', {}, `Deployer: ${res.deployer}. This server answers the agent's calls itself.`));
+      return;
+    }
+    if (res.voiceUrl) onVoiceUrl(res.voiceUrl);
+    const links = res.console || {};
+    const row = (label, key, value, detail) => h('tr', {},
+      h('th', { scope: 'row' }, label),
+      h('td', {}, value ? h('code.code', {}, value) : h('span.muted', {}, 'none'), detail ? ` ${detail}` : ''),
+      h('td', {}, links[key] ? external(links[key], 'AWS console') : ''));
+    const svc = res.service;
+    const tg = res.targetGroup;
+    const targets = tg ? tg.targets.map((t) => t.state).join(', ') || 'no targets' : '';
+    body.replaceChildren(
+      h('p.muted', {}, 'Deployer: ecs (a Fargate service behind the load balancer)'),
+      h('table', {}, h('tbody', {},
+        row('Bucket', 'bucket', res.bucket),
+        row('Secret', 'secret', res.secret),
+        row('Task definition', 'taskDefinition', res.taskDefinition),
+        row('Target group', 'targetGroup', tg?.arn, tg ? `(${targets})` : ''),
+        row('Service', 'service', svc?.arn, svc ? `(${svc.running} of ${svc.desired} running, rollout ${svc.rollout || '?'})` : ''),
+        row('Listener rule', 'listenerRule', res.listenerRule ? `${res.listenerRule.path} → priority ${res.listenerRule.priority}` : null),
+        row('Scaling', '', res.scaling ? `${res.scaling.min}–${res.scaling.max} tasks` : null),
+        row('Logs', 'logs', null))));
+  };
+  load();
+  return { element: h('section.card', { 'aria-labelledby': 'resources-h' }, h('h2', { id: 'resources-h' }, 'Resources'), body), reload: load };
 }
 
 function talkPanel(agent) {
@@ -336,9 +384,12 @@ async function agentPage(id) {
   const [res, engines] = await Promise.all([api('GET', `/api/v1/agents/${encodeURIComponent(id)}`), loadEngines()]);
   if (!res.ok) { setPage('Agent', h('p.error', {}, errorMessage(res))); return; }
   const agent = { ...res.data, etag: res.etag };
+  const voiceUrl = h('code.code', { id: 'voice-url' }, agent.voiceUrl || '');
+  const resources = resourcesPanel(agent, (url) => { voiceUrl.textContent = url; });
   setPage(agent.agentName || agent.agentId,
-    h('p', {}, link('/dashboard/agents', '← All agents'), ' · Voice URL ', h('code.code', {}, agent.voiceUrl || '')),
-    h('div.grid.cols-2', {}, deployPanel(agent), talkPanel(agent)),
+    h('p', {}, link('/dashboard/agents', '← All agents'), ' · Voice URL ', voiceUrl),
+    h('div.grid.cols-2', {}, deployPanel(agent, resources.reload), talkPanel(agent)),
+    resources.element,
     agentForm(agent, () => { render(); }, engines));
 }
 

@@ -276,6 +276,21 @@ net::Response GetDeployment(ControlState& s, Ctx& c) {
   return JsonResponse(200, DeploymentJson(*d));
 }
 
+// What the agent has where the deployer put it (the ecs deployer asks AWS).
+net::Response GetResources(ControlState& s, Ctx& c) {
+  const std::string id(c.req.PathParam("id"));
+  TEMPO_DB_ASSIGN(bool owned, OwnsAgent(s, c.who.org_id, id));
+  if (!owned) return NotFoundError("agent").ToResponse();
+  auto resources = s.deployments.Backend().Resources(c.who.org_id, AgentId(id));
+  if (!resources) {
+    return ApiError(502, "deployer_unavailable",
+                    fmt::format("the {} deployer could not say: {}", s.deployments.Backend().Name(),
+                                resources.error().message))
+        .ToResponse();
+  }
+  return JsonResponse(200, *resources);
+}
+
 }  // namespace
 
 Result<std::optional<AgentRow>> LoadAgent(ControlState& s, const OrgId& org, std::string_view id) {
@@ -327,6 +342,7 @@ void AddAgentRoutes(ApiRoutes& routes) {
   routes.Add(M::kPost, "/api/v1/agents/{id}/deploy", Access::kWrite, &Deploy);
   routes.Add(M::kPost, "/api/v1/agents/{id}/undeploy", Access::kWrite, &Undeploy);
   routes.Add(M::kGet, "/api/v1/agents/{id}/deployment", Access::kRead, &GetDeployment);
+  routes.Add(M::kGet, "/api/v1/agents/{id}/resources", Access::kRead, &GetResources);
   routes.Add(M::kGet, "/api/v1/engines", Access::kRead, &ListEngines);
 }
 

@@ -7,6 +7,8 @@
 #include "tempo/base/result.hpp"
 #include "tempo/base/strong_id.hpp"
 
+#include <nlohmann/json.hpp>
+
 #include <functional>
 #include <string>
 #include <string_view>
@@ -38,6 +40,11 @@ class Deployer {
                               const DeployProgress& progress) = 0;
   virtual Result<void> Undeploy(const OrgId& org, const AgentId& agent,
                                 const DeployProgress& progress) = 0;
+  /// What the agent has where this deployer put it ({"deployer": Name(), …}; the ecs
+  /// deployer lists its AWS resources with their health and console links). Blocking.
+  virtual Result<nlohmann::json> Resources(const OrgId& /*org*/, const AgentId& /*agent*/) {
+    return nlohmann::json{{"deployer", std::string(Name())}};
+  }
 };
 
 }  // namespace tempo::deploy

@@ -65,6 +65,12 @@ bool HasTag(const json& tags, std::string_view key, std::string_view value) {
   return false;
 }
 
+// DescribeSecret of a secret deleted with a recovery window: its name is still taken.
+bool IsScheduledForDeletion(const json& described) {
+  const auto it = described.find("DeletedDate");
+  return it != described.end() && !it->is_null();
+}
+
 }  // namespace
 
 json EcsDeployment::ToJson() const {
@@ -261,7 +267,7 @@ Result<EcsDeployment> EcsDeployer::DeployAgent(const agent::AgentConfig& config,
       return fmt::format("{} created", name);
     }
     out.secret_arn = StringOf(*described, "ARN");
-    if (described->contains("DeletedDate")) {
+    if (IsScheduledForDeletion(*described)) {
       // Undeployed within the recovery window: the name is still taken until restored.
       auto restored = client_.CallJson(services::kSecretsManager, "RestoreSecret",
                                        {{"SecretId", out.secret_arn}});
@@ -580,7 +586,7 @@ Result<json> EcsDeployer::Status(const AgentId& agent) {
     return AwsFailure("secretsmanager DescribeSecret", secret.error());
   }
   out["secret"] =
-      secret && !secret->contains("DeletedDate") ? json(StringOf(*secret, "ARN")) : json(nullptr);
+      secret && !IsScheduledForDeletion(*secret) ? json(StringOf(*secret, "ARN")) : json(nullptr);
 
   auto td = client_.CallJson(services::kEcs, "DescribeTaskDefinition",
                              {{"taskDefinition", TaskFamily(agent)}});
@@ -642,6 +648,26 @@ Result<json> EcsDeployer::Status(const AgentId& agent) {
     out["scaling"] = {{"min", t.value("MinCapacity", 0)}, {"max", t.value("MaxCapacity", 0)}};
   }
   out["voiceUrl"] = VoiceUrl(settings, agent);
+  // Where to look in the AWS console.
+  json console = {{"logs", ConsoleUrl(settings, "logs", settings.log_group)}};
+  if (out["bucket"].is_string()) console["bucket"] = ConsoleUrl(settings, "bucket", bucket);
+  if (out["secret"].is_string())
+    console["secret"] = ConsoleUrl(settings, "secret", TwilioSecretName(agent));
+  if (out["taskDefinition"].is_string()) {
+    console["taskDefinition"] =
+        ConsoleUrl(settings, "taskDefinition", out["taskDefinition"].get<std::string>());
+  }
+  if (!out["targetGroup"].is_null()) {
+    console["targetGroup"] =
+        ConsoleUrl(settings, "targetGroup", out["targetGroup"]["arn"].get<std::string>());
+  }
+  if (!out["service"].is_null())
+    console["service"] = ConsoleUrl(settings, "service", ServiceName(agent));
+  if (!out["listenerRule"].is_null()) {
+    console["listenerRule"] =
+        ConsoleUrl(settings, "listenerRule", out["listenerRule"]["arn"].get<std::string>());
+  }
+  out["console"] = std::move(console);
   return out;
 }
 

@@ -69,6 +69,10 @@ class EcsDeployer final : public Deployer {
   /// definition, target group with its targets' health, service with its rollout, listener
   /// rule, scaling. Absent resources are null.
   Result<nlohmann::json> Status(const AgentId& agent);
+  /// Status, for the dashboard.
+  Result<nlohmann::json> Resources(const OrgId& /*org*/, const AgentId& agent) override {
+    return Status(agent);
+  }
 
   /// Deploy, returning what was made.
   Result<EcsDeployment> DeployAgent(const agent::AgentConfig& config,

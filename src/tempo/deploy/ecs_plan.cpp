@@ -2,6 +2,7 @@
 
 #include "tempo/base/digest.hpp"
 #include "tempo/base/json_text.hpp"
+#include "tempo/base/strings.hpp"
 
 #include <fmt/format.h>
 
@@ -218,6 +219,49 @@ nlohmann::json ScalingPolicyInput(const agent::AgentConfig& config, const EcsSet
         {"ScaleOutCooldown", 60},
         {"ScaleInCooldown", 300}}},
   };
+}
+
+std::string ConsoleUrl(const EcsSettings& settings, std::string_view kind, std::string_view value) {
+  const std::string& r = settings.region;
+  const std::string v = PercentEncode(value);
+  if (kind == "bucket")
+    return fmt::format("https://s3.console.aws.amazon.com/s3/buckets/{}?region={}", v, r);
+  if (kind == "secret") {
+    return fmt::format(
+        "https://{0}.console.aws.amazon.com/secretsmanager/secret?name={1}&region={0}", r, v);
+  }
+  if (kind == "taskDefinition") {  // …:task-definition/{family}:{revision}
+    const auto slash = value.rfind('/');
+    std::string family_revision(value.substr(slash == std::string_view::npos ? 0 : slash + 1));
+    std::replace(family_revision.begin(), family_revision.end(), ':', '/');
+    return fmt::format("https://{0}.console.aws.amazon.com/ecs/v2/task-definitions/{1}?region={0}",
+                       r, family_revision);
+  }
+  if (kind == "service") {
+    return fmt::format(
+        "https://{0}.console.aws.amazon.com/ecs/v2/clusters/{1}/services/{2}/health?region={0}", r,
+        PercentEncode(ClusterName(settings)), v);
+  }
+  if (kind == "targetGroup") {
+    return fmt::format(
+        "https://{0}.console.aws.amazon.com/ec2/home?region={0}#TargetGroup:targetGroupArn={1}", r,
+        value);
+  }
+  if (kind == "listenerRule") {
+    return fmt::format(
+        "https://{0}.console.aws.amazon.com/ec2/home?region={0}#ListenerRuleDetails:ruleArn={1}", r,
+        value);
+  }
+  if (kind == "logs") {
+    // The console's own escaping of a log group in its fragment: '/' is $252F.
+    std::string group;
+    for (const char c : value) group += c == '/' ? std::string("$252F") : std::string(1, c);
+    return fmt::format(
+        "https://{0}.console.aws.amazon.com/cloudwatch/home?region={0}#logsV2:log-groups/log-group/"
+        "{1}",
+        r, group);
+  }
+  return "";
 }
 
 std::string VoiceUrl(const EcsSettings& settings, const AgentId& agent) {

@@ -97,6 +97,11 @@ nlohmann::json ServiceSettings(const agent::AgentConfig& config, const EcsSettin
 /// request that lasts minutes.
 nlohmann::json ScalingPolicyInput(const agent::AgentConfig& config, const EcsSettings& settings);
 
+/// The AWS console page of one of an agent's resources, by kind: "bucket" (a name),
+/// "secret" (a name), "taskDefinition", "targetGroup", "listenerRule" (ARNs), "service"
+/// (its name), "logs" (the log group).
+std::string ConsoleUrl(const EcsSettings& settings, std::string_view kind, std::string_view value);
+
 /// The agent's Twilio Voice URL on the load balancer (empty without a public URL).
 std::string VoiceUrl(const EcsSettings& settings, const AgentId& agent);
 

@@ -106,6 +106,37 @@ TEST(EcsPlan, TheDigestFollowsThePlanAndTheSecretVersion) {
   EXPECT_NE(digest, PlanDigest(sized, "v1"));
 }
 
+TEST(EcsPlan, NamesAndConsoleLinks) {
+  EcsSettings s = Settings();
+  s.cluster = "arn:aws:ecs:eu-west-1:123456789012:cluster/tempo-voice-cluster";
+  s.log_group = "/ecs/tempo-agents";
+  const AgentId long_id("a-very-long-agent-id-for-the-front-desk-1");
+  EXPECT_EQ(TargetGroupName(AgentId("bright-smile")), "tempo-bright-smile");
+  EXPECT_LE(TargetGroupName(long_id).size(), 32U);
+  EXPECT_NE(TargetGroupName(long_id),
+            TargetGroupName(AgentId("a-very-long-agent-id-for-the-front-desk-2")));
+  EXPECT_EQ(ClusterName(s), "tempo-voice-cluster");
+  EXPECT_EQ(ScalingResourceId(s, AgentId("bright-smile")),
+            "service/tempo-voice-cluster/tempo-agent-bright-smile");
+  EXPECT_EQ(ConsoleUrl(s, "taskDefinition",
+                       "arn:aws:ecs:eu-west-1:123456789012:task-definition/tempo-agent-x:7"),
+            "https://eu-west-1.console.aws.amazon.com/ecs/v2/task-definitions/tempo-agent-x/7"
+            "?region=eu-west-1");
+  EXPECT_EQ(ConsoleUrl(s, "logs", s.log_group),
+            "https://eu-west-1.console.aws.amazon.com/cloudwatch/home?region=eu-west-1#logsV2:"
+            "log-groups/log-group/$252Fecs$252Ftempo-agents");
+  EXPECT_EQ(
+      ConsoleUrl(s, "secret", "tempo/agents/x/twilio"),
+      "https://eu-west-1.console.aws.amazon.com/secretsmanager/secret?name=tempo%2Fagents%2Fx%2F"
+      "twilio&region=eu-west-1");
+  const int p = PreferredRulePriority(AgentId("bright-smile"));
+  EXPECT_GE(p, 1000);
+  EXPECT_LT(p, 41'000);
+  auto config = Agent();
+  config.max_session_duration = 7200;
+  EXPECT_EQ(DeregistrationDelaySeconds(config), 3600) << "ALB's limit";
+}
+
 TEST(EcsPlan, BucketDocumentsSayWhatTheIssueAsks) {
   const auto lifecycle = BucketLifecycleXml();
   for (const char* part :
