@@ -88,6 +88,11 @@ test('tempovoice deploy, status and undeploy drive the ecs deployer for an agent
   const gone = JSON.parse((await run(BIN, ['status', 'cli-line', ...common, '--json'], { env: moto.env })).out);
   assert.equal(gone.service, null);
   assert.equal(gone.bucket, 'tempo-agent-transcripts-cli-line', 'the calls stay');
+
+  const purged = await run(BIN, ['undeploy', 'cli-line', ...common, '--purge'], { env: moto.env });
+  assert.equal(purged.code, 0, purged.err);
+  assert.match(purged.out, /\[6\/6\] bucket: done in .*tempo-agent-transcripts-cli-line deleted/);
+  assert.equal((await seen('cli-line')).bucket, false, 'asked to purge: the bucket is gone');
 });
 
 test('a failed deploy names the step and AWS says why; bad settings are refused at start', async () => {

@@ -84,6 +84,47 @@ AwsResult<void> S3::DeleteBucket(std::string_view bucket) {
   return {};
 }
 
+AwsResult<size_t> S3::EmptyBucket(std::string_view bucket) {
+  size_t deleted = 0;
+  // Each pass lists from the start what is left and deletes it: no markers to follow.
+  for (int pass = 0; pass < 100'000; ++pass) {
+    S3Request list;
+    list.bucket = std::string(bucket);
+    list.query = "max-keys=1000&versions";
+    auto listed = client_.CallS3(list);
+    if (!listed) return listed.error();
+    auto doc = XmlDoc::Parse(listed->body);
+    if (!doc) return MalformedAnswer("ListObjectVersions answered XML that does not parse");
+    std::string body =
+        R"(<Delete xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Quiet>true</Quiet>)";
+    size_t count = 0;
+    for (const auto& node : doc->Root().children()) {
+      const std::string_view name = node.name();
+      if (name != "Version" && name != "DeleteMarker") continue;
+      body += "<Object><Key>";
+      AppendXmlEscaped(ChildText(node, "Key").value_or(""), body);
+      body += "</Key><VersionId>";
+      AppendXmlEscaped(ChildText(node, "VersionId").value_or("null"), body);
+      body += "</VersionId></Object>";
+      ++count;
+    }
+    if (count == 0) return AwsResult<size_t>(boost::system::in_place_value, deleted);
+    body += "</Delete>";
+    S3Request remove;
+    remove.method = net::Method::kPost;
+    remove.bucket = std::string(bucket);
+    remove.query = "delete";
+    remove.headers.Set("Content-MD5", ContentMd5(body));
+    remove.headers.Set("Content-Type", "application/xml");
+    remove.body = std::move(body);
+    auto removed = client_.CallS3(remove);
+    if (!removed) return removed.error();
+    if (auto failed = ErrorInBody(*removed)) return *failed;
+    deleted += count;
+  }
+  return MalformedAnswer("ListObjectVersions kept listing versions that DeleteObjects deleted");
+}
+
 AwsResult<S3Object> S3::HeadObject(std::string_view bucket, std::string_view key) {
   S3Request request;
   request.method = net::Method::kHead;

@@ -38,6 +38,10 @@ class S3 {
                                   std::string_view xml);
   /// Deletes an empty bucket.
   AwsResult<void> DeleteBucket(std::string_view bucket);
+  /// Deletes every object version and delete marker of a (versioned) bucket, a page of
+  /// ListObjectVersions at a time through DeleteObjects, so that it can be deleted. Returns
+  /// how many were deleted.
+  AwsResult<size_t> EmptyBucket(std::string_view bucket);
   /// NotFound (kind kNotFound, status 404) at once when the key is absent.
   AwsResult<S3Object> HeadObject(std::string_view bucket, std::string_view key);
   AwsResult<std::string> GetObject(std::string_view bucket, std::string_view key);

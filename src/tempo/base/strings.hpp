@@ -38,4 +38,8 @@ void PercentEncodeTo(std::string_view text, std::string& out, SpaceAs space = Sp
 std::string PercentEncode(std::string_view text, SpaceAs space = SpaceAs::kPercent20,
                           bool keep_slash = false);
 
+/// Appends `text` XML-escaped (for element text and attribute values alike): the five
+/// entities; malformed UTF-8 becomes U+FFFD; C0 controls XML 1.0 cannot hold are dropped.
+void AppendXmlEscaped(std::string_view text, std::string& out);
+
 }  // namespace tempo

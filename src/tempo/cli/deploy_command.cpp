@@ -133,6 +133,7 @@ struct CommandOptions {
   ServeSettings settings;
   std::string agent;
   bool json = false;
+  bool purge = false;
 };
 
 enum class Action { kDeploy, kUndeploy, kStatus };
@@ -189,9 +190,9 @@ int RunAction(const CommandOptions& o, Action action) {
   if (action == Action::kUndeploy) {
     Result<void> undone = Ok();
     {
-      StepPrinter printer((*deployer)->UndeploySteps(), tty);
-      undone = (*deployer)->Undeploy(OrgId("cli"), config->agent_id,
-                                     o.json ? deploy::DeployProgress() : std::ref(printer));
+      StepPrinter printer((*deployer)->UndeploySteps(o.purge), tty);
+      undone = (*deployer)->UndeployAgent(
+          config->agent_id, o.json ? deploy::DeployProgress() : std::ref(printer), o.purge);
     }
     if (!undone) {
       fmt::print(stderr, "tempovoice undeploy: {}\n", undone.error().message);
@@ -235,6 +236,10 @@ void AddAction(CLI::App& app, const char* name, const char* help, Action action)
   command->add_option("agent", options->agent, "An agent file, or an agent id in the agents folder")
       ->required();
   command->add_flag("--json", options->json, "Print the result as JSON");
+  if (action == Action::kUndeploy) {
+    command->add_flag("--purge", options->purge,
+                      "Delete the agent's bucket too, with every call in it (for good)");
+  }
   command->callback([command, options, action] {
     if (auto ok = ApplyConfigFile(*command, options->settings); !ok) {
       fmt::print(stderr, "tempovoice {}: invalid setting {}\n", command->get_name(),

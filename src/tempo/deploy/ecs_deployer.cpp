@@ -34,9 +34,16 @@ enum Step : size_t {
 const std::vector<std::string> kDeploySteps = {"bucket",          "image",        "secrets",
                                                "task definition", "target group", "service",
                                                "listener rule",   "healthy"};
-enum UndoStep : size_t { kRuleGone, kServiceGone, kTargetGroupGone, kTaskDefinitions, kSecret };
-const std::vector<std::string> kUndeploySteps = {"listener rule", "service", "target group",
-                                                 "task definitions", "secret"};
+enum UndoStep : size_t {
+  kRuleGone,
+  kServiceGone,
+  kTargetGroupGone,
+  kTaskDefinitions,
+  kSecret,
+  kBucketGone  // --purge only
+};
+const std::vector<std::string> kUndeploySteps = {"listener rule",    "service", "target group",
+                                                 "task definitions", "secret",  "bucket"};
 
 Error AwsFailure(std::string_view what, const aws::AwsError& error) { return error.ToError(what); }
 
@@ -151,7 +158,11 @@ Result<std::unique_ptr<EcsDeployer>> EcsDeployer::Create(EcsDeployerOptions opti
 }
 
 std::vector<std::string> EcsDeployer::DeploySteps() const { return kDeploySteps; }
-std::vector<std::string> EcsDeployer::UndeploySteps() const { return kUndeploySteps; }
+std::vector<std::string> EcsDeployer::UndeploySteps() const { return UndeploySteps(false); }
+
+std::vector<std::string> EcsDeployer::UndeploySteps(bool purge) const {
+  return {kUndeploySteps.begin(), kUndeploySteps.end() - (purge ? 0 : 1)};
+}
 
 Result<void> EcsDeployer::Deploy(const OrgId& /*org*/, const agent::AgentConfig& config,
                                  const DeployProgress& progress) {
@@ -673,6 +684,11 @@ Result<json> EcsDeployer::Status(const AgentId& agent) {
 
 Result<void> EcsDeployer::Undeploy(const OrgId& /*org*/, const AgentId& agent,
                                    const DeployProgress& progress) {
+  return UndeployAgent(agent, progress, /*purge=*/false);
+}
+
+Result<void> EcsDeployer::UndeployAgent(const AgentId& agent, const DeployProgress& progress,
+                                        bool purge) {
   auto step = [&](size_t index, const std::function<Result<std::string>()>& body) -> Result<void> {
     if (progress) progress(index, StepState::kRunning, "");
     auto done = body();
@@ -785,6 +801,24 @@ Result<void> EcsDeployer::Undeploy(const OrgId& /*org*/, const AgentId& agent,
     }
     return name + " deleted";
   }));
+  if (purge) {
+    TEMPO_TRY(step(kBucketGone, [&]() -> Result<std::string> {
+      const std::string bucket = options_.bucket_prefix + storage::AgentBucket(agent);
+      aws::S3 s3(client_);
+      if (auto head = s3.HeadBucket(bucket); !head) {
+        if (head.error().status == 404) return bucket + " was not there";
+        return AwsFailure("s3 HeadBucket", head.error());
+      }
+      auto emptied = s3.EmptyBucket(bucket);
+      if (!emptied) return AwsFailure("s3 DeleteObjects", emptied.error());
+      if (auto gone = s3.DeleteBucket(bucket); !gone) {
+        return AwsFailure("s3 DeleteBucket", gone.error());
+      }
+      return fmt::format("{} deleted with its {} object version(s)", bucket, *emptied);
+    }));
+    TEMPO_LOG(deploy, info, "[agent={}] undeployed from ECS, its bucket purged", agent);
+    return Ok();
+  }
   TEMPO_LOG(deploy, info, "[agent={}] undeployed from ECS (its bucket is kept)", agent);
   return Ok();
 }

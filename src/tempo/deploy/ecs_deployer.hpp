@@ -74,6 +74,11 @@ class EcsDeployer final : public Deployer {
     return Status(agent);
   }
 
+  /// Undeploy; with `purge`, the bucket too, every object version in it first (the calls are
+  /// gone for good).
+  Result<void> UndeployAgent(const AgentId& agent, const DeployProgress& progress, bool purge);
+  [[nodiscard]] std::vector<std::string> UndeploySteps(bool purge) const;
+
   /// Deploy, returning what was made.
   Result<EcsDeployment> DeployAgent(const agent::AgentConfig& config,
                                     const DeployProgress& progress);

@@ -1,5 +1,7 @@
 #include "tempo/twilio/twiml.hpp"
 
+#include "tempo/base/strings.hpp"
+
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -10,38 +12,7 @@
 namespace tempo::twilio {
 namespace {
 
-constexpr std::string_view kReplacementCharacter = "\xEF\xBF\xBD";
-
 std::string_view ToString(HttpMethod method) { return method == HttpMethod::kGet ? "GET" : "POST"; }
-
-// Length of the well-formed UTF-8 sequence starting at text[i], or 0 if it is malformed
-// (overlong forms, surrogates and values above U+10FFFF included).
-size_t Utf8SequenceLength(std::string_view text, size_t i) {
-  const auto byte = [&](size_t k) { return static_cast<uint8_t>(text[k]); };
-  const uint8_t lead = byte(i);
-  size_t length = 0;
-  uint8_t min_second = 0x80;
-  uint8_t max_second = 0xBF;
-  if (lead >= 0xC2 && lead <= 0xDF) {
-    length = 2;
-  } else if (lead >= 0xE0 && lead <= 0xEF) {
-    length = 3;
-    if (lead == 0xE0) min_second = 0xA0;
-    if (lead == 0xED) max_second = 0x9F;
-  } else if (lead >= 0xF0 && lead <= 0xF4) {
-    length = 4;
-    if (lead == 0xF0) min_second = 0x90;
-    if (lead == 0xF4) max_second = 0x8F;
-  } else {
-    return 0;
-  }
-  if (text.size() - i < length) return 0;
-  if (byte(i + 1) < min_second || byte(i + 1) > max_second) return 0;
-  for (size_t k = 2; k < length; ++k) {
-    if (byte(i + k) < 0x80 || byte(i + k) > 0xBF) return 0;
-  }
-  return length;
-}
 
 // Writes one element: <name attr="v" ...> then either "/>" or children and </name>.
 class Tag {
@@ -129,50 +100,6 @@ void AppendSip(std::string& out, const DialSip& sip) {
 }
 
 }  // namespace
-
-void AppendXmlEscaped(std::string_view text, std::string& out) {
-  for (size_t i = 0; i < text.size();) {
-    const auto c = static_cast<uint8_t>(text[i]);
-    if (c >= 0x80) {
-      const size_t length = Utf8SequenceLength(text, i);
-      if (length == 0) {
-        out.append(kReplacementCharacter);
-        ++i;
-      } else {
-        out.append(text.substr(i, length));
-        i += length;
-      }
-      continue;
-    }
-    switch (c) {
-      case '&':
-        out.append("&amp;");
-        break;
-      case '<':
-        out.append("&lt;");
-        break;
-      case '>':
-        out.append("&gt;");
-        break;
-      case '"':
-        out.append("&quot;");
-        break;
-      case '\'':
-        out.append("&apos;");
-        break;
-      case '\t':
-      case '\n':
-      case '\r':
-        out.push_back(static_cast<char>(c));
-        break;
-      default:
-        // XML 1.0 has no representation for other C0 controls, not even as references.
-        if (c >= 0x20) out.push_back(static_cast<char>(c));
-        break;
-    }
-    ++i;
-  }
-}
 
 TwimlResponse& TwimlResponse::Say(std::string_view text, const SayOptions& options) {
   AppendSay(body_, text, options);

@@ -164,7 +164,4 @@ class TwimlResponse {
   std::string body_{};
 };
 
-/// Appends `text` XML-escaped (for element text and attribute values alike).
-void AppendXmlEscaped(std::string_view text, std::string& out);
-
 }  // namespace tempo::twilio

@@ -508,6 +508,29 @@ print('true')
   EXPECT_EQ(other["task_definitions"].size(), 1U);
   EXPECT_TRUE(other["service"].is_object()) << "the other agent keeps its service";
   EXPECT_TRUE(other["rule"].is_object());
+  // Asked to purge: the bucket goes too, with every version and delete marker in it.
+  ASSERT_TRUE(Boto3(moto, key, secret, R"(
+s3 = client('s3')
+for _ in range(2):
+    s3.put_object(Bucket='tempo-agent-transcripts-leaving-too', Key='calls/CA1/metadata.json', Body=b'{}')
+s3.put_object(Bucket='tempo-agent-transcripts-leaving-too', Key='calls/CA2/transcript.json', Body=b'{}')
+s3.delete_object(Bucket='tempo-agent-transcripts-leaving-too', Key='calls/CA1/metadata.json')
+print('true')
+)"));
+  std::vector<std::string> purge_steps;
+  auto purged = deployer->UndeployAgent(
+      AgentId("leaving-too"),
+      [&](size_t step, StepState state, const std::string& message) {
+        if (state == StepState::kDone)
+          purge_steps.push_back(deployer->UndeploySteps(true)[step] + ": " + message);
+      },
+      /*purge=*/true);
+  ASSERT_TRUE(purged) << purged.error().message;
+  ASSERT_EQ(purge_steps.size(), 6U);
+  EXPECT_EQ(purge_steps[5],
+            "bucket: tempo-agent-transcripts-leaving-too deleted with its 4 object version(s)");
+  EXPECT_EQ(Seen("leaving-too")["bucket"], false);
+
   auto again = deployer->Undeploy(OrgId("org"), AgentId("leaving"), {});
   EXPECT_TRUE(again) << "again: nothing to do: " << again.error().message;
 }
