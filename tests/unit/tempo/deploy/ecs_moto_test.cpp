@@ -346,6 +346,27 @@ TEST_F(EcsMotoTest, ARolloutTheCircuitBreakerFailsIsReportedAndRolledBack) {
       HasSubstr("step 'healthy' failed: not healthy within 20 s: rollout IN_PROGRESS, 0 of 1"));
 }
 
+TEST_F(EcsMotoTest, AListenerAtItsRuleQuotaIsNamedAndNothingIsLeftBehind) {
+  ASSERT_TRUE(Boto3(moto, key, secret,
+                    R"(
+elb = client('elbv2')
+for i in range(100):
+    elb.create_rule(ListenerArn=')" +
+                        settings.listener_arn + R"(', Priority=i + 1,
+        Conditions=[{'Field': 'path-pattern', 'Values': ['/other/%d/*' % i]}],
+        Actions=[{'Type': 'fixed-response', 'FixedResponseConfig': {'StatusCode': '404'}}])
+print('true')
+)"));
+  auto deployed = Deployer()->DeployAgent(Agent("one-too-many"), {});
+  ASSERT_FALSE(deployed);
+  EXPECT_THAT(deployed.error().message,
+              HasSubstr("step 'listener rule' failed: the listener already has 100 rules, the "
+                        "quota of an Application Load Balancer listener"));
+  const json seen = Seen("one-too-many");
+  EXPECT_EQ(seen["service"], nullptr) << "rolled back";
+  EXPECT_EQ(seen["target_group"], nullptr);
+}
+
 // Two ids whose preferred rule priorities are the same: deployed at once, both ask for it.
 std::pair<std::string, std::string> CollidingAgents() {
   std::map<int, std::string> seen;
