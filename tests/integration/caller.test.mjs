@@ -3,6 +3,8 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import http from 'node:http';
+import net from 'node:net';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BIN, tempDir, writeAgent, startServer, artefacts, parseWav, frame, waitForActiveCalls } from './lib/server.mjs';
@@ -102,4 +104,69 @@ test('SIGTERM during --load: every call hangs up, the report follows, exit 0', a
   assert.equal(report.calls_failed, 0);
   assert.deepEqual(report.outcomes, { caller_hung_up: 8 });
   assert.equal(await waitForActiveCalls(server, (n) => n === 0), 0, 'the server saw every call end');
+});
+
+// A server whose TwiML asks for a media stream it then refuses (403) or never answers: the
+// caller heard nothing, so the call failed, whatever ended it.
+async function streamlessServer(mode) {
+  // The stream's address: refuses the upgrade with 403, or takes the connection and never
+  // answers (a server out of descriptors looks like this from outside).
+  const held = new Set();
+  const streams = net.createServer((socket) => {
+    if (mode === 'refuse') {
+      socket.once('data', () => socket.end('HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n'));
+    } else {
+      held.add(socket);
+    }
+  });
+  await new Promise((resolve) => streams.listen(0, '127.0.0.1', resolve));
+  const server = http.createServer((req, res) => {
+    res.writeHead(200, { 'Content-Type': 'text/xml' });
+    res.end(`<?xml version="1.0" encoding="UTF-8"?><Response><Connect><Stream url="ws://127.0.0.1:${streams.address().port}/stream"/></Connect></Response>`);
+  });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${server.address().port}/incoming`,
+    close: () => { for (const s of held) s.destroy(); streams.close(); server.close(); },
+  };
+}
+
+function callUrl(url, args) {
+  return new Promise((resolve) => {
+    const child = spawn(BIN, ['call', '--url', url, '--auth-token', 'any-token', ...args]);
+    let out = '', err = '';
+    child.stdout.on('data', (d) => { out += d; });
+    child.stderr.on('data', (d) => { err += d; });
+    child.on('exit', (code) => resolve({ code, out, err }));
+  });
+}
+
+test('a call whose media stream never opened is failed, with its reason', async () => {
+  const refusing = await streamlessServer('refuse');
+  const hanging = await streamlessServer('hang');
+  try {
+    const refused = await callUrl(refusing.url, ['--hangup-after', '1', '--json']);
+    assert.notEqual(refused.code, 0);
+    const r1 = JSON.parse(refused.out);
+    assert.equal(r1.outcome, 'failed');
+    assert.match(r1.error, /media stream/);
+
+    const hung = await callUrl(hanging.url, ['--hangup-after', '1', '--json']);
+    assert.notEqual(hung.code, 0);
+    const r2 = JSON.parse(hung.out);
+    assert.equal(r2.outcome, 'failed', 'the caller never heard the agent');
+    assert.match(r2.error, /^media stream: (WebSocket handshake failed .*timeout|never opened before the call ended)/);
+
+    // Under load: none streamed, none completed, each failure with its reason.
+    const load = await callUrl(hanging.url, ['--load', '3', '--duration', '2', '--ramp', '0', '--json']);
+    const report = JSON.parse(load.out);
+    assert.equal(report.calls_streamed, 0);
+    assert.equal(report.calls_completed, 0);
+    assert.equal(report.calls_failed, 3);
+    assert.equal(Object.values(report.errors).reduce((a, b) => a + b, 0), 3);
+    for (const reason of Object.keys(report.errors)) assert.match(reason, /^media stream: /);
+  } finally {
+    refusing.close();
+    hanging.close();
+  }
 });

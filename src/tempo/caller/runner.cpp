@@ -216,6 +216,7 @@ class CallDriver final : public CallHandle,
       options.custom_parameters[name] = value;
     }
     report_.stream_sid = options.stream_sid.str();
+    stream_requested_ = true;
     session_ = std::make_unique<MediaStreamSession>(std::move(options));
     if (on_latency_) {
       session_->set_latency_observer(on_latency_);
@@ -318,6 +319,12 @@ class CallDriver final : public CallHandle,
       ws_->Close(1000, "");
       ws_.reset();
     }
+    // The TwiML asked for a media stream and none ever opened (the server never answered the
+    // upgrade, its descriptors ran out): the caller heard nothing, whatever ended the call.
+    if (stream_requested_ && !report_.stream_opened && outcome != CallOutcome::kFailed) {
+      outcome = CallOutcome::kFailed;
+      report_.error = "media stream: never opened before the call ended";
+    }
     report_.outcome = outcome;
     report_.duration_s = Seconds(SteadyClock::now() - started_at_);
     report_.latency = LatencySummary::From(histogram_, report_.stats.late_frames);
@@ -348,6 +355,7 @@ class CallDriver final : public CallHandle,
   LatencyHistogram histogram_;  // this call's own frames (unused when on_latency_ is set)
 
   SteadyClock::time_point started_at_{};
+  bool stream_requested_ = false;  // the TwiML had <Connect><Stream>
   SteadyClock::time_point stream_opened_at_{};
   int documents_ = 0;
   std::string document_url_;

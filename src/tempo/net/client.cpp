@@ -530,8 +530,10 @@ class ClientWebSocket final : public WebSocket,
     websocket::response_type response;
     auto [ec] = co_await ws_->async_handshake(response, HostHeader(url_), url_.target, kUseTuple);
     if (ec) {
+      // A status only when the server answered the upgrade with one: on a timeout or a closed
+      // connection the response was never read and holds no status of the server's.
       const int status = static_cast<int>(response.result_int());
-      if (status != 0 && status != 101) {
+      if (ec == websocket::error::upgrade_declined && status != 0 && status != 101) {
         std::string message =
             fmt::format("WebSocket upgrade to {} refused with HTTP {}", url_.host, status);
         if (status == 401 || status == 403) co_return Unauthenticated(std::move(message));
