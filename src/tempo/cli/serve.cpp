@@ -5,6 +5,7 @@
 #include "tempo/base/failpoint.hpp"
 #include "tempo/base/log.hpp"
 #include "tempo/cli/deploy_command.hpp"
+#include "tempo/cli/fd_limits.hpp"
 #include "tempo/cli/ops_routes.hpp"
 #include "tempo/cli/settings.hpp"
 #include "tempo/cli/task_protection.hpp"
@@ -84,6 +85,13 @@ int Run(const ServeSettings& settings, Mode mode) {
     return 2;
   }
   log::Init(LogOptions(settings));
+  const FileLimits files = RaiseFileLimit();
+  if (files.soft > files.before) {
+    TEMPO_LOG(cli, info, "file descriptors: soft limit raised from {} to {} (the hard limit)",
+              files.before, files.soft);
+  } else {
+    TEMPO_LOG(cli, info, "file descriptors: limit {} (hard {})", files.soft, files.hard);
+  }
   if (!failpoint::Armed().empty()) {
     TEMPO_LOG(cli, warn, "failpoints armed (a test build): {}", failpoint::Armed());
   }
@@ -256,6 +264,10 @@ int Run(const ServeSettings& settings, Mode mode) {
   std::fflush(stdout);
   TEMPO_LOG(cli, info, "tempovoice {} {} on {}:{} (data in {})", TEMPO_VERSION, command,
             settings.host, server.port(), settings.data_dir);
+  TEMPO_LOG(cli, info,
+            "room for {} concurrent calls: {} file descriptors, {} each, {} kept for the rest "
+            "(raise `ulimit -n` for more)",
+            CallsThatFit(files.soft), files.soft, kDescriptorsPerCall, kReservedDescriptors);
 
   auto ran = server.Run();
   if (!ran) {
