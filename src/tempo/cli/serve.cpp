@@ -178,6 +178,9 @@ int Run(const ServeSettings& settings, Mode mode) {
   runtime::RuntimeOptions runtime_options;
   runtime_options.data_dir = data;
   runtime_options.max_calls_per_org = settings.max_calls_per_org;
+  const uint64_t fit = CallsThatFit(files.soft);
+  runtime_options.max_calls =
+      settings.max_calls != 0 ? std::min<uint64_t>(settings.max_calls, fit) : fit;
   runtime::Runtime calls(runtime_options, *directory, engines, **store, SystemClock::Instance(),
                          run_blocking);
   // /health: ready once the database answers, the object store takes a write and every served
@@ -266,8 +269,8 @@ int Run(const ServeSettings& settings, Mode mode) {
             settings.host, server.port(), settings.data_dir);
   TEMPO_LOG(cli, info,
             "room for {} concurrent calls: {} file descriptors, {} each, {} kept for the rest "
-            "(raise `ulimit -n` for more)",
-            CallsThatFit(files.soft), files.soft, kDescriptorsPerCall, kReservedDescriptors);
+            "(raise `ulimit -n` for more); calls past {} hear busy",
+            fit, files.soft, kDescriptorsPerCall, kReservedDescriptors, runtime_options.max_calls);
 
   auto ran = server.Run();
   if (!ran) {

@@ -100,6 +100,12 @@ void AddServeOptions(CLI::App& command, ServeSettings& s) {
       ->envname("TEMPO_MAX_CALLS_PER_ORG")
       ->capture_default_str();
   command
+      .add_option("--max-calls", s.max_calls,
+                  "Concurrent calls this server takes; past it callers hear busy (0: what the "
+                  "file descriptor limit leaves room for)")
+      ->envname("TEMPO_MAX_CALLS")
+      ->capture_default_str();
+  command
       .add_option("--object-store", s.object_store,
                   "Where call artefacts go: fs (<data-dir>/objects) or s3 (one bucket per agent)")
       ->envname("TEMPO_OBJECT_STORE")

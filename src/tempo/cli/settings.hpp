@@ -46,6 +46,9 @@ struct ServeSettings {
   /// Calls one organisation may have at once on this server (0: no limit). Over it a caller
   /// hears "all our lines are busy" and the call is not connected.
   uint32_t max_calls_per_org = 100;
+  /// Calls this server takes at once; past it callers hear "busy". 0: what the file
+  /// descriptors leave room for (logged at start-up).
+  uint32_t max_calls = 0;
   /// Where call artefacts go: fs (<data-dir>/objects) or s3.
   std::string object_store = "fs";
   std::string s3_region;         ///< empty: AWS_REGION / AWS_DEFAULT_REGION / the profile's

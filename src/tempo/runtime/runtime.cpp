@@ -308,6 +308,9 @@ std::shared_ptr<net::WebSocketListener> Runtime::AcceptAuthenticatedStream(
 
 Admission Runtime::AdmitLocked(const std::optional<OrgId>& org) const {
   if (answered_.size() >= options_.max_pending_calls) return Admission::kServerAtLimit;
+  if (options_.max_calls != 0 && answered_.size() + sessions_.size() >= options_.max_calls) {
+    return Admission::kServerAtLimit;
+  }
   if (org && options_.max_calls_per_org != 0) {
     const auto it = org_calls_.find(*org);
     if (it != org_calls_.end() && it->second >= options_.max_calls_per_org) {

@@ -49,6 +49,10 @@ struct RuntimeOptions {
   /// a polite "all lines are busy" and a hang-up, so one tenant cannot take the whole server.
   /// 0 = no limit. The operator's own agents (files, no organisation) are not limited.
   std::size_t max_calls_per_org = 100;
+  /// Calls this server takes at once (answered or streaming), from what its file descriptors
+  /// leave room for; past it every new call hears "busy" at the webhook, before anything
+  /// could run short (a call without its write-ahead file). 0 = no limit.
+  std::size_t max_calls = 0;
 };
 
 /// Whether a new call may go ahead (see RuntimeOptions' limits).

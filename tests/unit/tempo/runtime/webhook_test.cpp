@@ -225,5 +225,33 @@ TEST_F(LimitedWebhookTest, AnsweredCallsWaitingForTheirStreamAreBoundedServerWid
   EXPECT_THAT(Incoming("a1", Sid(8)).body, HasSubstr("<Connect"));
 }
 
+class CapacityWebhookTest : public WebhookTest {
+ protected:
+  static RuntimeOptions Limits() {
+    RuntimeOptions o;
+    o.max_calls = 3;  // what the descriptors leave room for
+    return o;
+  }
+  CapacityWebhookTest() : WebhookTest(Limits()) {}
+};
+
+TEST_F(CapacityWebhookTest, PastTheServersCapacityEveryNewCallHearsBusyAtOnce) {
+  EXPECT_THAT(Incoming("a1", Sid(1)).body, HasSubstr("<Connect"));
+  EXPECT_THAT(Incoming("b1", Sid(2)).body, HasSubstr("<Connect"));
+  EXPECT_EQ(runtime_->ExpectCall(AgentId("nobody"), CallSid(Sid(3)), "", ""), Admission::kAdmitted);
+  // Full, whichever organisation (or none) calls: busy, never a call that then runs short.
+  EXPECT_EQ(runtime_->ExpectCall(AgentId("nobody"), CallSid(Sid(4)), "", ""),
+            Admission::kServerAtLimit);
+  const auto busy = Incoming("b1", Sid(5));
+  EXPECT_EQ(busy.status, 200);
+  EXPECT_THAT(busy.body, HasSubstr("all of our lines are busy"));
+  EXPECT_THAT(busy.body, HasSubstr("<Hangup/>"));
+  // A retried webhook of an admitted call is still that call.
+  EXPECT_THAT(Incoming("a1", Sid(1)).body, HasSubstr("<Connect"));
+  // Answered calls whose stream never came stop counting once they expire.
+  clock_.Advance(std::chrono::seconds(61));
+  EXPECT_THAT(Incoming("b1", Sid(6)).body, HasSubstr("<Connect"));
+}
+
 }  // namespace
 }  // namespace tempo::runtime
