@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { BIN, tempDir } from './lib/server.mjs';
+import { BIN, tempDir, writeAgent, startServer, callerLine, run } from './lib/server.mjs';
 
 // serve under `ulimit` settings (a shell applies them, then becomes serve); resolves with its
 // log lines once it listens, and stops it.
@@ -49,4 +49,25 @@ test('at the hard limit it stays, and says how many calls fit', async () => {
   assert.equal(code, 0);
   assert.equal(message(lines, /file descriptors/), 'file descriptors: limit 256 (hard 256)');
   assert.match(message(lines, /room for/), /^room for 64 concurrent calls: 256 file descriptors/);
+});
+
+test('past its capacity the server answers busy at once, and the load report counts the refusals', async () => {
+  const data = tempDir('tempo-capacity-');
+  const agent = writeAgent(data, { agentId: 'capacity-line' });
+  const server = await startServer(data, ['--max-calls', '3']);
+  try {
+    const wav = await callerLine(data);
+    const load = await run(BIN, ['call', '--url', `${server.base}/agent/${agent.agentId}/incoming-call`,
+      '--auth-token', agent.twilioAuthToken, '--wav', wav, '--load', '6', '--duration', '4', '--ramp', '0', '--json']);
+    const report = JSON.parse(load.out);
+    assert.equal(report.calls_refused, 3, load.out);
+    assert.deepEqual(report.refusals, { busy: 3 });
+    assert.equal(report.calls_streamed, 3);
+    assert.equal(report.calls_completed, 3);
+    assert.equal(report.calls_failed, 0, JSON.stringify(report.errors));
+    assert.match(server.logs(), /calls past 3 hear busy/);
+    assert.doesNotMatch(server.logs(), /Too many open files|AddressSanitizer|runtime error:/);
+  } finally {
+    await server.stop();
+  }
 });

@@ -147,6 +147,7 @@ std::string ToJson(const CallReport& r) {
   if (!r.hangup_reason.empty()) out["hangup_reason"] = r.hangup_reason;
   if (!r.transfer_target.empty()) out["transfer_target"] = r.transfer_target;
   if (!r.error.empty()) out["error"] = r.error;
+  if (!r.reject_reason.empty()) out["reject_reason"] = r.reject_reason;
   if (r.close_code) out["close_code"] = *r.close_code;
   return DumpJson(out, 2);
 }
@@ -195,6 +196,8 @@ std::string ToJson(const LoadReport& r) {
       {"calls_streamed", r.calls_streamed},
       {"calls_completed", r.calls_completed},
       {"calls_failed", r.calls_failed},
+      {"calls_refused", r.calls_refused},
+      {"refusals", r.refusals},
       {"duration_s", r.duration_s},
       {"stopped_early", r.stopped_early},
       {"frames_sent", r.frames_sent},
@@ -213,9 +216,11 @@ std::string ToJson(const LoadReport& r) {
 
 std::string ToText(const LoadReport& r) {
   std::string out = fmt::format(
-      "Load: {} calls requested, {} started, {} streamed, {} completed, {} failed in {:.1f} s\n",
+      "Load: {} calls requested, {} started, {} streamed, {} completed, {} failed, {} refused "
+      "in {:.1f} s\n",
       r.calls_requested, r.calls_started, r.calls_streamed, r.calls_completed, r.calls_failed,
-      r.duration_s);
+      r.calls_refused, r.duration_s);
+  for (const auto& [reason, n] : r.refusals) out += fmt::format("  refused ({}): {}\n", reason, n);
   if (r.stopped_early) out += "Stopped early by a signal: every call was hung up.\n";
   out += fmt::format(
       "Media: {} frames sent, {} received; agent audio {:.1f} s; {} marks echoed, "

@@ -43,6 +43,7 @@ struct CallReport {
   std::string hangup_reason;           ///< for kCallerHungUp: script_done, hangup_after, ...
   std::string transfer_target;         ///< for kTransferred: the first <Dial> target
   std::string error;                   ///< for kFailed
+  std::string reject_reason;           ///< for kRejected: "busy" or "rejected"
   bool stream_opened = false;          ///< a media stream WebSocket was established
   std::optional<uint16_t> close_code;  ///< of the media stream WebSocket
   bool stream_closed_by_server = false;
@@ -61,8 +62,11 @@ struct LoadReport {
   uint64_t calls_requested = 0;
   uint64_t calls_started = 0;    ///< the webhook was sent
   uint64_t calls_streamed = 0;   ///< the media stream opened
-  uint64_t calls_completed = 0;  ///< ended without a failure
+  uint64_t calls_completed = 0;  ///< ended without a failure (refusals not included)
   uint64_t calls_failed = 0;
+  /// The server refused them at the webhook (TwiML <Reject>): busy, or rejected.
+  uint64_t calls_refused = 0;
+  std::map<std::string, uint64_t> refusals;  ///< reason ("busy", "rejected") -> count
   double duration_s = 0;
   bool stopped_early = false;  ///< ended by LoadConfig::stop (a signal) before its duration
   uint64_t frames_sent = 0;

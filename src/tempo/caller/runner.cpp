@@ -175,7 +175,8 @@ class CallDriver final : public CallHandle,
         Finish(CallOutcome::kAgentHungUp);
         return;
       }
-      if (std::holds_alternative<RejectVerb>(verb)) {
+      if (const auto* reject = std::get_if<RejectVerb>(&verb)) {
+        report_.reject_reason = reject->reason.empty() ? "rejected" : reject->reason;
         Finish(CallOutcome::kRejected);
         return;
       }
@@ -439,6 +440,9 @@ LoadReport RunLoad(LoadConfig config) {
     if (r.outcome == CallOutcome::kFailed) {
       ++agg.calls_failed;
       ++agg.errors[r.error];
+    } else if (r.outcome == CallOutcome::kRejected) {
+      ++agg.calls_refused;
+      ++agg.refusals[r.reject_reason];
     } else {
       ++agg.calls_completed;
     }

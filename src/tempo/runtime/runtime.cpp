@@ -183,6 +183,13 @@ net::Response Runtime::IncomingCall(const net::Request& request) {
       a != Admission::kAdmitted) {
     Webhooks("incoming-call", a == Admission::kOrgAtLimit ? "org_at_limit" : "server_at_limit")
         .Inc();
+    if (a == Admission::kServerAtLimit) {
+      // The server is full: a busy signal at once (the call is not answered, so not billed),
+      // and Twilio's fallback URL or the caller's retry takes over.
+      twilio::TwimlResponse busy;
+      busy.Reject(twilio::RejectReason::kBusy);
+      return Twiml(busy.ToXml());
+    }
     return Twiml(SayAndHangup(
         "Sorry, all of our lines are busy right now. Please call again in a few minutes."));
   }

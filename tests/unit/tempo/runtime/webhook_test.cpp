@@ -219,7 +219,7 @@ TEST_F(LimitedWebhookTest, AnsweredCallsWaitingForTheirStreamAreBoundedServerWid
   EXPECT_EQ(runtime_->ExpectCall(AgentId("nobody"), CallSid(Sid(5)), "", ""), Admission::kAdmitted);
   EXPECT_EQ(runtime_->ExpectCall(AgentId("nobody"), CallSid(Sid(6)), "", ""),
             Admission::kServerAtLimit);
-  EXPECT_THAT(Incoming("a1", Sid(7)).body, HasSubstr("all of our lines are busy"));
+  EXPECT_THAT(Incoming("a1", Sid(7)).body, HasSubstr(R"(<Reject reason="busy"/>)"));
   // Claiming a call frees its place in the table.
   EXPECT_TRUE(runtime_->ClaimCall(AgentId("b1"), CallSid(Sid(2))));
   EXPECT_THAT(Incoming("a1", Sid(8)).body, HasSubstr("<Connect"));
@@ -244,8 +244,8 @@ TEST_F(CapacityWebhookTest, PastTheServersCapacityEveryNewCallHearsBusyAtOnce) {
             Admission::kServerAtLimit);
   const auto busy = Incoming("b1", Sid(5));
   EXPECT_EQ(busy.status, 200);
-  EXPECT_THAT(busy.body, HasSubstr("all of our lines are busy"));
-  EXPECT_THAT(busy.body, HasSubstr("<Hangup/>"));
+  EXPECT_THAT(busy.body, HasSubstr(R"(<Reject reason="busy"/>)")) << "a busy signal, not answered";
+  EXPECT_THAT(busy.body, Not(HasSubstr("<Connect")));
   // A retried webhook of an admitted call is still that call.
   EXPECT_THAT(Incoming("a1", Sid(1)).body, HasSubstr("<Connect"));
   // Answered calls whose stream never came stop counting once they expire.
