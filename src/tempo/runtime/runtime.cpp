@@ -55,6 +55,14 @@ metrics::Counter& Refused(std::string_view reason) {
                                                 {{"reason", std::string(reason)}});
 }
 
+metrics::Gauge& Headroom() {
+  static metrics::Gauge& gauge = metrics::Registry::Global().AddGauge(
+      "tempo_calls_headroom",
+      "New calls this server takes before it answers busy (max-calls minus the calls answered "
+      "or streaming)");
+  return gauge;
+}
+
 metrics::Counter& SpoolQuarantined() {
   return metrics::Registry::Global().AddCounter(
       "tempo_spool_quarantined_total",
@@ -357,7 +365,14 @@ Admission Runtime::ExpectCall(const AgentId& agent, const CallSid& call, std::st
   if (org) ++org_calls_[*org];
   answered_[call] = {agent, std::move(org), std::move(from), std::move(to), now};
   answered_order_.emplace_back(now, call);
+  UpdateHeadroomLocked();
   return Admission::kAdmitted;
+}
+
+void Runtime::UpdateHeadroomLocked() const {
+  if (options_.max_calls == 0) return;
+  const size_t used = answered_.size() + sessions_.size();
+  Headroom().Set(static_cast<double>(used >= options_.max_calls ? 0 : options_.max_calls - used));
 }
 
 std::optional<Runtime::AnsweredCall> Runtime::ClaimCall(const AgentId& agent, const CallSid& call) {
@@ -367,6 +382,7 @@ std::optional<Runtime::AnsweredCall> Runtime::ClaimCall(const AgentId& agent, co
   auto answered = std::move(it->second);
   answered_.erase(it);
   ReleaseLocked(answered.org);  // Register counts it again while it streams
+  UpdateHeadroomLocked();
   return answered;
 }
 
@@ -380,6 +396,7 @@ void Runtime::ForgetExpired(std::chrono::steady_clock::time_point now) {
     }
     answered_order_.pop_front();
   }
+  UpdateHeadroomLocked();
   constexpr auto kNextStepTtl = std::chrono::minutes(10);
   while (!next_step_order_.empty() && now - next_step_order_.front().first > kNextStepTtl) {
     const auto& [at, sid] = next_step_order_.front();
@@ -408,6 +425,7 @@ void Runtime::Register(const std::shared_ptr<CallSession>& session, std::optiona
   std::lock_guard lock(mutex_);
   if (org) ++org_calls_[*org];
   sessions_[session.get()] = {session, std::move(org)};
+  UpdateHeadroomLocked();
 }
 
 void Runtime::Unregister(const CallSession* session) {
@@ -416,6 +434,7 @@ void Runtime::Unregister(const CallSession* session) {
     ReleaseLocked(it->second.org);
     sessions_.erase(it);
   }
+  UpdateHeadroomLocked();
 }
 
 size_t Runtime::active_calls() const {

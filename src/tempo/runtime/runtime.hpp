@@ -172,6 +172,8 @@ class Runtime {
   void ForgetExpired(std::chrono::steady_clock::time_point now);
   Admission AdmitLocked(const std::optional<OrgId>& org) const;
   void ReleaseLocked(const std::optional<OrgId>& org);
+  // The tempo_calls_headroom gauge, from the calls answered or streaming (mutex_ held).
+  void UpdateHeadroomLocked() const;
 
   RuntimeOptions options_;
   const AgentDirectory& agents_;

@@ -1,3 +1,4 @@
+#include "tempo/base/metrics.hpp"
 #include "tempo/engine/echo_engine.hpp"
 #include "tempo/runtime/runtime.hpp"
 #include "tempo/twilio/signature.hpp"
@@ -238,7 +239,11 @@ class CapacityWebhookTest : public WebhookTest {
 TEST_F(CapacityWebhookTest, PastTheServersCapacityEveryNewCallHearsBusyAtOnce) {
   EXPECT_THAT(Incoming("a1", Sid(1)).body, HasSubstr("<Connect"));
   EXPECT_THAT(Incoming("b1", Sid(2)).body, HasSubstr("<Connect"));
+  EXPECT_THAT(metrics::Registry::Global().RenderPrometheus(),
+              HasSubstr("tempo_calls_headroom 1\n"));
   EXPECT_EQ(runtime_->ExpectCall(AgentId("nobody"), CallSid(Sid(3)), "", ""), Admission::kAdmitted);
+  EXPECT_THAT(metrics::Registry::Global().RenderPrometheus(),
+              HasSubstr("tempo_calls_headroom 0\n"));
   // Full, whichever organisation (or none) calls: busy, never a call that then runs short.
   EXPECT_EQ(runtime_->ExpectCall(AgentId("nobody"), CallSid(Sid(4)), "", ""),
             Admission::kServerAtLimit);
