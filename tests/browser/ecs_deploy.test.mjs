@@ -4,11 +4,11 @@
 // Chromium.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 import { tempDir, startServer, login } from '../integration/lib/server.mjs';
-import { startMoto, python } from '../integration/lib/moto.mjs';
+import { startMoto, makeEcsInfrastructure } from '../integration/lib/moto.mjs';
 import { startAwsProxy } from '../integration/lib/aws_proxy.mjs';
 
 const CHROMIUM = process.env.CHROMIUM_BIN || '/usr/bin/chromium';
@@ -30,13 +30,8 @@ test('deploy from the dashboard to ECS: steps live, then the resources and the V
   const proxy = await startAwsProxy(moto.port);
   proxy.setRollout({ polls: 3 });  // three answers IN_PROGRESS: the wait is seen as it goes
   const data = tempDir('tempo-ecs-browser-');
-  const infrastructure = await python(`
-import runpy, sys
-sys.argv = ['x', '${moto.url}', '${moto.key}', '${moto.secret}']
-runpy.run_path('${join(process.env.TEMPO_SOURCE_DIR, 'tests/support/ecs_infrastructure.py')}')
-`);
   const settings = join(data, 'terraform-output.json');
-  writeFileSync(settings, JSON.stringify(infrastructure));
+  await makeEcsInfrastructure(moto, settings);
   const server = await startServer(data, ['--deployer', 'ecs', '--ecs-settings', settings,
     '--aws-endpoint', proxy.url, '--ecs-wait-poll-s', '1'], { env: { ...moto.env, TEMPO_ADMIN_PASSWORD: PASSWORD } });
   try {

@@ -3,26 +3,19 @@
 // what it made is read back with boto3.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BIN, tempDir, writeAgent, startServer, createDeployedAgent, run } from './lib/server.mjs';
-import { startMoto, python } from './lib/moto.mjs';
+import { startMoto, makeEcsInfrastructure } from './lib/moto.mjs';
 import { startAwsProxy } from './lib/aws_proxy.mjs';
 
-const SOURCE = process.env.TEMPO_SOURCE_DIR;
 let moto, proxy, settingsFile;
 
 before(async () => {
   moto = await startMoto();
   proxy = await startAwsProxy(moto.port);
   proxy.setRollout({ polls: 0 });  // a rollout that completes at once: the tests need no wait
-  const infrastructure = await python(`
-import runpy, sys
-sys.argv = ['x', '${moto.url}', '${moto.key}', '${moto.secret}']
-runpy.run_path('${join(SOURCE, 'tests/support/ecs_infrastructure.py')}')
-`);
   settingsFile = join(tempDir('tempo-ecs-'), 'terraform-output.json');
-  writeFileSync(settingsFile, JSON.stringify(infrastructure));
+  await makeEcsInfrastructure(moto, settingsFile);
 });
 
 after(() => { proxy?.close(); moto?.stop(); });

@@ -103,13 +103,7 @@ inline aws::ClientOptions MakeOptions(const Moto& moto, const std::string& key,
   c.secret_access_key = AwsSecretKey(secret);
   o.credentials = aws::MakeStaticCredentials(c);
   o.env = NoEnv();
-  o.endpoints = {{"s3", moto.url()},
-                 {"ecs", moto.url()},
-                 {"logs", moto.url()},
-                 {"iam", moto.url()},
-                 {"sts", moto.url()},
-                 {"secretsmanager", moto.url()},
-                 {"elasticloadbalancing", moto.url()}};
+  o.endpoints = aws::EveryServiceAt(moto.url());
   o.retry.max_attempts = 2;
   o.sleep = [](std::chrono::milliseconds) {};
   return o;

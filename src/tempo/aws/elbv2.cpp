@@ -42,9 +42,8 @@ ListenerRule ReadRule(const pugi::xml_node& member) {
   for (const auto& condition : member.child("Conditions").children("member")) {
     if (ChildText(condition, "Field").value_or("") != "path-pattern") continue;
     // Either form: Values (the original) or PathPatternConfig.Values.
-    for (const char* list : {"Values", "PathPatternConfig"}) {
-      pugi::xml_node values = condition.child(list);
-      if (std::string_view(list) == "PathPatternConfig") values = values.child("Values");
+    for (const pugi::xml_node values :
+         {condition.child("Values"), condition.child("PathPatternConfig").child("Values")}) {
       for (const auto& value : values.children("member")) {
         const std::string text = value.child_value();
         if (std::find(rule.path_patterns.begin(), rule.path_patterns.end(), text) ==
@@ -61,6 +60,18 @@ ListenerRule ReadRule(const pugi::xml_node& member) {
     }
   }
   return rule;
+}
+
+// The health check of an agent's target group, as CreateTargetGroup and ModifyTargetGroup
+// take it.
+void AddHealthCheck(QueryParams& params, const TargetGroupSpec& spec) {
+  params.insert(params.end(),
+                {{"HealthCheckProtocol", "HTTP"},
+                 {"HealthCheckPath", spec.health_check_path},
+                 {"HealthCheckIntervalSeconds", std::to_string(spec.health_check_interval_seconds)},
+                 {"HealthyThresholdCount", std::to_string(spec.healthy_threshold)},
+                 {"UnhealthyThresholdCount", std::to_string(spec.unhealthy_threshold)},
+                 {"Matcher.HttpCode", "200"}});
 }
 
 QueryParams ForwardByPath(std::string_view path_pattern, std::string_view target_group_arn) {
@@ -87,19 +98,11 @@ AwsResult<std::optional<TargetGroup>> Elbv2::FindTargetGroup(std::string_view na
 
 AwsResult<TargetGroup> Elbv2::CreateTargetGroup(const TargetGroupSpec& spec) {
   QueryParams params = {
-      {"Name", spec.name},
-      {"Protocol", "HTTP"},
-      {"ProtocolVersion", "HTTP1"},
-      {"Port", std::to_string(spec.port)},
-      {"VpcId", spec.vpc_id},
-      {"TargetType", "ip"},
-      {"HealthCheckProtocol", "HTTP"},
-      {"HealthCheckPath", spec.health_check_path},
-      {"HealthCheckIntervalSeconds", std::to_string(spec.health_check_interval_seconds)},
-      {"HealthyThresholdCount", std::to_string(spec.healthy_threshold)},
-      {"UnhealthyThresholdCount", std::to_string(spec.unhealthy_threshold)},
-      {"Matcher.HttpCode", "200"},
+      {"Name", spec.name},          {"Protocol", "HTTP"},
+      {"ProtocolVersion", "HTTP1"}, {"Port", std::to_string(spec.port)},
+      {"VpcId", spec.vpc_id},       {"TargetType", "ip"},
   };
+  AddHealthCheck(params, spec);
   AddTags(params, spec.tags);
   auto doc =
       Parse(client_.CallQuery(services::kElbv2, "CreateTargetGroup", params), "CreateTargetGroup");
@@ -111,15 +114,9 @@ AwsResult<TargetGroup> Elbv2::CreateTargetGroup(const TargetGroupSpec& spec) {
 }
 
 AwsResult<void> Elbv2::ConvergeTargetGroup(std::string_view arn, const TargetGroupSpec& spec) {
-  auto modified = client_.CallQuery(
-      services::kElbv2, "ModifyTargetGroup",
-      {{"TargetGroupArn", std::string(arn)},
-       {"HealthCheckProtocol", "HTTP"},
-       {"HealthCheckPath", spec.health_check_path},
-       {"HealthCheckIntervalSeconds", std::to_string(spec.health_check_interval_seconds)},
-       {"HealthyThresholdCount", std::to_string(spec.healthy_threshold)},
-       {"UnhealthyThresholdCount", std::to_string(spec.unhealthy_threshold)},
-       {"Matcher.HttpCode", "200"}});
+  QueryParams health = {{"TargetGroupArn", std::string(arn)}};
+  AddHealthCheck(health, spec);
+  auto modified = client_.CallQuery(services::kElbv2, "ModifyTargetGroup", health);
   if (!modified) return modified.error();
   auto attributes = client_.CallQuery(
       services::kElbv2, "ModifyTargetGroupAttributes",

@@ -118,6 +118,12 @@ const ServiceInfo* FindService(std::string_view id) {
   return nullptr;
 }
 
+EndpointOverrides EveryServiceAt(std::string_view url) {
+  EndpointOverrides out;
+  for (const ServiceInfo* s : kAllServices) out.emplace(s->id, url);
+  return out;
+}
+
 Result<std::string> EndpointUrl(const ServiceInfo& service, std::string_view region,
                                 const EndpointOverrides& overrides, const EnvLookup& env) {
   std::string url;

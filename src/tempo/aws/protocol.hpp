@@ -56,6 +56,9 @@ const ServiceInfo* FindService(std::string_view id);
 /// Endpoint overrides by service id (for moto and VPC endpoints), e.g. {"s3": "http://..."}.
 using EndpointOverrides = std::map<std::string, std::string, std::less<>>;
 
+/// Every service we call at `url` (moto, one proxy in front of them all).
+EndpointOverrides EveryServiceAt(std::string_view url);
+
 /// Where `service` is reached, in the SDKs' order: `overrides`, then AWS_ENDPOINT_URL_<SUFFIX>,
 /// then AWS_ENDPOINT_URL, then https://{prefix}.{region}.amazonaws.com (the global endpoint
 /// for IAM). The answer has no trailing '/'. Errors: kInvalidArgument for a URL that is not

@@ -4,6 +4,7 @@
 #include "tempo/aws/credential_chain.hpp"
 #include "tempo/base/json_text.hpp"
 #include "tempo/deploy/ecs_deployer.hpp"
+#include "tempo/runtime/agent_directory.hpp"
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
@@ -102,31 +103,17 @@ class StepPrinter {
 
 // AGENT: an agent file, or the id of one in the agents folder.
 Result<agent::AgentConfig> LoadAgentArg(const ServeSettings& settings, const std::string& arg) {
-  std::filesystem::path path(arg);
+  if (std::filesystem::is_regular_file(arg)) return runtime::LoadAgentFile(arg);
+  if (!agent::IsValidAgentId(arg)) {
+    return InvalidArgument(fmt::format("'{}' is neither an agent file nor an agent id", arg));
+  }
+  const std::filesystem::path path = AgentsDir(settings) / (arg + ".json");
   if (!std::filesystem::is_regular_file(path)) {
-    if (!agent::IsValidAgentId(arg)) {
-      return InvalidArgument(fmt::format("'{}' is neither an agent file nor an agent id", arg));
-    }
-    const std::filesystem::path dir = settings.agents_dir.empty()
-                                          ? std::filesystem::path(settings.data_dir) / "agents"
-                                          : std::filesystem::path(settings.agents_dir);
-    path = dir / (arg + ".json");
-    if (!std::filesystem::is_regular_file(path)) {
-      return NotFound(
-          fmt::format("no agent file {} (agents made in the dashboard are deployed "
-                      "from the dashboard)",
-                      path.string()));
-    }
+    return NotFound(fmt::format(
+        "no agent file {} (agents made in the dashboard are deployed from the dashboard)",
+        path.string()));
   }
-  std::ifstream in(path);
-  std::stringstream text;
-  text << in.rdbuf();
-  std::vector<agent::FieldError> errors;
-  auto config = agent::FromJsonText(text.str(), agent::Unknown::kReject, &errors);
-  if (!config) {
-    return InvalidArgument(fmt::format("{}: {}", path.string(), config.error().message));
-  }
-  return config;
+  return runtime::LoadAgentFile(path);
 }
 
 struct CommandOptions {
@@ -277,12 +264,8 @@ Result<std::unique_ptr<deploy::EcsDeployer>> MakeEcsDeployer(const ServeSettings
   options.bucket_prefix = settings.s3_bucket_prefix;
   options.wait_timeout = std::chrono::seconds(settings.ecs_wait_timeout_s);
   options.wait_poll = std::chrono::seconds(settings.ecs_wait_poll_s);
-  if (!settings.aws_endpoint.empty()) {
-    for (const char* service : {"s3", "ecs", "ecr", "secretsmanager", "elasticloadbalancing",
-                                "application-autoscaling", "logs", "iam", "sts"}) {
-      options.endpoints[service] = settings.aws_endpoint;
-    }
-  }
+  if (!settings.aws_endpoint.empty())
+    options.endpoints = aws::EveryServiceAt(settings.aws_endpoint);
   return deploy::EcsDeployer::Create(std::move(options));
 }
 

@@ -54,9 +54,7 @@ bool LoadAgents(const ServeSettings& settings, Mode mode, runtime::MemoryAgentDi
     agents.Put(std::move(*config));
     return true;
   }
-  const std::filesystem::path dir = settings.agents_dir.empty()
-                                        ? std::filesystem::path(settings.data_dir) / "agents"
-                                        : std::filesystem::path(settings.agents_dir);
+  const std::filesystem::path dir = AgentsDir(settings);
   auto loaded = runtime::LoadAgentFiles(dir, agents);
   if (!loaded) {
     fmt::print(stderr, "tempovoice serve: {}\n", loaded.error().message);

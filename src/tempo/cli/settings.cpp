@@ -171,6 +171,11 @@ void AddServeOptions(CLI::App& command, ServeSettings& s) {
       ->capture_default_str();
 }
 
+std::filesystem::path AgentsDir(const ServeSettings& settings) {
+  return settings.agents_dir.empty() ? std::filesystem::path(settings.data_dir) / "agents"
+                                     : std::filesystem::path(settings.agents_dir);
+}
+
 Result<void> ApplyConfigFile(CLI::App& command, const ServeSettings& settings) {
   if (settings.config_file.empty()) return Ok();
   std::ifstream in(settings.config_file);

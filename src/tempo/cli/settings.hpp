@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <filesystem>
 #include <map>
 #include <string>
 
@@ -82,6 +83,9 @@ Result<void> ApplyConfigFile(CLI::App& command, const ServeSettings& settings);
 
 /// Checks what CLI11 cannot check alone. The error names the setting and what is wrong.
 Result<void> ValidateServeSettings(const ServeSettings& settings);
+
+/// The folder of agent files: --agents-dir, else <data-dir>/agents.
+std::filesystem::path AgentsDir(const ServeSettings& settings);
 
 /// The logging options the settings ask for (already validated).
 log::Options LogOptions(const ServeSettings& settings);

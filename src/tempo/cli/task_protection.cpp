@@ -19,8 +19,7 @@ using nlohmann::json;
 }  // namespace
 
 TaskProtection::TaskProtection(TaskProtectionOptions options) : options_(std::move(options)) {
-  if (!options_.fetch)
-    options_.fetch = [](net::ClientRequest r) { return net::FetchBlocking(std::move(r)); };
+  if (!options_.fetch) options_.fetch = net::FetchBlocking;
   if (!options_.emit) {
     options_.emit = [](const std::string& line) {
       std::fputs((line + "\n").c_str(), stdout);

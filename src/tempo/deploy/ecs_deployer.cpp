@@ -11,7 +11,10 @@
 #include <fmt/ranges.h>
 
 #include <array>
+#include <cstdlib>
+#include <optional>
 #include <random>
+#include <set>
 #include <thread>
 #include <utility>
 
@@ -45,8 +48,6 @@ enum UndoStep : size_t {
 const std::vector<std::string> kUndeploySteps = {"listener rule",    "service", "target group",
                                                  "task definitions", "secret",  "bucket"};
 
-Error AwsFailure(std::string_view what, const aws::AwsError& error) { return error.ToError(what); }
-
 // A random UUID (v4): the ClientRequestToken that makes a Secrets Manager write safe to send
 // again (the same token twice is one write).
 std::string NewClientToken() {
@@ -78,6 +79,71 @@ bool IsScheduledForDeletion(const json& described) {
   return it != described.end() && !it->is_null();
 }
 
+// The outcome of a call whose answer is not needed: Ok, or AWS's error named as `what`.
+template <class T>
+Result<void> Checked(const aws::AwsResult<T>& answer, std::string_view what) {
+  if (!answer) return answer.error().ToError(what);
+  return Ok();
+}
+
+// The agent's ACTIVE service (a deleted one lingers as INACTIVE), or nullopt.
+aws::AwsResult<std::optional<json>> ActiveService(aws::Client& client, const EcsSettings& settings,
+                                                  const AgentId& agent, bool with_tags = false) {
+  json input = {{"cluster", settings.cluster}, {"services", {ServiceName(agent)}}};
+  if (with_tags) input["include"] = {"TAGS"};
+  auto described = client.CallJson(services::kEcs, "DescribeServices", input);
+  if (!described) return described.error();
+  for (const auto& service : described->value("services", json::array())) {
+    if (StringOf(service, "status") == "ACTIVE") return std::optional<json>(service);
+  }
+  return std::optional<json>();
+}
+
+// The state of a service's primary deployment.
+struct Rollout {
+  std::string state = "?";  ///< IN_PROGRESS, COMPLETED, FAILED
+  std::string reason;
+  int running = 0;
+  int desired = 0;
+};
+
+Rollout RolloutOf(const json& service) {
+  Rollout r;
+  r.running = service.value("runningCount", 0);
+  r.desired = service.value("desiredCount", 0);
+  for (const auto& d : service.value("deployments", json::array())) {
+    if (StringOf(d, "status") != "PRIMARY") continue;
+    r.state = StringOf(d, "rolloutState");
+    r.reason = StringOf(d, "rolloutStateReason");
+    r.running = d.value("runningCount", r.running);
+  }
+  return r;
+}
+
+// The agent's scalable target, or nullopt.
+aws::AwsResult<std::optional<json>> ScalableTarget(aws::Client& client, const EcsSettings& settings,
+                                                   const AgentId& agent) {
+  auto found = client.CallJson(
+      services::kAutoScaling, "DescribeScalableTargets",
+      {{"ServiceNamespace", "ecs"}, {"ResourceIds", {ScalingResourceId(settings, agent)}}});
+  if (!found) return found.error();
+  const json targets = found->value("ScalableTargets", json::array());
+  if (targets.empty()) return std::optional<json>();
+  return std::optional<json>(targets[0]);
+}
+
+// The listener's rule for `pattern` (not the default rule), or null.
+const aws::ListenerRule* RuleFor(const std::vector<aws::ListenerRule>& rules,
+                                 std::string_view pattern) {
+  for (const auto& rule : rules) {
+    if (!rule.IsDefault() && std::find(rule.path_patterns.begin(), rule.path_patterns.end(),
+                                       pattern) != rule.path_patterns.end()) {
+      return &rule;
+    }
+  }
+  return nullptr;
+}
+
 }  // namespace
 
 json EcsDeployment::ToJson() const {
@@ -92,7 +158,7 @@ json EcsDeployment::ToJson() const {
 
 // One deployment: the steps, the progress they report and what to undo when one fails.
 struct EcsDeployer::Run {
-  EcsDeployer& deployer;
+  const std::vector<std::string>& steps;  // their names, for the messages
   const DeployProgress& progress;
   std::vector<std::pair<std::string, std::function<Result<void>()>>> undo;
 
@@ -103,7 +169,7 @@ struct EcsDeployer::Run {
     Result<std::string> done = body();
     if (!done) {
       Error error = done.error();
-      error.message = fmt::format("step '{}' failed: {}", kDeploySteps[index], error.message);
+      error.message = fmt::format("step '{}' failed: {}", steps[index], error.message);
       const std::string undone = RollBack();
       if (!undone.empty()) error.message += "; " + undone;
       if (progress) progress(index, StepState::kFailed, error.message);
@@ -174,7 +240,7 @@ Result<EcsDeployment> EcsDeployer::DeployAgent(const agent::AgentConfig& config,
                                                const DeployProgress& progress) {
   const auto& settings = options_.settings;
   const AgentId& agent = config.agent_id;
-  Run run{*this, progress, {}};
+  Run run{kDeploySteps, progress, {}};
   EcsDeployment out;
   out.agent_id = agent.str();
   out.bucket = options_.bucket_prefix + storage::AgentBucket(agent);
@@ -192,14 +258,13 @@ Result<EcsDeployment> EcsDeployer::DeployAgent(const agent::AgentConfig& config,
                 "set a bucket prefix",
                 out.bucket));
       }
-      if (head.error().status != 404) return AwsFailure("s3 HeadBucket", head.error());
+      if (head.error().status != 404) return head.error().ToError("s3 HeadBucket");
       if (auto made = s3.CreateBucket(out.bucket); !made) {
-        return AwsFailure("s3 CreateBucket", made.error());
+        return made.error().ToError("s3 CreateBucket");
       }
       created = true;
       run.undo.emplace_back("deleted bucket " + out.bucket, [this, bucket = out.bucket] {
-        auto deleted = aws::S3(client_).DeleteBucket(bucket);
-        return deleted ? Ok() : Result<void>(AwsFailure("s3 DeleteBucket", deleted.error()));
+        return Checked(aws::S3(client_).DeleteBucket(bucket), "s3 DeleteBucket");
       });
     }
     const std::array<std::pair<std::string_view, std::string>, 5> documents = {{
@@ -211,7 +276,7 @@ Result<EcsDeployment> EcsDeployer::DeployAgent(const agent::AgentConfig& config,
     }};
     for (const auto& [subresource, xml] : documents) {
       if (auto put = s3.PutBucketConfig(out.bucket, subresource, xml); !put) {
-        return AwsFailure(fmt::format("s3 PutBucket {}", subresource), put.error());
+        return put.error().ToError(fmt::format("s3 PutBucket {}", subresource));
       }
     }
     return fmt::format(
@@ -232,7 +297,7 @@ Result<EcsDeployment> EcsDeployer::DeployAgent(const agent::AgentConfig& config,
             "image tag {} is not in the ECR repository {}: push the release image first ({}: {})",
             settings.image_tag, settings.image_repository, e.code, e.message));
       }
-      return AwsFailure("ecr DescribeImages", e);
+      return e.ToError("ecr DescribeImages");
     }
     const json details = described->value("imageDetails", json::array());
     if (!details.is_array() || details.empty()) {
@@ -257,7 +322,7 @@ Result<EcsDeployment> EcsDeployer::DeployAgent(const agent::AgentConfig& config,
         client_.CallJson(services::kSecretsManager, "DescribeSecret", {{"SecretId", name}});
     if (!described) {
       if (described.error().code != "ResourceNotFoundException") {
-        return AwsFailure("secretsmanager DescribeSecret", described.error());
+        return described.error().ToError("secretsmanager DescribeSecret");
       }
       auto created = client_.CallJson(
           services::kSecretsManager, "CreateSecret",
@@ -266,14 +331,13 @@ Result<EcsDeployment> EcsDeployer::DeployAgent(const agent::AgentConfig& config,
            {"SecretString", value},
            {"ClientRequestToken", NewClientToken()},
            {"Tags", json::array({{{"Key", kAgentTag}, {"Value", agent.str()}}})}});
-      if (!created) return AwsFailure("secretsmanager CreateSecret", created.error());
+      if (!created) return created.error().ToError("secretsmanager CreateSecret");
       out.secret_arn = StringOf(*created, "ARN");
       secret_version = StringOf(*created, "VersionId");
       run.undo.emplace_back("deleted secret " + name, [this, arn = out.secret_arn] {
-        auto deleted = client_.CallJson(services::kSecretsManager, "DeleteSecret",
-                                        {{"SecretId", arn}, {"ForceDeleteWithoutRecovery", true}});
-        return deleted ? Ok()
-                       : Result<void>(AwsFailure("secretsmanager DeleteSecret", deleted.error()));
+        return Checked(client_.CallJson(services::kSecretsManager, "DeleteSecret",
+                                        {{"SecretId", arn}, {"ForceDeleteWithoutRecovery", true}}),
+                       "secretsmanager DeleteSecret");
       });
       return fmt::format("{} created", name);
     }
@@ -282,11 +346,11 @@ Result<EcsDeployment> EcsDeployer::DeployAgent(const agent::AgentConfig& config,
       // Undeployed within the recovery window: the name is still taken until restored.
       auto restored = client_.CallJson(services::kSecretsManager, "RestoreSecret",
                                        {{"SecretId", out.secret_arn}});
-      if (!restored) return AwsFailure("secretsmanager RestoreSecret", restored.error());
+      if (!restored) return restored.error().ToError("secretsmanager RestoreSecret");
     }
     auto current = client_.CallJson(services::kSecretsManager, "GetSecretValue",
                                     {{"SecretId", out.secret_arn}});
-    if (!current) return AwsFailure("secretsmanager GetSecretValue", current.error());
+    if (!current) return current.error().ToError("secretsmanager GetSecretValue");
     if (StringOf(*current, "SecretString") == value) {
       secret_version = StringOf(*current, "VersionId");
       return fmt::format("{} unchanged", name);
@@ -295,7 +359,7 @@ Result<EcsDeployment> EcsDeployer::DeployAgent(const agent::AgentConfig& config,
                                 {{"SecretId", out.secret_arn},
                                  {"SecretString", value},
                                  {"ClientRequestToken", NewClientToken()}});
-    if (!put) return AwsFailure("secretsmanager PutSecretValue", put.error());
+    if (!put) return put.error().ToError("secretsmanager PutSecretValue");
     secret_version = StringOf(*put, "VersionId");
     return fmt::format("{} updated", name);
   }));
@@ -320,20 +384,19 @@ Result<EcsDeployment> EcsDeployer::DeployAgent(const agent::AgentConfig& config,
         return fmt::format("{}:{} unchanged", family, td.value("revision", 0));
       }
     } else if (latest.error().code != "ClientException") {  // ClientException: no such family
-      return AwsFailure("ecs DescribeTaskDefinition", latest.error());
+      return latest.error().ToError("ecs DescribeTaskDefinition");
     }
     input["tags"] = json::array(
         {{{"key", kAgentTag}, {"value", agent.str()}}, {{"key", kPlanTag}, {"value", digest}}});
     auto registered = client_.CallJson(services::kEcs, "RegisterTaskDefinition", input);
-    if (!registered) return AwsFailure("ecs RegisterTaskDefinition", registered.error());
+    if (!registered) return registered.error().ToError("ecs RegisterTaskDefinition");
     const json& td = (*registered)["taskDefinition"];
     out.task_definition_arn = StringOf(td, "taskDefinitionArn");
     run.undo.emplace_back(
         "deregistered " + out.task_definition_arn, [this, arn = out.task_definition_arn] {
-          auto gone = client_.CallJson(services::kEcs, "DeregisterTaskDefinition",
-                                       {{"taskDefinition", arn}});
-          return gone ? Ok()
-                      : Result<void>(AwsFailure("ecs DeregisterTaskDefinition", gone.error()));
+          return Checked(client_.CallJson(services::kEcs, "DeregisterTaskDefinition",
+                                          {{"taskDefinition", arn}}),
+                         "ecs DeregisterTaskDefinition");
         });
     return fmt::format("{}:{} registered", family, td.value("revision", 0));
   }));
@@ -348,7 +411,7 @@ Result<EcsDeployment> EcsDeployer::DeployAgent(const agent::AgentConfig& config,
     spec.deregistration_delay_seconds = DeregistrationDelaySeconds(config);
     spec.tags = {{std::string(kAgentTag), agent.str()}};
     auto found = elb.FindTargetGroup(spec.name);
-    if (!found) return AwsFailure("elbv2 DescribeTargetGroups", found.error());
+    if (!found) return found.error().ToError("elbv2 DescribeTargetGroups");
     bool created = false;
     if (found->has_value()) {
       if ((*found)->vpc_id != settings.vpc_id) {
@@ -359,16 +422,15 @@ Result<EcsDeployment> EcsDeployer::DeployAgent(const agent::AgentConfig& config,
       target_group_arn = (*found)->arn;
     } else {
       auto made = elb.CreateTargetGroup(spec);
-      if (!made) return AwsFailure("elbv2 CreateTargetGroup", made.error());
+      if (!made) return made.error().ToError("elbv2 CreateTargetGroup");
       target_group_arn = made->arn;
       created = true;
       run.undo.emplace_back("deleted target group " + spec.name, [this, arn = target_group_arn] {
-        auto gone = aws::Elbv2(client_).DeleteTargetGroup(arn);
-        return gone ? Ok() : Result<void>(AwsFailure("elbv2 DeleteTargetGroup", gone.error()));
+        return Checked(aws::Elbv2(client_).DeleteTargetGroup(arn), "elbv2 DeleteTargetGroup");
       });
     }
     if (auto converged = elb.ConvergeTargetGroup(target_group_arn, spec); !converged) {
-      return AwsFailure("elbv2 ModifyTargetGroup", converged.error());
+      return converged.error().ToError("elbv2 ModifyTargetGroup");
     }
     return fmt::format("{}{}: ip targets on port {}, health check {}, {} s to drain", spec.name,
                        created ? " created" : "", kContainerPort, spec.health_check_path,
@@ -379,19 +441,11 @@ Result<EcsDeployment> EcsDeployer::DeployAgent(const agent::AgentConfig& config,
     const std::string name = ServiceName(agent);
     json wanted = ServiceSettings(config, settings, out.task_definition_arn, target_group_arn);
     const std::string plan = Sha256Hex(DumpJson(wanted));
-    auto described = client_.CallJson(
-        services::kEcs, "DescribeServices",
-        {{"cluster", settings.cluster}, {"services", {name}}, {"include", {"TAGS"}}});
-    if (!described) return AwsFailure("ecs DescribeServices", described.error());
-    const json services = described->value("services", json::array());
-    const json* current = nullptr;
-    for (const auto& service : services) {
-      if (StringOf(service, "serviceName") == name && StringOf(service, "status") == "ACTIVE") {
-        current = &service;
-      }
-    }
+    auto found = ActiveService(client_, settings, agent, /*with_tags=*/true);
+    if (!found) return found.error().ToError("ecs DescribeServices");
+    const std::optional<json>& current = *found;
     std::string verb = "unchanged";
-    if (current == nullptr) {
+    if (!current) {
       json input = wanted;
       input["serviceName"] = name;
       input["desiredCount"] = config.min_tasks;
@@ -401,14 +455,15 @@ Result<EcsDeployment> EcsDeployer::DeployAgent(const agent::AgentConfig& config,
           {{{"key", kAgentTag}, {"value", agent.str()}}, {{"key", kPlanTag}, {"value", plan}}});
       input["clientToken"] = NewClientToken();  // CreateService sent twice makes one service
       auto created = client_.CallJson(services::kEcs, "CreateService", input);
-      if (!created) return AwsFailure("ecs CreateService", created.error());
+      if (!created) return created.error().ToError("ecs CreateService");
       out.service_arn = StringOf((*created)["service"], "serviceArn");
       verb = "created";
       run.undo.emplace_back("deleted service " + name, [this, name] {
-        auto gone = client_.CallJson(
-            services::kEcs, "DeleteService",
-            {{"cluster", options_.settings.cluster}, {"service", name}, {"force", true}});
-        return gone ? Ok() : Result<void>(AwsFailure("ecs DeleteService", gone.error()));
+        return Checked(
+            client_.CallJson(
+                services::kEcs, "DeleteService",
+                {{"cluster", options_.settings.cluster}, {"service", name}, {"force", true}}),
+            "ecs DeleteService");
       });
     } else {
       out.service_arn = StringOf(*current, "serviceArn");
@@ -417,22 +472,22 @@ Result<EcsDeployment> EcsDeployer::DeployAgent(const agent::AgentConfig& config,
         input["service"] = name;
         // The desired count is the scaler's from here on; a deploy does not reset it.
         auto updated = client_.CallJson(services::kEcs, "UpdateService", input);
-        if (!updated) return AwsFailure("ecs UpdateService", updated.error());
+        if (!updated) return updated.error().ToError("ecs UpdateService");
         auto tagged =
             client_.CallJson(services::kEcs, "TagResource",
                              {{"resourceArn", out.service_arn},
                               {"tags", json::array({{{"key", kPlanTag}, {"value", plan}}})}});
-        if (!tagged) return AwsFailure("ecs TagResource", tagged.error());
+        if (!tagged) return tagged.error().ToError("ecs TagResource");
         verb = "updated";
-        run.undo.emplace_back(
-            "service " + name + " back to its previous task definition",
-            [this, name, previous = StringOf(*current, "taskDefinition")] {
-              auto back = client_.CallJson(services::kEcs, "UpdateService",
-                                           {{"cluster", options_.settings.cluster},
-                                            {"service", name},
-                                            {"taskDefinition", previous}});
-              return back ? Ok() : Result<void>(AwsFailure("ecs UpdateService", back.error()));
-            });
+        run.undo.emplace_back("service " + name + " back to its previous task definition",
+                              [this, name, previous = StringOf(*current, "taskDefinition")] {
+                                return Checked(
+                                    client_.CallJson(services::kEcs, "UpdateService",
+                                                     {{"cluster", options_.settings.cluster},
+                                                      {"service", name},
+                                                      {"taskDefinition", previous}}),
+                                    "ecs UpdateService");
+                              });
       }
     }
     // Scaling on the calls the runtime reports: both calls set the whole state (idempotent).
@@ -442,11 +497,10 @@ Result<EcsDeployment> EcsDeployer::DeployAgent(const agent::AgentConfig& config,
                                     {"ScalableDimension", "ecs:service:DesiredCount"},
                                     {"MinCapacity", config.min_tasks},
                                     {"MaxCapacity", config.max_tasks}});
-    if (!target)
-      return AwsFailure("application-autoscaling RegisterScalableTarget", target.error());
+    if (!target) return target.error().ToError("application-autoscaling RegisterScalableTarget");
     auto policy = client_.CallJson(services::kAutoScaling, "PutScalingPolicy",
                                    ScalingPolicyInput(config, settings));
-    if (!policy) return AwsFailure("application-autoscaling PutScalingPolicy", policy.error());
+    if (!policy) return policy.error().ToError("application-autoscaling PutScalingPolicy");
     return fmt::format("{} {} on {}, {} to {} tasks at {} calls each", name, verb,
                        config.fargate_spot ? "Fargate Spot" : "Fargate", config.min_tasks,
                        config.max_tasks, config.calls_per_task);
@@ -455,52 +509,44 @@ Result<EcsDeployment> EcsDeployer::DeployAgent(const agent::AgentConfig& config,
   TEMPO_TRY(run.Step(kListenerRule, [&]() -> Result<std::string> {
     const std::string pattern = AgentPathPattern(agent);
     auto rules = elb.DescribeRules(settings.listener_arn);
-    if (!rules) return AwsFailure("elbv2 DescribeRules", rules.error());
-    for (const auto& rule : *rules) {
-      if (std::find(rule.path_patterns.begin(), rule.path_patterns.end(), pattern) ==
-          rule.path_patterns.end()) {
-        continue;
-      }
-      if (rule.target_group_arns == std::vector<std::string>{target_group_arn}) {
+    if (!rules) return rules.error().ToError("elbv2 DescribeRules");
+    if (const aws::ListenerRule* rule = RuleFor(*rules, pattern)) {
+      if (rule->target_group_arns == std::vector<std::string>{target_group_arn}) {
         return fmt::format("{} → {} (priority {}) unchanged", pattern, TargetGroupName(agent),
-                           rule.priority);
+                           rule->priority);
       }
-      if (auto modified = elb.ModifyRule(rule.arn, pattern, target_group_arn); !modified) {
-        return AwsFailure("elbv2 ModifyRule", modified.error());
+      if (auto modified = elb.ModifyRule(rule->arn, pattern, target_group_arn); !modified) {
+        return modified.error().ToError("elbv2 ModifyRule");
       }
       return fmt::format("{} → {} (priority {}) updated", pattern, TargetGroupName(agent),
-                         rule.priority);
+                         rule->priority);
     }
     // A free priority: the agent's preferred one, or the next free after it. Two deploys at
     // once may pick the same; the second gets PriorityInUse and takes the next.
-    std::vector<std::string> used;
+    std::set<long> used;  // the priorities of the rules besides the default one
     auto note_used = [&](const std::vector<aws::ListenerRule>& seen) {
       used.clear();
-      for (const auto& rule : seen) used.push_back(rule.priority);
+      for (const auto& rule : seen) {
+        if (!rule.IsDefault()) used.insert(std::strtol(rule.priority.c_str(), nullptr, 10));
+      }
     };
     note_used(*rules);
-    auto is_used = [&](int p) {
-      return std::find(used.begin(), used.end(), std::to_string(p)) != used.end();
-    };
     int priority = PreferredRulePriority(agent);
     for (int attempt = 0; attempt < 20; ++attempt) {
-      size_t rules_now = 0;
-      for (const auto& p : used) rules_now += p == "default" ? 0 : 1;
-      if (rules_now >= kListenerRuleQuota) {
+      if (used.size() >= kListenerRuleQuota) {
         return ResourceExhausted(fmt::format(
             "the listener already has {} rules, the quota of an Application Load Balancer "
             "listener: raise 'Rules per Application Load Balancer' in Service Quotas, or deploy "
             "to another listener",
-            rules_now));
+            used.size()));
       }
-      while (is_used(priority)) priority = priority >= 50'000 ? 1 : priority + 1;
+      while (used.contains(priority)) priority = priority >= 50'000 ? 1 : priority + 1;
       auto made = elb.CreateRule(settings.listener_arn, priority, pattern, target_group_arn,
                                  {{std::string(kAgentTag), agent.str()}});
       if (made) {
         run.undo.emplace_back(
             fmt::format("deleted listener rule {}", pattern), [this, arn = made->arn] {
-              auto gone = aws::Elbv2(client_).DeleteRule(arn);
-              return gone ? Ok() : Result<void>(AwsFailure("elbv2 DeleteRule", gone.error()));
+              return Checked(aws::Elbv2(client_).DeleteRule(arn), "elbv2 DeleteRule");
             });
         return fmt::format("{} → {} (priority {}) created", pattern, TargetGroupName(agent),
                            priority);
@@ -512,12 +558,12 @@ Result<EcsDeployment> EcsDeployer::DeployAgent(const agent::AgentConfig& config,
                         made.error().message));
       }
       if (made.error().code != "PriorityInUse") {
-        return AwsFailure("elbv2 CreateRule", made.error());
+        return made.error().ToError("elbv2 CreateRule");
       }
       auto again = elb.DescribeRules(settings.listener_arn);
-      if (!again) return AwsFailure("elbv2 DescribeRules", again.error());
+      if (!again) return again.error().ToError("elbv2 DescribeRules");
       note_used(*again);
-      if (!is_used(priority)) used.push_back(std::to_string(priority));
+      used.insert(priority);  // taken, even if the rule that took it is not listed yet
     }
     return Unavailable("no free listener rule priority after 20 tries (many deploys at once?)");
   }));
@@ -527,23 +573,10 @@ Result<EcsDeployment> EcsDeployer::DeployAgent(const agent::AgentConfig& config,
     // sees a healthy target. The circuit breaker's FAILED ends the wait at once.
     std::chrono::milliseconds waited{0};
     for (;;) {
-      auto described =
-          client_.CallJson(services::kEcs, "DescribeServices",
-                           {{"cluster", settings.cluster}, {"services", {ServiceName(agent)}}});
-      if (!described) return AwsFailure("ecs DescribeServices", described.error());
-      const json services = described->value("services", json::array());
-      if (services.empty()) return NotFound("the service is gone");
-      const json& service = services[0];
-      std::string rollout = "?";
-      std::string reason;
-      int running = service.value("runningCount", 0);
-      const int desired = service.value("desiredCount", 0);
-      for (const auto& d : service.value("deployments", json::array())) {
-        if (StringOf(d, "status") != "PRIMARY") continue;
-        rollout = StringOf(d, "rolloutState");
-        reason = StringOf(d, "rolloutStateReason");
-        running = d.value("runningCount", running);
-      }
+      auto found = ActiveService(client_, settings, agent);
+      if (!found) return found.error().ToError("ecs DescribeServices");
+      if (!*found) return NotFound("the service is gone");
+      const auto [rollout, reason, running, desired] = RolloutOf(**found);
       if (rollout == "FAILED") {
         return Error(ErrorCode::kFailedPrecondition,
                      fmt::format("the rollout failed: {} (the deployment circuit breaker rolls "
@@ -555,7 +588,7 @@ Result<EcsDeployment> EcsDeployer::DeployAgent(const agent::AgentConfig& config,
       std::string targets;
       if (rollout == "COMPLETED" && running >= std::max(desired, 1)) {
         auto health = elb.DescribeTargetHealth(target_group_arn);
-        if (!health) return AwsFailure("elbv2 DescribeTargetHealth", health.error());
+        if (!health) return health.error().ToError("elbv2 DescribeTargetHealth");
         for (const auto& t : *health) {
           healthy += t.state == "healthy" ? 1 : 0;
           targets += (targets.empty() ? "" : ", ") + t.state;
@@ -588,13 +621,13 @@ Result<json> EcsDeployer::Status(const AgentId& agent) {
   json out = {{"agentId", agent.str()}, {"deployer", "ecs"}};
   const std::string bucket = options_.bucket_prefix + storage::AgentBucket(agent);
   auto head = aws::S3(client_).HeadBucket(bucket);
-  if (!head && head.error().status != 404) return AwsFailure("s3 HeadBucket", head.error());
+  if (!head && head.error().status != 404) return head.error().ToError("s3 HeadBucket");
   out["bucket"] = head ? json(bucket) : json(nullptr);
 
   auto secret = client_.CallJson(services::kSecretsManager, "DescribeSecret",
                                  {{"SecretId", TwilioSecretName(agent)}});
   if (!secret && secret.error().code != "ResourceNotFoundException") {
-    return AwsFailure("secretsmanager DescribeSecret", secret.error());
+    return secret.error().ToError("secretsmanager DescribeSecret");
   }
   out["secret"] =
       secret && !IsScheduledForDeletion(*secret) ? json(StringOf(*secret, "ARN")) : json(nullptr);
@@ -602,7 +635,7 @@ Result<json> EcsDeployer::Status(const AgentId& agent) {
   auto td = client_.CallJson(services::kEcs, "DescribeTaskDefinition",
                              {{"taskDefinition", TaskFamily(agent)}});
   if (!td && td.error().code != "ClientException") {
-    return AwsFailure("ecs DescribeTaskDefinition", td.error());
+    return td.error().ToError("ecs DescribeTaskDefinition");
   }
   out["taskDefinition"] = td && StringOf((*td)["taskDefinition"], "status") == "ACTIVE"
                               ? json(StringOf((*td)["taskDefinition"], "taskDefinitionArn"))
@@ -610,53 +643,42 @@ Result<json> EcsDeployer::Status(const AgentId& agent) {
 
   aws::Elbv2 elb(client_);
   auto group = elb.FindTargetGroup(TargetGroupName(agent));
-  if (!group) return AwsFailure("elbv2 DescribeTargetGroups", group.error());
+  if (!group) return group.error().ToError("elbv2 DescribeTargetGroups");
   out["targetGroup"] = nullptr;
   if (group->has_value()) {
     auto health = elb.DescribeTargetHealth((*group)->arn);
-    if (!health) return AwsFailure("elbv2 DescribeTargetHealth", health.error());
+    if (!health) return health.error().ToError("elbv2 DescribeTargetHealth");
     json targets = json::array();
     for (const auto& t : *health) targets.push_back({{"id", t.id}, {"state", t.state}});
     out["targetGroup"] = {{"arn", (*group)->arn}, {"targets", targets}};
   }
 
-  auto services_found =
-      client_.CallJson(services::kEcs, "DescribeServices",
-                       {{"cluster", settings.cluster}, {"services", {ServiceName(agent)}}});
-  if (!services_found) return AwsFailure("ecs DescribeServices", services_found.error());
+  auto service = ActiveService(client_, settings, agent);
+  if (!service) return service.error().ToError("ecs DescribeServices");
   out["service"] = nullptr;
-  for (const auto& service : services_found->value("services", json::array())) {
-    if (StringOf(service, "status") != "ACTIVE") continue;
-    std::string rollout;
-    for (const auto& d : service.value("deployments", json::array())) {
-      if (StringOf(d, "status") == "PRIMARY") rollout = StringOf(d, "rolloutState");
-    }
-    out["service"] = {{"arn", StringOf(service, "serviceArn")},
-                      {"taskDefinition", StringOf(service, "taskDefinition")},
-                      {"running", service.value("runningCount", 0)},
-                      {"desired", service.value("desiredCount", 0)},
-                      {"rollout", rollout}};
+  if (*service) {
+    const Rollout rollout = RolloutOf(**service);
+    out["service"] = {{"arn", StringOf(**service, "serviceArn")},
+                      {"taskDefinition", StringOf(**service, "taskDefinition")},
+                      {"running", (*service)->value("runningCount", 0)},
+                      {"desired", rollout.desired},
+                      {"rollout", rollout.state}};
   }
 
   auto rules = elb.DescribeRules(settings.listener_arn);
-  if (!rules) return AwsFailure("elbv2 DescribeRules", rules.error());
+  if (!rules) return rules.error().ToError("elbv2 DescribeRules");
   out["listenerRule"] = nullptr;
   const std::string pattern = AgentPathPattern(agent);
-  for (const auto& rule : *rules) {
-    if (std::find(rule.path_patterns.begin(), rule.path_patterns.end(), pattern) !=
-        rule.path_patterns.end()) {
-      out["listenerRule"] = {{"arn", rule.arn}, {"priority", rule.priority}, {"path", pattern}};
-    }
+  if (const aws::ListenerRule* rule = RuleFor(*rules, pattern)) {
+    out["listenerRule"] = {{"arn", rule->arn}, {"priority", rule->priority}, {"path", pattern}};
   }
 
-  auto targets = client_.CallJson(
-      services::kAutoScaling, "DescribeScalableTargets",
-      {{"ServiceNamespace", "ecs"}, {"ResourceIds", {ScalingResourceId(settings, agent)}}});
-  if (!targets)
-    return AwsFailure("application-autoscaling DescribeScalableTargets", targets.error());
+  auto target = ScalableTarget(client_, settings, agent);
+  if (!target) return target.error().ToError("application-autoscaling DescribeScalableTargets");
   out["scaling"] = nullptr;
-  for (const auto& t : targets->value("ScalableTargets", json::array())) {
-    out["scaling"] = {{"min", t.value("MinCapacity", 0)}, {"max", t.value("MaxCapacity", 0)}};
+  if (*target) {
+    out["scaling"] = {{"min", (*target)->value("MinCapacity", 0)},
+                      {"max", (*target)->value("MaxCapacity", 0)}};
   }
   out["voiceUrl"] = VoiceUrl(settings, agent);
   // Where to look in the AWS console.
@@ -689,86 +711,56 @@ Result<void> EcsDeployer::Undeploy(const OrgId& /*org*/, const AgentId& agent,
 
 Result<void> EcsDeployer::UndeployAgent(const AgentId& agent, const DeployProgress& progress,
                                         bool purge) {
-  auto step = [&](size_t index, const std::function<Result<std::string>()>& body) -> Result<void> {
-    if (progress) progress(index, StepState::kRunning, "");
-    auto done = body();
-    if (!done) {
-      Error error = done.error();
-      error.message = fmt::format("step '{}' failed: {}", kUndeploySteps[index], error.message);
-      if (progress) progress(index, StepState::kFailed, error.message);
-      return error;
-    }
-    if (progress) progress(index, StepState::kDone, *done);
-    return Ok();
-  };
+  // Nothing to roll back: each step only removes, and a re-run finishes the job.
+  Run run{kUndeploySteps, progress, {}};
 
   aws::Elbv2 elb(client_);
   const auto& settings = options_.settings;
-  TEMPO_TRY(step(kRuleGone, [&]() -> Result<std::string> {
+  TEMPO_TRY(run.Step(kRuleGone, [&]() -> Result<std::string> {
     const std::string pattern = AgentPathPattern(agent);
     auto rules = elb.DescribeRules(settings.listener_arn);
-    if (!rules) return AwsFailure("elbv2 DescribeRules", rules.error());
-    for (const auto& rule : *rules) {
-      if (rule.IsDefault() || std::find(rule.path_patterns.begin(), rule.path_patterns.end(),
-                                        pattern) == rule.path_patterns.end()) {
-        continue;
-      }
-      if (auto gone = elb.DeleteRule(rule.arn); !gone) {
-        return AwsFailure("elbv2 DeleteRule", gone.error());
-      }
-      return pattern + " deleted";
-    }
-    return pattern + " was not there";
+    if (!rules) return rules.error().ToError("elbv2 DescribeRules");
+    const aws::ListenerRule* rule = RuleFor(*rules, pattern);
+    if (rule == nullptr) return pattern + " was not there";
+    TEMPO_TRY(Checked(elb.DeleteRule(rule->arn), "elbv2 DeleteRule"));
+    return pattern + " deleted";
   }));
 
-  TEMPO_TRY(step(kServiceGone, [&]() -> Result<std::string> {
+  TEMPO_TRY(run.Step(kServiceGone, [&]() -> Result<std::string> {
     const std::string name = ServiceName(agent);
     // Looked up first: a missing target is ObjectNotFoundException on AWS, and other words
     // elsewhere.
-    const std::string resource = ScalingResourceId(settings, agent);
-    auto targets = client_.CallJson(services::kAutoScaling, "DescribeScalableTargets",
-                                    {{"ServiceNamespace", "ecs"}, {"ResourceIds", {resource}}});
-    if (!targets) {
-      return AwsFailure("application-autoscaling DescribeScalableTargets", targets.error());
+    auto target = ScalableTarget(client_, settings, agent);
+    if (!target) return target.error().ToError("application-autoscaling DescribeScalableTargets");
+    if (*target) {
+      TEMPO_TRY(Checked(client_.CallJson(services::kAutoScaling, "DeregisterScalableTarget",
+                                         {{"ServiceNamespace", "ecs"},
+                                          {"ResourceId", ScalingResourceId(settings, agent)},
+                                          {"ScalableDimension", "ecs:service:DesiredCount"}}),
+                        "application-autoscaling DeregisterScalableTarget"));
     }
-    if (!targets->value("ScalableTargets", json::array()).empty()) {
-      auto scaling = client_.CallJson(services::kAutoScaling, "DeregisterScalableTarget",
-                                      {{"ServiceNamespace", "ecs"},
-                                       {"ResourceId", resource},
-                                       {"ScalableDimension", "ecs:service:DesiredCount"}});
-      if (!scaling) {
-        return AwsFailure("application-autoscaling DeregisterScalableTarget", scaling.error());
-      }
-    }
-    auto described = client_.CallJson(services::kEcs, "DescribeServices",
-                                      {{"cluster", settings.cluster}, {"services", {name}}});
-    if (!described) return AwsFailure("ecs DescribeServices", described.error());
-    bool active = false;
-    for (const auto& service : described->value("services", json::array())) {
-      active = active || StringOf(service, "status") == "ACTIVE";
-    }
-    if (!active) return name + " was not there";
+    auto service = ActiveService(client_, settings, agent);
+    if (!service) return service.error().ToError("ecs DescribeServices");
+    if (!*service) return name + " was not there";
     // force: stop the tasks too. Task protection keeps a task with calls running until they
     // end (or the protection expires).
     auto gone =
         client_.CallJson(services::kEcs, "DeleteService",
                          {{"cluster", settings.cluster}, {"service", name}, {"force", true}});
-    if (!gone) return AwsFailure("ecs DeleteService", gone.error());
+    if (!gone) return gone.error().ToError("ecs DeleteService");
     return name + " deleted";
   }));
 
-  TEMPO_TRY(step(kTargetGroupGone, [&]() -> Result<std::string> {
+  TEMPO_TRY(run.Step(kTargetGroupGone, [&]() -> Result<std::string> {
     const std::string name = TargetGroupName(agent);
     auto found = elb.FindTargetGroup(name);
-    if (!found) return AwsFailure("elbv2 DescribeTargetGroups", found.error());
+    if (!found) return found.error().ToError("elbv2 DescribeTargetGroups");
     if (!found->has_value()) return name + " was not there";
-    if (auto gone = elb.DeleteTargetGroup((*found)->arn); !gone) {
-      return AwsFailure("elbv2 DeleteTargetGroup", gone.error());
-    }
+    TEMPO_TRY(Checked(elb.DeleteTargetGroup((*found)->arn), "elbv2 DeleteTargetGroup"));
     return name + " deleted";
   }));
 
-  TEMPO_TRY(step(kTaskDefinitions, [&]() -> Result<std::string> {
+  TEMPO_TRY(run.Step(kTaskDefinitions, [&]() -> Result<std::string> {
     const std::string family = TaskFamily(agent);
     // familyPrefix matches "tempo-agent-a" in "tempo-agent-ab" too: keep this family only.
     const std::string marker = ":task-definition/" + family + ":";
@@ -778,12 +770,12 @@ Result<void> EcsDeployer::UndeployAgent(const AgentId& agent, const DeployProgre
       json input = {{"familyPrefix", family}, {"status", "ACTIVE"}};
       if (!token.empty()) input["nextToken"] = token;
       auto listed = client_.CallJson(services::kEcs, "ListTaskDefinitions", input);
-      if (!listed) return AwsFailure("ecs ListTaskDefinitions", listed.error());
+      if (!listed) return listed.error().ToError("ecs ListTaskDefinitions");
       for (const auto& arn : listed->value("taskDefinitionArns", json::array())) {
         if (!arn.is_string() || arn.get<std::string>().find(marker) == std::string::npos) continue;
-        auto gone =
-            client_.CallJson(services::kEcs, "DeregisterTaskDefinition", {{"taskDefinition", arn}});
-        if (!gone) return AwsFailure("ecs DeregisterTaskDefinition", gone.error());
+        TEMPO_TRY(Checked(
+            client_.CallJson(services::kEcs, "DeregisterTaskDefinition", {{"taskDefinition", arn}}),
+            "ecs DeregisterTaskDefinition"));
         ++removed;
       }
       token = StringOf(*listed, "nextToken");
@@ -791,29 +783,27 @@ Result<void> EcsDeployer::UndeployAgent(const AgentId& agent, const DeployProgre
     return fmt::format("{} revision(s) of {} deregistered", removed, family);
   }));
 
-  TEMPO_TRY(step(kSecret, [&]() -> Result<std::string> {
+  TEMPO_TRY(run.Step(kSecret, [&]() -> Result<std::string> {
     const std::string name = TwilioSecretName(agent);
     auto deleted = client_.CallJson(services::kSecretsManager, "DeleteSecret",
                                     {{"SecretId", name}, {"ForceDeleteWithoutRecovery", true}});
     if (!deleted) {
       if (deleted.error().code == "ResourceNotFoundException") return name + " was not there";
-      return AwsFailure("secretsmanager DeleteSecret", deleted.error());
+      return deleted.error().ToError("secretsmanager DeleteSecret");
     }
     return name + " deleted";
   }));
   if (purge) {
-    TEMPO_TRY(step(kBucketGone, [&]() -> Result<std::string> {
+    TEMPO_TRY(run.Step(kBucketGone, [&]() -> Result<std::string> {
       const std::string bucket = options_.bucket_prefix + storage::AgentBucket(agent);
       aws::S3 s3(client_);
       if (auto head = s3.HeadBucket(bucket); !head) {
         if (head.error().status == 404) return bucket + " was not there";
-        return AwsFailure("s3 HeadBucket", head.error());
+        return head.error().ToError("s3 HeadBucket");
       }
       auto emptied = s3.EmptyBucket(bucket);
-      if (!emptied) return AwsFailure("s3 DeleteObjects", emptied.error());
-      if (auto gone = s3.DeleteBucket(bucket); !gone) {
-        return AwsFailure("s3 DeleteBucket", gone.error());
-      }
+      if (!emptied) return emptied.error().ToError("s3 DeleteObjects");
+      TEMPO_TRY(Checked(s3.DeleteBucket(bucket), "s3 DeleteBucket"));
       return fmt::format("{} deleted with its {} object version(s)", bucket, *emptied);
     }));
     TEMPO_LOG(deploy, info, "[agent={}] undeployed from ECS, its bucket purged", agent);

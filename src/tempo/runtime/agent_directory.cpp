@@ -46,18 +46,24 @@ Result<size_t> LoadAgentFiles(const std::filesystem::path& dir, MemoryAgentDirec
   }
   std::sort(files.begin(), files.end());
   for (const auto& path : files) {
-    std::ifstream in(path);
-    std::stringstream text;
-    text << in.rdbuf();
-    auto config = agent::FromJsonText(text.str());
-    if (!config) {
-      return InvalidArgument(
-          fmt::format("agent file {}: {}", path.filename().string(), config.error().message));
-    }
-    into.Put(std::move(*config));
+    TEMPO_ASSIGN_OR_RETURN(agent::AgentConfig config, LoadAgentFile(path));
+    into.Put(std::move(config));
     ++loaded;
   }
   return loaded;
+}
+
+Result<agent::AgentConfig> LoadAgentFile(const std::filesystem::path& path) {
+  std::ifstream in(path);
+  if (!in) return NotFound(fmt::format("cannot read agent file {}", path.string()));
+  std::stringstream text;
+  text << in.rdbuf();
+  auto config = agent::FromJsonText(text.str());
+  if (!config) {
+    return InvalidArgument(
+        fmt::format("agent file {}: {}", path.filename().string(), config.error().message));
+  }
+  return config;
 }
 
 }  // namespace tempo::runtime

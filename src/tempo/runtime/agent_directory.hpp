@@ -44,5 +44,7 @@ class MemoryAgentDirectory final : public AgentDirectory {
 /// Loads every `*.json` in `dir` (one agent each, the seed's field names, secrets included).
 /// An invalid file is an error naming the file and its bad fields. Returns how many loaded.
 Result<size_t> LoadAgentFiles(const std::filesystem::path& dir, MemoryAgentDirectory& into);
+/// One agent file (JSON); the error names the file and the bad fields.
+Result<agent::AgentConfig> LoadAgentFile(const std::filesystem::path& path);
 
 }  // namespace tempo::runtime

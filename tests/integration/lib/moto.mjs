@@ -4,6 +4,8 @@
 import { after } from 'node:test';
 import { spawn } from 'node:child_process';
 import net from 'node:net';
+import { writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 
 const running = new Set();
 after(() => { for (const child of running) child.kill('SIGKILL'); });
@@ -96,4 +98,19 @@ export async function startProxy(targetPort) {
     resume() { paused = false; },
     close() { for (const s of sockets) s.destroy(); server.close(); },
   };
+}
+
+/**
+ * Makes the shared infrastructure the ecs deployer needs in moto (tests/support/
+ * ecs_infrastructure.py) and writes its `terraform output -json` to `file`; resolves with it.
+ */
+export async function makeEcsInfrastructure(moto, file) {
+  const script = fileURLToPath(new URL('../../support/ecs_infrastructure.py', import.meta.url));
+  const outputs = await python(`
+import runpy, sys
+sys.argv = ['x', '${moto.url}', '${moto.key}', '${moto.secret}']
+runpy.run_path('${script}')
+`);
+  writeFileSync(file, JSON.stringify(outputs));
+  return outputs;
 }

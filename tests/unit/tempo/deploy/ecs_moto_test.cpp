@@ -65,10 +65,7 @@ class EcsMotoTest : public test_support::MotoTest {
     credentials.access_key_id = key;
     credentials.secret_access_key = AwsSecretKey(secret);
     options.credentials = aws::MakeStaticCredentials(credentials);
-    for (const char* service : {"s3", "ecs", "ecr", "secretsmanager", "elasticloadbalancing",
-                                "application-autoscaling", "logs", "iam", "sts"}) {
-      options.endpoints[service] = proxy->url();
-    }
+    options.endpoints = aws::EveryServiceAt(proxy->url());
     options.sleep = [](std::chrono::milliseconds) {};
     options.wait_poll = std::chrono::milliseconds(1000);
     options.wait_timeout = std::chrono::milliseconds(20'000);
