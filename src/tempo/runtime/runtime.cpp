@@ -89,6 +89,7 @@ Runtime::Runtime(RuntimeOptions options, const AgentDirectory& agents,
       run_blocking_(std::move(run_blocking)),
       finished_(options_.data_dir / "spool" / "finished", FinishedCalls::Options{}),
       uploads_(options_.data_dir / "spool" / "upload", UploadQueue()) {
+  UpdateHeadroomLocked();  // scraped from the start, not only after the first call
   // Before any worker runs: a stop between an entry's rename and the write-ahead file's removal
   // left both. The entry (with the call's real outcome) wins; were the write-ahead file still
   // there once a worker has taken the entry, RecoverSpool would relabel the call as
