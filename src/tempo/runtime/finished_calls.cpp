@@ -128,6 +128,7 @@ bool FinishedCalls::Pass(const Sink& sink, bool final_pass) {
   const auto entries = Entries(dir_);
   stats_.backlog.Set(static_cast<double>(entries.size()));
   int failures_in_a_row = 0;
+  bool all_delivered = true;
   for (const auto& path : entries) {
     auto lines = storage::AppendLog::ReadLines(path);
     auto record = lines ? RecordFromWal(*lines) : Result<CallRecord>(lines.error());
@@ -143,6 +144,7 @@ bool FinishedCalls::Pass(const Sink& sink, bool final_pass) {
     }
     stats_.retries.Inc();
     if (auto ok = sink(*record); !ok) {
+      all_delivered = false;
       if (++failures_in_a_row >= options_.failures_per_pass) {
         if (!final_pass) {
           TEMPO_LOG(runtime, warn, "{} queue: {} call(s) waiting to be {}: {}", options_.name,
@@ -157,7 +159,9 @@ bool FinishedCalls::Pass(const Sink& sink, bool final_pass) {
     std::filesystem::remove(path, ec);
     TEMPO_LOG(runtime, info, "[call={}] {} after a retry", record->info.call_sid, options_.done);
   }
-  return failures_in_a_row == 0;
+  // An entry that failed before later ones went through still waits: only a pass that
+  // delivered everything lets the worker sleep until the next wake.
+  return all_delivered;
 }
 
 std::chrono::milliseconds FinishedCalls::NextDelay() {

@@ -161,6 +161,26 @@ TEST_F(FinishedCallsTest, ACallThatCanNeverBeIndexedDoesNotHoldUpTheOthers) {
   EXPECT_TRUE(calls.Has(Call(1).info.call_sid));
 }
 
+TEST_F(FinishedCallsTest, AnEntryThatFailedBeforeLaterOnesWentThroughIsRetried) {
+  // The database comes back in the middle of a pass: the first entry fails, the second is
+  // indexed. The first must not wait for a wake that never comes.
+  std::atomic<int> first_attempts{0};
+  Index index;
+  const auto first = Call(1).info.call_sid.str();
+  std::filesystem::create_directories(dir_);
+  FinishedCalls calls(dir_, Fast());
+  ASSERT_TRUE(calls.Record(Call(1)));
+  std::this_thread::sleep_for(5ms);  // entries are taken oldest first
+  ASSERT_TRUE(calls.Record(Call(2)));
+  calls.Start([&](const CallRecord& r) -> Result<void> {
+    if (r.info.call_sid.str() == first && first_attempts++ == 0) return Unavailable("down");
+    return index.Sink()(r);
+  });
+  ASSERT_TRUE(WaitFor([&] { return calls.Backlog() == 0; }));
+  EXPECT_EQ(index.Size(), 2u);
+  EXPECT_EQ(first_attempts.load(), 2);
+}
+
 TEST_F(FinishedCallsTest, AFileThatIsNotAFinishedCallIsQuarantined) {
   std::filesystem::create_directories(dir_);
   std::ofstream(dir_ / "CA00000000000000000000000000000009.log") << "not json\n";
