@@ -40,15 +40,15 @@ test('a soft limit under the hard one is raised, and logged', async () => {
   const { code, lines } = await serveUnder('ulimit -Sn 256');
   assert.equal(code, 0);
   assert.equal(message(lines, /file descriptors/), `file descriptors: soft limit raised from 256 to ${hard} (the hard limit)`);
-  const fit = Math.floor((hard - 64) / 3);
-  assert.match(message(lines, /room for/), new RegExp(`^room for ${fit} concurrent calls: ${hard} file descriptors, 3 each`));
+  const fit = Math.floor((hard - 64) / 2);
+  assert.match(message(lines, /room for/), new RegExp(`^room for ${fit} concurrent calls: ${hard} file descriptors, 2 each`));
 });
 
 test('at the hard limit it stays, and says how many calls fit', async () => {
   const { code, lines } = await serveUnder('ulimit -Sn 256 && ulimit -Hn 256');
   assert.equal(code, 0);
   assert.equal(message(lines, /file descriptors/), 'file descriptors: limit 256 (hard 256)');
-  assert.match(message(lines, /room for/), /^room for 64 concurrent calls: 256 file descriptors/);
+  assert.match(message(lines, /room for/), /^room for 96 concurrent calls: 256 file descriptors/);
 });
 
 test('past its capacity the server answers busy at once, and the load report counts the refusals', async () => {

@@ -1,7 +1,7 @@
 #pragma once
 
-// Open file descriptors: each call holds a few (its media stream's socket, its write-ahead
-// file, its recording), so the process's limit bounds the calls one machine takes. Debian's
+// Open file descriptors: each call holds a few (its media stream's socket and its
+// recording), so the process's limit bounds the calls one machine takes. Debian's
 // default soft limit is 1,024 while the hard limit is usually far higher: like Go's runtime,
 // the server raises its soft limit to the hard one at start-up.
 
@@ -19,9 +19,9 @@ struct FileLimits {
 /// limit is unlimited). Never lowers it.
 FileLimits RaiseFileLimit();
 
-/// Descriptors a call holds at most: the media stream's socket, the write-ahead file, the
-/// recording.
-inline constexpr uint64_t kDescriptorsPerCall = 3;
+/// Descriptors a call holds: the media stream's socket and the recording (its write-ahead
+/// file is opened only for each append, on the blocking pool, and never held).
+inline constexpr uint64_t kDescriptorsPerCall = 2;
 /// Kept apart from calls: listeners, the database, logs, the HTTP client pools, health checks.
 inline constexpr uint64_t kReservedDescriptors = 64;
 

@@ -147,6 +147,7 @@ struct CallSession::Impl {
 
   // Write-ahead chain: lines are appended in order by one blocking job at a time.
   std::shared_ptr<storage::AppendLog> wal;
+  size_t wal_lines_written = 0;  // on the blocking pool
   std::vector<std::string> wal_pending;
   bool wal_busy = false;
   bool store_when_idle = false;
@@ -750,17 +751,28 @@ struct CallSession::Impl {
     wal_busy = true;
     rt.Blocking([s = Self(), lines = std::move(wal_pending)]() mutable {
       auto& impl = *s->impl_;
+      Result<void> written = Ok();
       try {
-        impl.WriteWal(lines);
+        written = impl.WriteWal(lines);
       } catch (const std::exception& e) {
         GetStats().Exception("write_ahead").Inc();
-        TEMPO_LOG_LIMITED(runtime, error, "write-ahead file: {}", e.what());
+        written = Internal(e.what());
       }
+      if (!written) {
+        TEMPO_LOG_LIMITED(runtime, error, "[call={}] write-ahead file: {}",
+                          impl.record.info.call_sid, written.error().message);
+      }
+      // Without its write-ahead file a crash would lose the call: one that cannot even
+      // create it ends now, with an apology, instead of running unprotected.
+      const bool lost = !written && !impl.wal;
       auto& executor = impl.ws->executor();
-      executor.Post([s = std::move(s)] {
+      executor.Post([s = std::move(s), lost, error = written ? Error{} : written.error()] {
         auto& i = *s->impl_;
         i.Guard("write_ahead", [&] {
           i.wal_busy = false;
+          if (lost && i.state == State::kActive) {
+            i.Fail(Unavailable("cannot create the call's write-ahead file: " + error.message));
+          }
           if (i.store_when_idle) {
             i.store_when_idle = false;
             i.StoreArtifacts();
@@ -773,22 +785,24 @@ struct CallSession::Impl {
     wal_pending.clear();
   }
 
-  /// On the blocking pool: appends `lines` to the write-ahead file (opened on first use).
-  void WriteWal(const std::vector<std::string>& lines) {
+  /// On the blocking pool: appends `lines` to the write-ahead file (created on first use; it
+  /// holds no descriptor between appends).
+  Result<void> WriteWal(const std::vector<std::string>& lines) {
     if (!wal) {
       auto log = storage::AppendLog::Create(wal_path);
-      if (log) {
-        wal = std::make_shared<storage::AppendLog>(std::move(*log));
-      } else {
-        TEMPO_LOG_LIMITED(runtime, error, "write-ahead file: {}", log.error().message);
-      }
+      if (!log) return log.error();
+      wal = std::make_shared<storage::AppendLog>(std::move(*log));
     }
-    for (const auto& line : lines) {
-      if (!wal) break;
-      if (auto ok = wal->Append(line); !ok) {
-        TEMPO_LOG_LIMITED(runtime, error, "write-ahead file: {}", ok.error().message);
+    if (auto ok = wal->AppendLines(lines); !ok) {
+      // The header is the first line: a file without it does not protect the call.
+      if (wal_lines_written == 0) {
+        wal->Remove();
+        wal.reset();
       }
+      return ok;
     }
+    wal_lines_written += lines.size();
+    return Ok();
   }
 
   void StoreArtifacts() {

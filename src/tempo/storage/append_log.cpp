@@ -11,58 +11,69 @@
 
 namespace tempo::storage {
 
-Result<AppendLog> AppendLog::Create(const std::filesystem::path& path) {
-  std::error_code ec;
-  std::filesystem::create_directories(path.parent_path(), ec);
+namespace {
+
+// Opens for appending (creating the file when it is missing), or says why it cannot.
+Result<int> OpenForAppend(const std::filesystem::path& path) {
   const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
   if (fd < 0) {
     return Unavailable(fmt::format("cannot open {}: {}", path.string(), std::strerror(errno)));
   }
-  return AppendLog(path, fd);
+  return fd;
 }
 
-AppendLog::AppendLog(AppendLog&& other) noexcept
-    : path_(std::move(other.path_)), fd_(std::exchange(other.fd_, -1)) {}
+}  // namespace
 
-AppendLog& AppendLog::operator=(AppendLog&& other) noexcept {
-  if (this != &other) {
-    if (fd_ >= 0) ::close(fd_);
-    path_ = std::move(other.path_);
-    fd_ = std::exchange(other.fd_, -1);
-  }
-  return *this;
-}
-
-AppendLog::~AppendLog() {
-  if (fd_ >= 0) ::close(fd_);
+Result<AppendLog> AppendLog::Create(const std::filesystem::path& path) {
+  std::error_code ec;
+  std::filesystem::create_directories(path.parent_path(), ec);
+  auto fd = OpenForAppend(path);
+  if (!fd) return fd.error();
+  ::close(*fd);
+  return AppendLog(path);
 }
 
 Result<void> AppendLog::Append(std::string_view line) {
-  if (fd_ < 0) return Internal("append log is closed");
-  if (line.find('\n') != std::string_view::npos) return InvalidArgument("line contains newline");
-  std::string buf;
-  buf.reserve(line.size() + 1);
-  buf.append(line);
-  buf.push_back('\n');
+  const std::string one(line);
+  return AppendLines(std::span<const std::string>(&one, 1));
+}
+
+Result<void> AppendLog::AppendLines(std::span<const std::string> lines) {
+  std::string text;
+  for (const auto& line : lines) {
+    if (line.find('\n') != std::string::npos) return InvalidArgument("line contains newline");
+    text.append(line);
+    text.push_back('\n');
+  }
+  if (text.empty()) return Ok();
+  return Write(text);
+}
+
+Result<void> AppendLog::Write(std::string_view text) {
+  auto fd = OpenForAppend(path_);
+  if (!fd) return fd.error();
   size_t done = 0;
-  while (done < buf.size()) {
-    const ssize_t n = ::write(fd_, buf.data() + done, buf.size() - done);
+  while (done < text.size()) {
+    const ssize_t n = ::write(*fd, text.data() + done, text.size() - done);
     if (n < 0) {
       if (errno == EINTR) continue;
+      const int err = errno;
+      ::close(*fd);
       return Unavailable(
-          fmt::format("cannot append to {}: {}", path_.string(), std::strerror(errno)));
+          fmt::format("cannot append to {}: {}", path_.string(), std::strerror(err)));
     }
     done += static_cast<size_t>(n);
   }
-  if (::fdatasync(fd_) != 0) {
-    return Unavailable(fmt::format("cannot sync {}: {}", path_.string(), std::strerror(errno)));
+  const bool synced = ::fdatasync(*fd) == 0;
+  const int err = errno;
+  ::close(*fd);
+  if (!synced) {
+    return Unavailable(fmt::format("cannot sync {}: {}", path_.string(), std::strerror(err)));
   }
   return Ok();
 }
 
 void AppendLog::Remove() {
-  if (fd_ >= 0) ::close(fd_);
-  fd_ = -1;
   std::error_code ec;
   std::filesystem::remove(path_, ec);
 }

@@ -3,28 +3,29 @@
 #include "tempo/base/result.hpp"
 
 #include <filesystem>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
 
 namespace tempo::storage {
 
-/// A durable line log: each Append() writes one line and fdatasync()s it, so after a crash
-/// every appended line is on disk. Used as the write-ahead file of a running call (one per
-/// call, appended on finished transcript turns — rare events, so the sync cost is fine).
-/// Not thread-safe: one writer.
+/// A durable line log: each append writes its lines and fdatasync()s them, so after a crash
+/// every appended line is on disk. Used as the write-ahead file of a running call (appended on
+/// finished transcript turns and tool calls: rare events, so the sync cost is fine). It holds
+/// no descriptor between appends: a call then keeps only its socket and its recording open,
+/// and more calls fit under the process's descriptor limit. Not thread-safe: one writer.
 class AppendLog {
  public:
+  /// Creates the file (or keeps what it holds) and checks that it can be written.
   static Result<AppendLog> Create(const std::filesystem::path& path);
-  AppendLog(AppendLog&& other) noexcept;
-  AppendLog& operator=(AppendLog&& other) noexcept;
-  AppendLog(const AppendLog&) = delete;
-  AppendLog& operator=(const AppendLog&) = delete;
-  ~AppendLog();
 
   /// Appends `line` (must not contain '\n') and a newline, then syncs.
   Result<void> Append(std::string_view line);
-  /// Closes and deletes the file (the call finished and its artefacts are stored).
+  /// Appends each line with one open and one sync. Nothing is written when a line holds a
+  /// newline.
+  Result<void> AppendLines(std::span<const std::string> lines);
+  /// Deletes the file (the call finished and its artefacts are stored).
   void Remove();
   [[nodiscard]] const std::filesystem::path& path() const { return path_; }
 
@@ -32,9 +33,9 @@ class AppendLog {
   static Result<std::vector<std::string>> ReadLines(const std::filesystem::path& path);
 
  private:
-  AppendLog(std::filesystem::path path, int fd) : path_(std::move(path)), fd_(fd) {}
+  explicit AppendLog(std::filesystem::path path) : path_(std::move(path)) {}
+  Result<void> Write(std::string_view text);
   std::filesystem::path path_;
-  int fd_ = -1;
 };
 
 }  // namespace tempo::storage

@@ -585,6 +585,18 @@ TEST_F(CallSessionTest, FinishedTurnsOfACrashedCallAreRecovered) {
   session_.reset();
 }
 
+// Issue #26: a call never runs without its write-ahead file (here a folder stands where the
+// file must go, as a full disk or a descriptor limit would stop it being created).
+TEST_F(CallSessionTest, ACallWhoseWriteAheadFileCannotBeCreatedEndsWithAnApology) {
+  std::filesystem::create_directories(data_ / "spool" / (std::string(kCall) + ".wal"));
+  Start();
+  EXPECT_EQ(socket_->close_code, 1011);
+  const auto metadata = Object("metadata.json");
+  EXPECT_EQ(metadata["outcome"], "error");
+  EXPECT_THAT(metadata["endReason"].get<std::string>(),
+              ::testing::HasSubstr("cannot create the call's write-ahead file"));
+}
+
 TEST_F(CallSessionTest, AnExceptionInTheEngineEndsThisCallAsAnErrorWithItsArtefacts) {
   agent::AgentConfig a = *agents_.Find(AgentId("echo-line"));
   a.engine = "thrower";

@@ -2,9 +2,12 @@
 #include "tempo/storage/call_layout.hpp"
 #include "tempo/storage/object_store.hpp"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <string>
+#include <vector>
 
 namespace tempo::storage {
 namespace {
@@ -85,6 +88,26 @@ TEST_F(StorageTest, AppendLogSurvivesATornLastLine) {
   ASSERT_TRUE(log);
   log->Remove();
   EXPECT_FALSE(fs::exists(path));
+}
+
+// A running call keeps no descriptor for its write-ahead file (issue #26): more calls fit.
+TEST_F(StorageTest, AppendLogHoldsNoDescriptorBetweenAppends) {
+  const auto open_descriptors = [] {
+    return std::distance(fs::directory_iterator("/proc/self/fd"), fs::directory_iterator());
+  };
+  const auto before = open_descriptors();
+  std::vector<AppendLog> logs;
+  for (int n = 0; n < 20; ++n) {
+    auto log = AppendLog::Create(root_ / "spool" / fmt::format("CA{}.wal", n));
+    ASSERT_TRUE(log);
+    ASSERT_TRUE(log->AppendLines(std::vector<std::string>{"one", "two"}));
+    logs.push_back(std::move(*log));
+  }
+  EXPECT_EQ(open_descriptors(), before);
+  EXPECT_FALSE(logs[0].AppendLines(std::vector<std::string>{"three", "fo\nur"}));
+  auto lines = AppendLog::ReadLines(logs[0].path());
+  ASSERT_TRUE(lines);
+  EXPECT_EQ(*lines, (std::vector<std::string>{"one", "two"}));  // a bad batch writes nothing
 }
 
 TEST_F(StorageTest, WriteFileAtomicReplaces) {
