@@ -115,6 +115,12 @@ int Run(const ServeSettings& settings, Mode mode) {
   options.max_body_bytes = settings.max_body_bytes;
   options.request_timeout = std::chrono::milliseconds(settings.request_timeout_ms);
   options.idle_timeout = std::chrono::milliseconds(settings.idle_timeout_ms);
+  options.head_timeout = std::chrono::milliseconds(settings.head_timeout_ms);
+  const uint64_t connections_fit = ConnectionsThatFit(files.soft);
+  options.shed_reserve = kShedReserve;
+  options.max_connections = settings.max_connections != 0
+                                ? std::min<uint64_t>(settings.max_connections, connections_fit)
+                                : connections_fit;
   options.shutdown_grace = std::chrono::milliseconds(settings.shutdown_grace_ms);
 
   engine::EngineRegistry engines;
@@ -267,8 +273,10 @@ int Run(const ServeSettings& settings, Mode mode) {
             settings.host, server.port(), settings.data_dir);
   TEMPO_LOG(cli, info,
             "room for {} concurrent calls: {} file descriptors, {} each, {} kept for the rest "
-            "(raise `ulimit -n` for more); calls past {} hear busy",
-            fit, files.soft, kDescriptorsPerCall, kReservedDescriptors, runtime_options.max_calls);
+            "(raise `ulimit -n` for more); calls past {} hear busy; connections past {} close "
+            "the oldest idle or slow one",
+            fit, files.soft, kDescriptorsPerCall, kReservedDescriptors, runtime_options.max_calls,
+            options.max_connections);
 
   auto ran = server.Run();
   if (!ran) {

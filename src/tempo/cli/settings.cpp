@@ -65,6 +65,13 @@ void AddServeOptions(CLI::App& command, ServeSettings& s) {
       ->check(CLI::Range(100, 3'600'000))
       ->capture_default_str();
   command
+      .add_option("--head-timeout-ms", s.head_timeout_ms,
+                  "Time allowed for a request head once it began (1 s while connections are "
+                  "three quarters of the cap)")
+      ->envname("TEMPO_HEAD_TIMEOUT_MS")
+      ->check(CLI::Range(100, 600'000))
+      ->capture_default_str();
+  command
       .add_option("--shutdown-grace-ms", s.shutdown_grace_ms,
                   "On SIGTERM, how long in-flight requests and calls may take to finish")
       ->envname("TEMPO_SHUTDOWN_GRACE_MS")
@@ -104,6 +111,12 @@ void AddServeOptions(CLI::App& command, ServeSettings& s) {
                   "Concurrent calls this server takes; past it callers hear busy (0: what the "
                   "file descriptor limit leaves room for)")
       ->envname("TEMPO_MAX_CALLS")
+      ->capture_default_str();
+  command
+      .add_option("--max-connections", s.max_connections,
+                  "Open connections at most; at the cap the oldest idle or slow one is closed "
+                  "(0: what the file descriptor limit leaves room for)")
+      ->envname("TEMPO_MAX_CONNECTIONS")
       ->capture_default_str();
   command
       .add_option("--object-store", s.object_store,

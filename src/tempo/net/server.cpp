@@ -36,6 +36,8 @@
 #include <mutex>
 #include <optional>
 #include <shared_mutex>
+#include <string_view>
+#include <sys/socket.h>
 #include <thread>
 #include <unordered_map>
 #include <variant>
@@ -65,6 +67,14 @@ constexpr size_t kDiscardChunk = 16 * 1024;
 constexpr std::chrono::milliseconds kLingerTime{1000};
 constexpr size_t kLingerMaxBytes = 8 * 1024 * 1024;
 constexpr std::chrono::milliseconds kShutdownPoll{10};
+// How often a full server looks again for room for a new connection.
+constexpr std::chrono::milliseconds kRoomPoll{2};
+// Once the server is at its cap, how long a connection may wait before it can be shed: one
+// that has sent nothing yet (a new client still writing, an idle keep-alive), and one that
+// has begun a request head and not finished it (a slowloris; a real client sends its head at
+// once).
+constexpr std::chrono::milliseconds kShedGraceSilent{200};
+constexpr std::chrono::milliseconds kShedGraceHead{20};
 constexpr std::chrono::milliseconds kForceCloseWait{1000};
 // How long a stop waits, after the connections have closed, for the per-call work they left
 // (artefacts, indexing) to finish. What is not done by then stays in the spool for the next start.
@@ -81,6 +91,8 @@ struct NetMetrics {
   metrics::Gauge& connections_active;
   metrics::Gauge& websockets_active;
   metrics::Histogram& request_duration_seconds;
+  metrics::Counter& connections_shed;
+  metrics::Gauge& connections_limit;
 #define TEMPO_NET_REJECT_MEMBER_(name) metrics::Counter& rejected_##name;
   TEMPO_NET_REJECT_REASONS(TEMPO_NET_REJECT_MEMBER_)
 #undef TEMPO_NET_REJECT_MEMBER_
@@ -139,6 +151,10 @@ struct NetMetrics {
         r.AddHistogram("tempo_http_request_duration_seconds",
                        "Time from request head received to response written",
                        metrics::LatencyBucketsSeconds()),
+        r.AddCounter("tempo_http_connections_shed_total",
+                     "Idle or slow connections closed to make room at the connection cap"),
+        r.AddGauge("tempo_http_connections_limit",
+                   "Open connections (HTTP and WebSocket) the server takes at most (0: no cap)"),
 #define TEMPO_NET_REJECT_INIT_(name)                                            \
   r.AddCounter("tempo_http_rejected_total", "Requests rejected before routing", \
                {{"reason", #name}}),
@@ -172,7 +188,21 @@ class Connection : public std::enable_shared_from_this<Connection> {
   virtual void NotifyShutdown() = 0;
   /// The grace period is over: close the socket now.
   virtual void ForceClose() = 0;
+  /// Chosen to make room at the connection cap: close now if still idle or still receiving
+  /// its request (it may have become busy since it was chosen; then it stays).
+  virtual void Shed() {}
   [[nodiscard]] const Strand& strand() const { return strand_; }
+
+  /// From when the connection may be shed (steady-clock ticks): it is idle or short of a
+  /// request, and its grace ends then. kBusy while it is handling a request (or is a
+  /// WebSocket). The accept loop sheds the one whose grace ended first.
+  static constexpr int64_t kBusy = 0;
+  static constexpr int64_t kChosen = -1;
+  std::atomic<int64_t> sheddable_from{kBusy};
+  void SheddableAfter(std::chrono::milliseconds grace) {
+    sheddable_from.store((Clock::now() + grace).time_since_epoch().count(),
+                         std::memory_order_relaxed);
+  }
 
  protected:
   Strand strand_;
@@ -203,7 +233,7 @@ struct ServerCore {
     bool notify = false;
     {
       std::lock_guard lock(mutex);
-      connections.emplace(connection.get(), connection);
+      if (connections.emplace(connection.get(), connection).second) ++open_connections;
       notify = shutdown_notified;
     }
     if (notify) {
@@ -213,8 +243,50 @@ struct ServerCore {
 
   void Unregister(Connection* connection) {
     std::lock_guard lock(mutex);
-    connections.erase(connection);
+    if (connections.erase(connection) != 0) --open_connections;
   }
+
+  /// At three quarters of the connection cap, new requests get the short deadlines.
+  [[nodiscard]] bool UnderPressure() const {
+    const size_t cap = options.max_connections;
+    return cap != 0 && open_connections.load(std::memory_order_relaxed) * 4 >= cap * 3;
+  }
+
+  /// Tells the connection whose grace ended first (idle, or short of its request) to close, if
+  /// on its strand it has no unread bytes either. False when there is none.
+  bool ShedOldest() {
+    std::shared_ptr<Connection> victim;
+    const int64_t now = Clock::now().time_since_epoch().count();
+    {
+      std::lock_guard lock(mutex);
+      // A connection in the map is alive while the lock is held (its destructor unregisters
+      // it under this lock), so the scan reads it through the raw pointer and takes a
+      // reference only to the one it picks.
+      Connection* oldest = nullptr;  // the first to become sheddable
+      int64_t first_from = 0;
+      for (const auto& entry : connections) {
+        const int64_t from = entry.first->sheddable_from.load(std::memory_order_relaxed);
+        if (from > 0 && from <= now && (oldest == nullptr || from < first_from)) {
+          oldest = entry.first;
+          first_from = from;
+        }
+      }
+      if (oldest == nullptr ||
+          !oldest->sheddable_from.compare_exchange_strong(first_from, Connection::kChosen)) {
+        return false;  // none, or it became busy meanwhile: look again next time
+      }
+      victim = connections.at(oldest).lock();
+    }
+    if (!victim) return false;
+    metrics.connections_shed.Inc();
+    TEMPO_LOG_LIMITED(net, warn,
+                      "connection cap ({}) reached: closing the oldest idle or slow connection",
+                      options.max_connections);
+    asio::post(victim->strand(), [victim]() { victim->Shed(); });
+    return true;
+  }
+
+  asio::awaitable<bool> MakeRoom();
 
   size_t ConnectionCount() {
     std::lock_guard lock(mutex);
@@ -250,6 +322,7 @@ struct ServerCore {
 
   std::mutex mutex;  // guards the members below
   std::unordered_map<Connection*, std::weak_ptr<Connection>> connections;
+  std::atomic<size_t> open_connections{0};  // connections.size(), read without the lock
   std::vector<std::function<void()>> shutdown_callbacks;
   bool shutdown_notified = false;
   bool callbacks_ran = false;
@@ -566,27 +639,45 @@ class HttpSession final : public Connection {
     uint64_t generation_;
   };
 
+  void Shed() override {
+    // Bytes waiting in the socket mean the client is not slow: the server has not read them
+    // yet (a burst of real requests). Only a connection that has given us everything it sent
+    // and is still short of a request goes.
+    error_code ec;
+    if (receiving_ && stream_.socket().available(ec) == 0 && !ec) stream_.close();
+  }
+
   asio::awaitable<void> Serve() {
     const auto& options = impl_.options;
     while (true) {
+      // Until the whole request is in, this connection is the first to go at the cap.
+      receiving_ = true;
+      SheddableAfter(buffer_.size() == 0 ? kShedGraceSilent : kShedGraceHead);
+      // Under pressure a connection gets little time to be useful.
+      const bool pressure = impl_.UnderPressure();
       if (buffer_.size() == 0) {
         if (impl_.stopping.load()) co_return;
         if (buffer_.capacity() > kKeepBufferBytes) buffer_.shrink_to_fit();
-        // Wait for the first byte under the idle timeout; the request timeout starts then.
+        // Wait for the first byte under the idle timeout; the head's deadline starts then.
         idle_ = true;
-        stream_.expires_after(options.idle_timeout);
+        stream_.expires_after(pressure ? std::min(options.idle_timeout, options.pressure_timeout)
+                                       : options.idle_timeout);
         auto [ec, n] =
             co_await stream_.async_read_some(buffer_.prepare(kFirstReadBytes), kUseTuple);
         idle_ = false;
         if (ec) co_return;
         buffer_.commit(n);
+        SheddableAfter(kShedGraceHead);  // the head has begun: it should all be here soon
       }
 
       parser_.emplace();
       detail::ConfigureParser(*parser_, impl_.limits);
-      stream_.expires_after(options.request_timeout);
+      stream_.expires_after(std::min(options.request_timeout, impl_.UnderPressure()
+                                                                  ? options.pressure_timeout
+                                                                  : options.head_timeout));
       auto [ec, n] = co_await http::async_read_header(stream_, buffer_, *parser_, kUseTuple);
       Clock::time_point started = Clock::now();
+      if (!ec) stream_.expires_after(options.request_timeout);  // for the body
       if (!ec && !parser_->is_done()) {
         if (beast::iequals(parser_->get()[http::field::expect], "100-continue")) {
           static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
@@ -595,6 +686,8 @@ class HttpSession final : public Connection {
         }
         if (!ec) std::tie(ec, n) = co_await http::async_read(stream_, buffer_, *parser_, kUseTuple);
       }
+      receiving_ = false;
+      sheddable_from.store(kBusy, std::memory_order_relaxed);
       if (ec) {
         co_await OnReadError(ec, started);
         co_return;
@@ -785,6 +878,7 @@ class HttpSession final : public Connection {
   std::optional<detail::BeastRequestParser> parser_;
   std::string remote_;
   bool idle_ = false;
+  bool receiving_ = false;  // idle, or the request is not all in yet
   bool upgraded_ = false;
   asio::steady_timer response_timer_;
   uint64_t generation_ = 0;
@@ -795,10 +889,51 @@ class HttpSession final : public Connection {
 
 // ---- Accept + shutdown -----------------------------------------------------------------
 
+namespace {
+
+// Whether a new connection has sent part of a request head and not all of it (looked at
+// without reading: the bytes stay for the session).
+template <class Socket>
+bool SentPartOfAHead(Socket& socket) {
+  std::array<char, kFirstReadBytes> peeked{};
+  const ssize_t n =
+      ::recv(socket.native_handle(), peeked.data(), peeked.size(), MSG_PEEK | MSG_DONTWAIT);
+  if (n <= 0) return false;  // nothing yet (or an error the session will see)
+  const std::string_view bytes(peeked.data(), static_cast<size_t>(n));
+  // A head longer than the peek is not judged here: the session reads it (or answers 431).
+  return bytes.find("\r\n\r\n") == std::string_view::npos && bytes.size() < peeked.size();
+}
+
+}  // namespace
+
 namespace detail {
 
-asio::awaitable<void> ServerCore::AcceptLoop() {
+// Waits until a new connection may be accepted: under the cap, or within the reserve past it.
+// At the cap the connection idle or short of a request the longest is told to close (it
+// closes on its own strand, a moment later). When every connection is busy and the reserve is
+// used, new ones wait in the listen backlog: the process never runs out of descriptors.
+asio::awaitable<bool> ServerCore::MakeRoom() {
+  const size_t cap = options.max_connections;
+  if (cap == 0) co_return true;
+  asio::steady_timer pause(control);
   while (!stopping.load()) {
+    const size_t open = open_connections.load();
+    if (open < cap) co_return true;
+    const bool shed = ShedOldest();
+    // The reserve: past the cap a new connection is still looked at (at the door a slowloris
+    // is closed at once; a whole request is served), so a flood neither fills the process's
+    // descriptors nor keeps a health check waiting behind it.
+    if (open < cap + options.shed_reserve) co_return true;
+    pause.expires_after(shed ? kRoomPoll / 2 : kRoomPoll);  // one is closing: soon
+    co_await pause.async_wait(kUseTuple);
+  }
+  co_return false;
+}
+
+asio::awaitable<void> ServerCore::AcceptLoop() {
+  metrics.connections_limit.Set(static_cast<double>(options.max_connections));
+  while (!stopping.load()) {
+    if (!co_await MakeRoom()) break;
     Strand strand = asio::make_strand(ioc);
     auto [ec, socket] = co_await acceptor.async_accept(strand, kUseTuple);
     if (ec) {
@@ -807,6 +942,17 @@ asio::awaitable<void> ServerCore::AcceptLoop() {
       // Typically out of file descriptors: back off instead of spinning.
       asio::steady_timer pause(control, std::chrono::milliseconds(50));
       co_await pause.async_wait(kUseTuple);
+      continue;
+    }
+    if (options.max_connections != 0 && open_connections.load() >= options.max_connections &&
+        SentPartOfAHead(socket)) {
+      // At the cap a new connection must come with its whole request head, as real clients
+      // send it: half of one now is what a slowloris sends. Closed at the door, before it
+      // costs a session, so that a flood drains quickly and a health check behind it is
+      // reached.
+      metrics.connections_shed.Inc();
+      error_code ignored;
+      socket.close(ignored);
       continue;
     }
     error_code opt_ec;

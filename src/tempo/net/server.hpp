@@ -23,7 +23,20 @@ struct ServerOptions {
   /// Time allowed to receive one whole request (head and body); a client that never finishes
   /// is closed. Also bounds how long a handler may take before 503.
   std::chrono::milliseconds request_timeout{10'000};
-  std::chrono::milliseconds idle_timeout{60'000};    ///< keep-alive connection with no request
+  std::chrono::milliseconds idle_timeout{60'000};  ///< keep-alive connection with no request
+  /// Time allowed for a request head once its first byte came (a client slower than this,
+  /// such as a slowloris, is closed).
+  std::chrono::milliseconds head_timeout{5'000};
+  /// Open connections (HTTP and WebSocket) at most; 0 = no cap. At the cap the connection
+  /// that has been idle or receiving its request the longest is closed to make room; when
+  /// every one is busy, new connections wait in the listen backlog until one closes.
+  size_t max_connections = 0;
+  /// Connections over the cap while the ones chosen to make room are closing (so that health
+  /// checks and metrics keep answering during a flood of slow clients).
+  size_t shed_reserve = 16;
+  /// From three quarters of max_connections, the idle wait and the head deadline of new
+  /// requests shrink to this.
+  std::chrono::milliseconds pressure_timeout{1'000};
   std::chrono::milliseconds shutdown_grace{10'000};  ///< drain deadline after Stop()
   bool handle_signals = true;                        ///< SIGTERM/SIGINT start a graceful shutdown
 };

@@ -36,13 +36,15 @@ const running = new Set();
 after(() => { for (const child of running) child.kill('SIGKILL'); });
 
 /**
- * Spawns `tempovoice serve --port 0` (or `command`: `agent`, with the agent in `env`) and
- * resolves once it prints its address.
+ * Spawns `tempovoice serve --port 0` (or `command`: `agent`, with the agent in `env`; under
+ * `limits`, shell `ulimit` settings) and resolves once it prints its address.
  */
-export async function startServer(dataDir, extraArgs = [], { command = 'serve', env = {} } = {}) {
-  const child = spawn(BIN, [command, '--port', '0', '--data-dir', dataDir, '--log-format', 'json', ...extraArgs], {
-    stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env },
-  });
+export async function startServer(dataDir, extraArgs = [], { command = 'serve', env = {}, limits = '' } = {}) {
+  const args = [command, '--port', '0', '--data-dir', dataDir, '--log-format', 'json', ...extraArgs];
+  // `limits`: shell `ulimit` settings applied before the shell becomes serve (same pid).
+  const child = limits
+    ? spawn('sh', ['-c', `${limits} && exec "$0" "$@"`, BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } })
+    : spawn(BIN, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
   running.add(child);
   child.on('exit', () => running.delete(child));
   let stderr = '';

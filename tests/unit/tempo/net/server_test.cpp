@@ -21,6 +21,7 @@
 #include <mutex>
 #include <netinet/in.h>
 #include <optional>
+#include <poll.h>
 #include <string>
 #include <sys/socket.h>
 #include <sys/time.h>
@@ -102,6 +103,13 @@ class RawClient {
     reply.body = pending_.substr(0, length);
     pending_.erase(0, length);
     return reply;
+  }
+
+  /// Whether the server sent something (or closed) within `wait`.
+  bool Answered(std::chrono::milliseconds wait) {
+    if (!pending_.empty()) return true;
+    pollfd p{fd_, POLLIN, 0};
+    return ::poll(&p, 1, static_cast<int>(wait.count())) > 0;
   }
 
   /// True when the server closed the connection (EOF or reset) before the timeout.
@@ -408,6 +416,119 @@ TEST_F(ServerTest, StalledRequestIsClosedWhileOthersAreServed) {
   ASSERT_TRUE(reply);
   EXPECT_EQ(reply->status, 200);
   EXPECT_TRUE(slow.WaitClosed());
+}
+
+// Issue #26: at the connection cap, the connection that has been sending its request head
+// the longest (a slowloris) is closed to make room, and a new request is served.
+TEST_F(ServerTest, AtTheConnectionCapTheOldestSlowConnectionMakesRoom) {
+  ServerOptions options;
+  options.max_connections = 3;
+  options.shed_reserve = 1;
+  options.head_timeout = 30s;  // only the cap closes the slow ones here
+  options.pressure_timeout = 30s;
+  Start(options);
+  std::vector<std::unique_ptr<RawClient>> slow;
+  for (int n = 0; n < 3; ++n) {
+    slow.push_back(std::make_unique<RawClient>(port_));
+    slow.back()->Send("GET /health HTTP/1.1\r\nHo");
+    std::this_thread::sleep_for(20ms);  // oldest first
+  }
+  std::this_thread::sleep_for(300ms);  // past the grace a new connection gets to send
+  RawClient good(port_);
+  good.Send(kGetHealth);
+  auto reply = good.Read();
+  ASSERT_TRUE(reply);
+  EXPECT_EQ(reply->status, 200);
+  EXPECT_TRUE(slow[0]->WaitClosed());
+  EXPECT_FALSE(slow[2]->Answered(100ms));  // the newest slow one is still open
+  EXPECT_GE(metrics::Registry::Global()
+                .AddCounter("tempo_http_connections_shed_total",
+                            "Idle or slow connections closed to make room at the connection cap")
+                .Value(),
+            1u);
+}
+
+// Connections that are busy (a handler is working on their request) are never shed. Past the
+// cap the reserve still takes whole requests; once it is used too, a new connection waits in
+// the listen backlog until one of them is done.
+TEST_F(ServerTest, AtTheCapBusyConnectionsStayAndNewOnesWait) {
+  ServerOptions options;
+  options.max_connections = 2;
+  options.shed_reserve = 1;
+  Start(options);
+  const auto parked = [this](size_t n) {
+    for (int i = 0; i < 1000; ++i) {
+      {
+        std::lock_guard lock(mutex_);
+        if (parked_.size() == n) return true;
+      }
+      std::this_thread::sleep_for(2ms);
+    }
+    return false;
+  };
+  std::vector<std::unique_ptr<RawClient>> busy;
+  for (int n = 0; n < 3; ++n) {  // two under the cap, one in the reserve
+    busy.push_back(std::make_unique<RawClient>(port_));
+    busy.back()->Send("GET /never HTTP/1.1\r\nHost: t\r\n\r\n");
+    ASSERT_TRUE(parked(n + 1u));
+  }
+  RawClient waiting(port_);
+  waiting.Send(kGetHealth);
+  EXPECT_FALSE(waiting.Answered(500ms));
+  {
+    std::lock_guard lock(mutex_);
+    parked_[0].Send(Response::Text(200, "done"));
+  }
+  auto done = busy[0]->Read();
+  ASSERT_TRUE(done);
+  EXPECT_EQ(done->body, "done");
+  // The first connection stays open (keep-alive) but idle now: past its grace it makes room.
+  auto reply = waiting.Read();
+  ASSERT_TRUE(reply);
+  EXPECT_EQ(reply->status, 200);
+  EXPECT_FALSE(busy[1]->Answered(50ms));  // still waiting for its handler, still open
+  {
+    std::lock_guard lock(mutex_);
+    parked_[1].Send(Response::Text(200, "done too"));
+    parked_[2].Send(Response::Text(200, "done too"));
+  }
+  for (int n = 1; n < 3; ++n) {
+    auto later = busy[n]->Read();
+    ASSERT_TRUE(later);
+    EXPECT_EQ(later->body, "done too");
+  }
+}
+
+// At the cap a new connection that brings half a request head is closed at the door.
+TEST_F(ServerTest, AtTheCapHalfAHeadIsClosedAtTheDoorAndAWholeOneIsServed) {
+  ServerOptions options;
+  options.max_connections = 1;
+  options.shed_reserve = 2;
+  options.head_timeout = 30s;
+  options.pressure_timeout = 30s;
+  Start(options);
+  RawClient first(port_);
+  first.Send("GET /never HTTP/1.1\r\nHost: t\r\n\r\n");  // busy: the server is at its cap
+  for (int i = 0; i < 1000; ++i) {
+    {
+      std::lock_guard lock(mutex_);
+      if (!parked_.empty()) break;
+    }
+    std::this_thread::sleep_for(2ms);
+  }
+  RawClient slow(port_);
+  slow.Send("GET /health HTTP/1.1\r\nHo");
+  EXPECT_TRUE(slow.WaitClosed());
+  RawClient good(port_);
+  good.Send(kGetHealth);
+  auto reply = good.Read();
+  ASSERT_TRUE(reply);
+  EXPECT_EQ(reply->status, 200);
+  {
+    std::lock_guard lock(mutex_);
+    parked_[0].Send(Response::Text(200, "done"));
+  }
+  ASSERT_TRUE(first.Read());
 }
 
 namespace websocket = boost::beast::websocket;
