@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import http from 'node:http';
 import net from 'node:net';
+import { WebSocketServer } from 'ws';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BIN, tempDir, writeAgent, startServer, artefacts, parseWav, frame, waitForActiveCalls } from './lib/server.mjs';
@@ -112,14 +113,18 @@ async function streamlessServer(mode) {
   // The stream's address: refuses the upgrade with 403, or takes the connection and never
   // answers (a server out of descriptors looks like this from outside).
   const held = new Set();
-  const streams = net.createServer((socket) => {
-    if (mode === 'refuse') {
-      socket.once('data', () => socket.end('HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n'));
-    } else {
-      held.add(socket);
-    }
-  });
-  await new Promise((resolve) => streams.listen(0, '127.0.0.1', resolve));
+  const streams = mode === 'silent'
+    // Opens the stream and never says a word: the caller hears nothing either.
+    ? new WebSocketServer({ port: 0, host: '127.0.0.1' })
+    : net.createServer((socket) => {
+      if (mode === 'refuse') {
+        socket.once('data', () => socket.end('HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n'));
+      } else {
+        held.add(socket);
+      }
+    });
+  if (mode === 'silent') await new Promise((resolve) => streams.on('listening', resolve));
+  else await new Promise((resolve) => streams.listen(0, '127.0.0.1', resolve));
   const server = http.createServer((req, res) => {
     res.writeHead(200, { 'Content-Type': 'text/xml' });
     res.end(`<?xml version="1.0" encoding="UTF-8"?><Response><Connect><Stream url="ws://127.0.0.1:${streams.address().port}/stream"/></Connect></Response>`);
@@ -127,7 +132,12 @@ async function streamlessServer(mode) {
   await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
   return {
     url: `http://127.0.0.1:${server.address().port}/incoming`,
-    close: () => { for (const s of held) s.destroy(); streams.close(); server.close(); },
+    close: () => {
+      for (const s of held) s.destroy();
+      if (mode === 'silent') for (const c of streams.clients) c.terminate();
+      streams.close();
+      server.close();
+    },
   };
 }
 
@@ -168,5 +178,24 @@ test('a call whose media stream never opened is failed, with its reason', async 
   } finally {
     refusing.close();
     hanging.close();
+  }
+});
+
+test('a call whose stream opened but never carried the agent is failed, with its reason', async () => {
+  const silent = await streamlessServer('silent');
+  try {
+    const call = await callUrl(silent.url, ['--hangup-after', '1', '--json']);
+    assert.notEqual(call.code, 0);
+    const r = JSON.parse(call.out);
+    assert.equal(r.outcome, 'failed');
+    assert.equal(r.error, 'media stream: no agent audio before the call ended');
+
+    const load = await callUrl(silent.url, ['--load', '3', '--duration', '2', '--ramp', '0', '--json']);
+    const report = JSON.parse(load.out);
+    assert.equal(report.calls_streamed, 3);
+    assert.equal(report.calls_completed, 0);
+    assert.deepEqual(report.errors, { 'media stream: no agent audio before the call ended': 3 });
+  } finally {
+    silent.close();
   }
 });

@@ -59,8 +59,27 @@ test('past its capacity the server answers busy at once, and the load report cou
   const server = await startServer(data, ['--max-calls', '3']);
   try {
     const wav = await callerLine(data);
-    const load = await run(BIN, ['call', '--url', `${server.base}/agent/${agent.agentId}/incoming-call`,
+    const health = async () => {
+      const r = await fetch(`${server.base}/health`);
+      return { code: r.status, ...(await r.json()) };
+    };
+    const idle = await health();
+    assert.deepEqual(idle.capacity, { max_calls: 3, calls: 0, headroom: 3 });
+    const running = run(BIN, ['call', '--url', `${server.base}/agent/${agent.agentId}/incoming-call`,
       '--auth-token', agent.twilioAuthToken, '--wav', wav, '--load', '6', '--duration', '4', '--ramp', '0', '--json']);
+    // Full, the server still says it is ready (new calls hear busy; a failing health check
+    // would have the load balancer drain it with its calls), and reports no headroom.
+    let full;
+    for (let i = 0; i < 100 && !full; ++i) {
+      const h = await health();
+      if (h.capacity.headroom === 0) full = h;
+      else await sleep(30);
+    }
+    assert.ok(full, 'the server filled up');
+    assert.equal(full.code, 200);
+    assert.equal(full.status, 'ok');
+    assert.equal(full.capacity.calls, 3);
+    const load = await running;
     const report = JSON.parse(load.out);
     assert.equal(report.calls_refused, 3, load.out);
     assert.deepEqual(report.refusals, { busy: 3 });

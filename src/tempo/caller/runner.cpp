@@ -316,15 +316,25 @@ class CallDriver final : public CallHandle,
     if (finished_) return;
     finished_ = true;
     if (timer_) timer_->Cancel();
+    uint64_t agent_media = report_.stats.media_received;
     if (ws_) {
+      if (session_) agent_media += session_->stats().media_received;  // not collected yet
       ws_->Close(1000, "");
       ws_.reset();
     }
     // The TwiML asked for a media stream and none ever opened (the server never answered the
     // upgrade, its descriptors ran out): the caller heard nothing, whatever ended the call.
-    if (stream_requested_ && !report_.stream_opened && outcome != CallOutcome::kFailed) {
-      outcome = CallOutcome::kFailed;
-      report_.error = "media stream: never opened before the call ended";
+    // Or the stream opened but the agent never spoke on it and the caller gave up (a server
+    // that hangs up, transfers or apologises in TwiML did answer).
+    if (stream_requested_ && outcome != CallOutcome::kFailed) {
+      if (!report_.stream_opened) {
+        outcome = CallOutcome::kFailed;
+        report_.error = "media stream: never opened before the call ended";
+      } else if (agent_media == 0 &&
+                 (outcome == CallOutcome::kCallerHungUp || outcome == CallOutcome::kTwimlEnded)) {
+        outcome = CallOutcome::kFailed;
+        report_.error = "media stream: no agent audio before the call ended";
+      }
     }
     report_.outcome = outcome;
     report_.duration_s = Seconds(SteadyClock::now() - started_at_);

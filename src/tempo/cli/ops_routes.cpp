@@ -86,13 +86,21 @@ void AddOpsRoutes(net::Router& router, std::chrono::steady_clock::time_point sta
   router.AddAsync(
       net::Method::kGet, "/health", [&readiness, started](net::Request, net::Responder responder) {
         auto out = std::make_shared<net::Responder>(std::move(responder));
-        readiness.Probe([out, started](const Readiness::Report& report) {
+        readiness.Probe([out, started, &readiness](const Readiness::Report& report) {
           const double uptime =
               std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+          std::string capacity;
+          if (auto c = readiness.ReadCapacity()) {
+            const uint64_t headroom =
+                c->max_calls == 0 ? 0 : (c->calls >= c->max_calls ? 0 : c->max_calls - c->calls);
+            capacity = fmt::format(R"(,"capacity":{{"max_calls":{},"calls":{},"headroom":{}}})",
+                                   c->max_calls, c->calls, headroom);
+          }
           out->Send(net::Response::Json(
               report.ready ? 200 : 503,
-              fmt::format(R"({{"status":"{}","version":"{}","uptime_seconds":{:.3f},"checks":{}}})",
-                          report.status, TEMPO_VERSION, uptime, report.checks_json)));
+              fmt::format(
+                  R"({{"status":"{}","version":"{}","uptime_seconds":{:.3f},"checks":{}{}}})",
+                  report.status, TEMPO_VERSION, uptime, report.checks_json, capacity)));
         });
       });
   // Liveness: the process and its event loop answer; restart it if not.

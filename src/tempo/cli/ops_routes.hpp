@@ -32,6 +32,19 @@ class Readiness {
   /// From now on /health answers 503 "draining" (shutdown started: finish calls elsewhere).
   void SetDraining() { draining_ = true; }
 
+  /// What /health reports of the calls: read at each request, never cached. Information only:
+  /// a full server stays ready (new calls hear busy at the webhook), since a failing health
+  /// check would have the load balancer drain it, or ECS replace it, with its calls on it.
+  struct Capacity {
+    uint64_t max_calls = 0;  ///< 0: no limit
+    uint64_t calls = 0;
+  };
+  void SetCapacity(std::function<Capacity()> read) { capacity_ = std::move(read); }
+  [[nodiscard]] std::optional<Capacity> ReadCapacity() const {
+    if (!capacity_) return std::nullopt;
+    return capacity_();
+  }
+
   struct Report {
     bool ready = false;
     std::string status;       ///< "ok", "unavailable" or "draining"
@@ -51,6 +64,7 @@ class Readiness {
   std::chrono::milliseconds cache_for_;
   std::vector<Named> checks_;
   std::atomic<bool> draining_{false};
+  std::function<Capacity()> capacity_;
   std::mutex mutex_;
   std::optional<std::pair<std::chrono::steady_clock::time_point, Report>> cached_;
 };

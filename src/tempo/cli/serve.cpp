@@ -207,6 +207,10 @@ int Run(const ServeSettings& settings, Mode mode) {
     }
     return Ok();
   });
+  readiness.SetCapacity([&calls] {
+    const auto c = calls.capacity();
+    return Readiness::Capacity{c.max_calls, c.calls};
+  });
   AddOpsRoutes(router, started, readiness);
   calls.AddRoutes(router);
   if (control_plane) {

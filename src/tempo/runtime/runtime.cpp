@@ -443,6 +443,11 @@ size_t Runtime::active_calls() const {
   return sessions_.size();
 }
 
+Runtime::Capacity Runtime::capacity() const {
+  std::lock_guard lock(mutex_);
+  return {options_.max_calls, answered_.size() + sessions_.size()};
+}
+
 size_t Runtime::SpoolBacklog() const {
   size_t n = uploads_.Backlog();
   std::error_code ec;

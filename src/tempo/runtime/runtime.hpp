@@ -97,6 +97,13 @@ class Runtime {
   /// Ends every active call (server shutdown). Thread-safe.
   void Shutdown();
   [[nodiscard]] size_t active_calls() const;
+  /// How many calls the server takes at once (0: no limit) and how many it holds now
+  /// (answered and waiting for their stream, or streaming).
+  struct Capacity {
+    size_t max_calls = 0;
+    size_t calls = 0;
+  };
+  [[nodiscard]] Capacity capacity() const;
 
   /// Called (on the blocking pool, or on the index queue's worker when a call is retried)
   /// after a call's artefacts are stored. Set once, before serving: from then on every
