@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { BIN, tempDir, writeAgent, startServer, callerLine, run, callDir, sleep } from './lib/server.mjs';
+import { BIN, tempDir, writeAgent, startServer, callerLine, run, callDir, sleep, incomingCall, metrics } from './lib/server.mjs';
 
 // serve under `ulimit` settings (a shell applies them, then becomes serve); resolves with its
 // log lines once it listens, and stops it.
@@ -135,5 +135,32 @@ test('300 calls under a hard limit of 256: those that fit run whole, the rest he
   } finally {
     clearInterval(sampler);
     await server.stop();
+  }
+});
+
+// Memory: under the floor (here more than any machine has), a new call hears busy at once, and
+// the refusal is counted with its reason.
+test('with too little memory left a new call hears busy', async () => {
+  const data = tempDir('tempo-memory-');
+  const agent = writeAgent(data, { agentId: 'memory-line' });
+  const server = await startServer(data, ['--min-free-memory-mb', '4000000000']);
+  try {
+    const call = await incomingCall(server, agent);
+    assert.equal(call.status, 200);
+    assert.match(call.body, /<Reject reason="busy"\/>/);
+    assert.equal(call.streamUrl, undefined);
+    const m = await metrics(server);
+    assert.equal(m['tempo_calls_refused_total{reason="memory_low"}'], 1);
+    assert.match(server.logs(), /memory: \d+ MiB left, under the floor of 4000000000 MiB: new calls hear busy/);
+  } finally {
+    await server.stop();
+  }
+  // With the default floor the same machine takes the call.
+  const roomy = await startServer(data);
+  try {
+    const call = await incomingCall(roomy, agent);
+    assert.ok(call.streamUrl, call.body);
+  } finally {
+    await roomy.stop();
   }
 });

@@ -4,6 +4,7 @@
 #include "tempo/base/clock.hpp"
 #include "tempo/base/failpoint.hpp"
 #include "tempo/base/log.hpp"
+#include "tempo/base/system_memory.hpp"
 #include "tempo/cli/deploy_command.hpp"
 #include "tempo/cli/fd_limits.hpp"
 #include "tempo/cli/ops_routes.hpp"
@@ -26,6 +27,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <functional>
 #include <memory>
 
 namespace tempo::cli {
@@ -39,6 +41,32 @@ enum class Mode {
 std::optional<std::string> GetEnv(std::string_view name) {
   const char* v = std::getenv(std::string(name).c_str());  // NOLINT(concurrency-mt-unsafe)
   return v == nullptr ? std::nullopt : std::optional<std::string>(v);
+}
+
+/// Whether the memory left (the container's or the host's, whichever is smaller) is under
+/// `floor`. Read at most every 250 ms: a burst of calls costs one read.
+std::function<bool()> MemoryFloor(uint64_t floor) {
+  struct State {
+    std::atomic<int64_t> checked_at{0};
+    std::atomic<bool> low{false};
+  };
+  auto state = std::make_shared<State>();
+  return [state, floor] {
+    const int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                            std::chrono::steady_clock::now().time_since_epoch())
+                            .count();
+    int64_t last = state->checked_at.load();
+    if (now - last >= 250 && state->checked_at.compare_exchange_strong(last, now)) {
+      const auto left = AvailableMemory();
+      const bool low = left && *left < floor;
+      if (low != state->low.exchange(low)) {
+        TEMPO_LOG(cli, warn, "memory: {} MiB left, {} the floor of {} MiB: new calls {}",
+                  left ? *left >> 20 : 0, low ? "under" : "back over", floor >> 20,
+                  low ? "hear busy" : "are taken again");
+      }
+    }
+    return state->low.load();
+  };
 }
 
 /// Fills the directory; returns false (after printing why) when the agents cannot be loaded.
@@ -185,6 +213,9 @@ int Run(const ServeSettings& settings, Mode mode) {
   const uint64_t fit = CallsThatFit(files.soft);
   runtime_options.max_calls =
       settings.max_calls != 0 ? std::min<uint64_t>(settings.max_calls, fit) : fit;
+  if (settings.min_free_memory_mb != 0) {
+    runtime_options.memory_low = MemoryFloor(uint64_t{settings.min_free_memory_mb} << 20);
+  }
   runtime::Runtime calls(runtime_options, *directory, engines, **store, SystemClock::Instance(),
                          run_blocking);
   // /health: ready once the database answers, the object store takes a write and every served
@@ -281,6 +312,12 @@ int Run(const ServeSettings& settings, Mode mode) {
             "the oldest idle or slow one",
             fit, files.soft, kDescriptorsPerCall, kReservedDescriptors, runtime_options.max_calls,
             options.max_connections);
+  if (settings.min_free_memory_mb != 0) {
+    const auto left = AvailableMemory();
+    TEMPO_LOG(cli, info, "memory: {} MiB available; new calls hear busy under {} MiB",
+              left ? fmt::format("{}", *left >> 20) : std::string("unknown"),
+              settings.min_free_memory_mb);
+  }
 
   auto ran = server.Run();
   if (!ran) {

@@ -119,6 +119,12 @@ void AddServeOptions(CLI::App& command, ServeSettings& s) {
       ->envname("TEMPO_MAX_CONNECTIONS")
       ->capture_default_str();
   command
+      .add_option("--min-free-memory-mb", s.min_free_memory_mb,
+                  "Memory a new call needs left (the container's limit or the host's, whichever "
+                  "is smaller); under it callers hear busy (0: not checked)")
+      ->envname("TEMPO_MIN_FREE_MEMORY_MB")
+      ->capture_default_str();
+  command
       .add_option("--object-store", s.object_store,
                   "Where call artefacts go: fs (<data-dir>/objects) or s3 (one bucket per agent)")
       ->envname("TEMPO_OBJECT_STORE")

@@ -50,7 +50,8 @@ struct ServeSettings {
   /// Calls this server takes at once; past it callers hear "busy". 0: what the file
   /// descriptors leave room for (logged at start-up).
   uint32_t max_calls = 0;
-  uint32_t max_connections = 0;  ///< 0: what the descriptor limit leaves room for
+  uint32_t max_connections = 0;      ///< 0: what the descriptor limit leaves room for
+  uint32_t min_free_memory_mb = 64;  ///< under it new calls hear busy; 0: not checked
   uint32_t head_timeout_ms = 5'000;
   /// Where call artefacts go: fs (<data-dir>/objects) or s3.
   std::string object_store = "fs";

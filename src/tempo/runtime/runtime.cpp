@@ -55,6 +55,20 @@ metrics::Counter& Refused(std::string_view reason) {
                                                 {{"reason", std::string(reason)}});
 }
 
+// The label of a refused call in the webhook and refusal counters.
+std::string_view RefusalName(Admission a) {
+  switch (a) {
+    case Admission::kOrgAtLimit:
+      return "org_at_limit";
+    case Admission::kMemoryLow:
+      return "memory_low";
+    case Admission::kServerAtLimit:
+    case Admission::kAdmitted:
+      break;
+  }
+  return "server_at_limit";
+}
+
 metrics::Gauge& Headroom() {
   static metrics::Gauge& gauge = metrics::Registry::Global().AddGauge(
       "tempo_calls_headroom",
@@ -190,9 +204,8 @@ net::Response Runtime::IncomingCall(const net::Request& request) {
   }
   if (const Admission a = ExpectCall(agent->agent_id, voice->call_sid, voice->from, voice->to);
       a != Admission::kAdmitted) {
-    Webhooks("incoming-call", a == Admission::kOrgAtLimit ? "org_at_limit" : "server_at_limit")
-        .Inc();
-    if (a == Admission::kServerAtLimit) {
+    Webhooks("incoming-call", RefusalName(a)).Inc();
+    if (a != Admission::kOrgAtLimit) {
       // The server is full: a busy signal at once (the call is not answered, so not billed),
       // and Twilio's fallback URL or the caller's retry takes over.
       twilio::TwimlResponse busy;
@@ -347,6 +360,7 @@ Admission Runtime::ExpectCall(const AgentId& agent, const CallSid& call, std::st
                               std::string to) {
   const auto now = clock_.Now();
   auto org = agents_.OrgOf(agent);
+  const bool memory_low = options_.memory_low && options_.memory_low();  // reads files: unlocked
   std::lock_guard lock(mutex_);
   ForgetExpired(now);
   if (auto it = answered_.find(call); it != answered_.end() && it->second.agent_id == agent) {
@@ -355,8 +369,9 @@ Admission Runtime::ExpectCall(const AgentId& agent, const CallSid& call, std::st
     answered_order_.emplace_back(now, call);
     return Admission::kAdmitted;
   }
-  if (const Admission a = AdmitLocked(org); a != Admission::kAdmitted) {
-    Refused(a == Admission::kOrgAtLimit ? "org_at_limit" : "server_at_limit").Inc();
+  const Admission a = memory_low ? Admission::kMemoryLow : AdmitLocked(org);
+  if (a != Admission::kAdmitted) {
+    Refused(RefusalName(a)).Inc();
     return a;
   }
   if (auto it = answered_.find(call); it != answered_.end()) {

@@ -53,10 +53,13 @@ struct RuntimeOptions {
   /// leave room for; past it every new call hears "busy" at the webhook, before anything
   /// could run short (a call without its write-ahead file). 0 = no limit.
   std::size_t max_calls = 0;
+  /// Whether the memory left is below what a new call needs (read at each new call; empty:
+  /// never). Past it new calls hear "busy" too, before the process could run out.
+  std::function<bool()> memory_low;
 };
 
 /// Whether a new call may go ahead (see RuntimeOptions' limits).
-enum class Admission : uint8_t { kAdmitted, kOrgAtLimit, kServerAtLimit };
+enum class Admission : uint8_t { kAdmitted, kOrgAtLimit, kServerAtLimit, kMemoryLow };
 
 /// What Twilio should do once the media stream has closed (answered on call-ended).
 struct NextStep {

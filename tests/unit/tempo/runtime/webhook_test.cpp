@@ -7,7 +7,9 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <map>
+#include <memory>
 
 namespace tempo::runtime {
 namespace {
@@ -256,6 +258,32 @@ TEST_F(CapacityWebhookTest, PastTheServersCapacityEveryNewCallHearsBusyAtOnce) {
   // Answered calls whose stream never came stop counting once they expire.
   clock_.Advance(std::chrono::seconds(61));
   EXPECT_THAT(Incoming("b1", Sid(6)).body, HasSubstr("<Connect"));
+}
+
+class MemoryWebhookTest : public WebhookTest {
+ protected:
+  static RuntimeOptions Limits(std::shared_ptr<std::atomic<bool>> low) {
+    RuntimeOptions o;
+    o.memory_low = [low] { return low->load(); };
+    return o;
+  }
+  MemoryWebhookTest() : WebhookTest(Limits(low_)) {}
+  // Constructed before the base (a base class's argument): a static keeps it simple.
+  static inline std::shared_ptr<std::atomic<bool>> low_ = std::make_shared<std::atomic<bool>>();
+};
+
+TEST_F(MemoryWebhookTest, UnderTheMemoryFloorNewCallsHearBusyAndRetriesKeepTheirCall) {
+  low_->store(false);
+  EXPECT_THAT(Incoming("a1", Sid(1)).body, HasSubstr("<Connect"));
+  low_->store(true);
+  const auto busy = Incoming("b1", Sid(2));
+  EXPECT_THAT(busy.body, HasSubstr(R"(<Reject reason="busy"/>)"));
+  EXPECT_THAT(busy.body, Not(HasSubstr("<Connect")));
+  EXPECT_THAT(Incoming("a1", Sid(1)).body, HasSubstr("<Connect"));  // already answered
+  EXPECT_THAT(metrics::Registry::Global().RenderPrometheus(),
+              HasSubstr(R"(tempo_calls_refused_total{reason="memory_low"})"));
+  low_->store(false);
+  EXPECT_THAT(Incoming("b1", Sid(3)).body, HasSubstr("<Connect"));
 }
 
 }  // namespace
