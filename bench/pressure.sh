@@ -25,12 +25,14 @@ printf '#!/bin/sh\nulimit -Sn %s && ulimit -Hn %s && exec "%s" "$@"\n' "$limit" 
 chmod +x "$work/limited"
 start_limited() { SERVE_DATA=$work/data SERVE_LOG_LEVEL=info start_serve "$work/limited"; }
 descriptors() { ls "/proc/$SERVE_PID/fd" 2>/dev/null | wc -l; }
+rss_kib() { awk '/^VmRSS:/ { print $2 }' "/proc/$SERVE_PID/status" 2>/dev/null || echo 0; }
 
 echo "--- capacity: $calls calls offered at once, open files limited to $limit"
 start_limited
 room=$(sed -n 's/.*room for \([0-9]*\) concurrent calls.*/\1/p' "$BENCH_TMP/err" | head -1)
 idle=$(descriptors)
-peak=0 steady=0
+rss_idle=$(rss_kib)
+peak=0 steady=0 rss_steady=0
 (
   "$bin" call --url "http://127.0.0.1:$SERVE_PORT/agent/pressure/incoming-call" --auth-token "$token" \
     --wav "$work/line.wav" --load "$calls" --duration "${DURATION:-10}" --ramp 0 --json >"$work/load.json"
@@ -40,20 +42,23 @@ start=$(date +%s)
 while kill -0 "$load" 2>/dev/null; do
   n=$(descriptors); (( n > peak )) && peak=$n
   # halfway through the calls, every admitted call streams
-  (( $(date +%s) - start == ${DURATION:-10} / 2 )) && steady=$n
+  if (( $(date +%s) - start == ${DURATION:-10} / 2 )); then steady=$n; rss_steady=$(rss_kib); fi
   sleep 0.05
 done
 wait "$load"
-python3 - "$work/load.json" "$room" "$idle" "$steady" "$peak" "$limit" <<'PY'
+python3 - "$work/load.json" "$room" "$idle" "$steady" "$peak" "$limit" "$rss_idle" "$rss_steady" <<'PY'
 import json, sys
 r = json.load(open(sys.argv[1]))
-room, idle, steady, peak, limit = (int(x) for x in sys.argv[2:])
+room, idle, steady, peak, limit, rss_idle, rss_steady = (int(x) for x in sys.argv[2:])
 per_call = (steady - idle) / r["calls_streamed"] if r["calls_streamed"] else 0
 print(f"room for {room} calls at {limit} descriptors; offered {r['calls_requested']}: "
       f"{r['calls_streamed']} streamed, {r['calls_completed']} completed, "
       f"{r['calls_refused']} refused {r['refusals']}, {r['calls_failed']} failed {r['errors']}")
 print(f"descriptors: {idle} idle, {steady} with every admitted call streaming "
       f"({per_call:.2f} a call), peak {peak} of {limit}")
+if r["calls_streamed"]:
+    print(f"resident memory: {rss_idle / 1024:.0f} MiB idle, {rss_steady / 1024:.0f} MiB with every "
+          f"admitted call streaming ({(rss_steady - rss_idle) / r['calls_streamed']:.0f} KiB a call, echo engine)")
 PY
 grep -c 'Too many open files' "$BENCH_TMP/err" | sed 's/^/"Too many open files" in the log: /' || true
 stop_serve

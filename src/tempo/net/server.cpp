@@ -919,10 +919,12 @@ asio::awaitable<bool> ServerCore::MakeRoom() {
   while (!stopping.load()) {
     const size_t open = open_connections.load();
     if (open < cap) co_return true;
-    const bool shed = ShedOldest();
     // The reserve: past the cap a new connection is still looked at (at the door a slowloris
     // is closed at once; a whole request is served), so a flood neither fills the process's
-    // descriptors nor keeps a health check waiting behind it.
+    // descriptors nor keeps a health check waiting behind it. Once half of it is taken, the
+    // connection idle or slow the longest makes room (a scan of every connection: not done
+    // for each new one while the door alone keeps up).
+    const bool shed = open >= cap + options.shed_reserve / 2 && ShedOldest();
     if (open < cap + options.shed_reserve) co_return true;
     pause.expires_after(shed ? kRoomPoll / 2 : kRoomPoll);  // one is closing: soon
     co_await pause.async_wait(kUseTuple);

@@ -194,7 +194,7 @@ TEST(RunCallTest, FollowsTheServerCloseToTheConnectActionAndTheTransfer) {
 }
 
 TEST(RunCallTest, CallerHangsUpWithStopAndRecords) {
-  FakeAgent agent(AgentBehaviour::kListen);
+  FakeAgent agent(AgentBehaviour::kEcho);
   auto config = Config(agent);
   config.session.hangup_after = std::chrono::milliseconds(300);
   config.session.greeting_timeout = std::chrono::seconds(10);
@@ -211,6 +211,20 @@ TEST(RunCallTest, CallerHangsUpWithStopAndRecords) {
   EXPECT_TRUE(std::filesystem::exists(path));
   EXPECT_GT(std::filesystem::file_size(path), 44U);
   std::filesystem::remove(path);
+}
+
+// The stream opened but the agent never said a word before the caller gave up: the caller
+// heard nothing, so the call failed (issue #26: an honest load generator).
+TEST(RunCallTest, ACallThatNeverHeardTheAgentFails) {
+  FakeAgent agent(AgentBehaviour::kListen);
+  auto config = Config(agent);
+  config.session.hangup_after = std::chrono::milliseconds(300);
+  config.session.greeting_timeout = std::chrono::seconds(10);
+  CallReport report = RunCall(config);
+  EXPECT_TRUE(report.stream_opened);
+  EXPECT_EQ(report.outcome, CallOutcome::kFailed);
+  EXPECT_EQ(report.error, "media stream: no agent audio before the call ended");
+  EXPECT_EQ(agent.stops.load(), 1);  // it still hung up properly
 }
 
 TEST(RunCallTest, AForgedSignatureIsRefused) {
