@@ -5,6 +5,8 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <sstream>
 #include <stdexcept>
 #include <string>
 
@@ -21,5 +23,15 @@ inline std::filesystem::path EnvDir(const char* name) {
 
 // tests/vectors/ of the checkout: the public test vectors (see its README).
 inline std::filesystem::path TestVectors() { return EnvDir("TEMPO_TEST_VECTORS"); }
+
+// A vector file's bytes, exactly; throws when it cannot be read (a test must not pass on an
+// empty file it failed to open).
+inline std::string ReadVector(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw std::runtime_error("cannot read " + path.string());
+  std::ostringstream out;
+  out << in.rdbuf();
+  return out.str();
+}
 
 }  // namespace tempo::test_support

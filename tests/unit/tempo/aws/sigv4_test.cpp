@@ -24,13 +24,7 @@ using nlohmann::json;
 
 fs::path Suite() { return test_support::TestVectors() / "aws/sigv4/v4"; }
 
-std::string Slurp(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  EXPECT_TRUE(in.good()) << path;
-  std::ostringstream out;
-  out << in.rdbuf();
-  return out.str();
-}
+std::string Slurp(const fs::path& path) { return test_support::ReadVector(path); }
 
 struct Case {
   std::string name;
