@@ -9,7 +9,7 @@ build=(
   libboost1.81-dev libboost-url1.81-dev libssl-dev nlohmann-json3-dev libspdlog-dev libfmt-dev
   libcli11-dev libspeexdsp-dev libsqlite3-dev libpq-dev libsodium-dev
   libpocketsphinx-dev libsphinxbase-dev pocketsphinx-en-us flite1-dev
-  libwebrtc-audio-processing-dev libpugixml-dev libasound2-dev
+  libwebrtc-audio-processing-dev libpugixml-dev libasound2-dev libnghttp2-dev
 )
 test=(
   libgtest-dev libgmock-dev libbenchmark-dev clang-14 libclang-rt-14-dev clang-format-14
