@@ -20,9 +20,10 @@ if [[ -z "${TEMPO_TEST_POSTGRES_URL:-}" ]]; then
 fi
 
 # The integration tests play Twilio with the official twilio and ws npm packages; the
-# browser tests drive Chromium with playwright-core.
-for dir in tests/integration tests/browser; do
-  if [[ ! -d $dir/node_modules ]]; then
+# browser tests drive Chromium with playwright-core; the fakes check with AWS's own packages.
+for dir in tests/integration tests/browser tests/fakes; do
+  # Installed again when the lock file changed since (a new package for a new test).
+  if [[ ! -d $dir/node_modules || $dir/package-lock.json -nt $dir/node_modules/.package-lock.json ]]; then
     (cd "$dir" && npm ci --no-audit --no-fund --silent)
   fi
 done
