@@ -11,6 +11,7 @@
 //   // bedrock.url: http://127.0.0.1:<port>; bedrock.close()
 //
 // By hand: node tests/fakes/bedrock/emulator.mjs --port 8443 [--tls key.pem cert.pem]
+//   [--script turns.json] [--session-limit-ms N] [--max-streams N]
 import http2 from 'node:http2';
 import { readFileSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
@@ -86,6 +87,9 @@ class Session {
       },
       body: fromUtf8(JSON.stringify({ message })),
     }));
+    // The answer is complete while the client may still be sending: RST_STREAM(NO_ERROR)
+    // asks it to stop (RFC 9113 §8.1).
+    this.stream.close(http2.constants.NGHTTP2_NO_ERROR);
     this.ended = true;
   }
 
@@ -241,7 +245,7 @@ class Session {
 
 export async function startBedrockEmulator({
   port = 0, host = '127.0.0.1', tls, credentials = DEFAULT_CREDENTIALS, region = 'us-east-1',
-  script = [], sessionLimitMs = 8 * 60 * 1000,
+  script = [], sessionLimitMs = 8 * 60 * 1000, maxConcurrentStreams = 100,
 } = {}) {
   const signer = new SignatureV4({ credentials, region, service: 'bedrock', sha256: Sha256, uriEscapePath: true });
   const stats = { requests: 0, rejected: [], events: [], exceptions: [], toolResults: [], sessions: 0 };
@@ -326,9 +330,10 @@ export async function startBedrockEmulator({
     }).catch((e) => reject(500, 'InternalServerException', e.message));
   }
 
+  const settings = { maxConcurrentStreams };
   const server = tls
-    ? http2.createSecureServer({ key: tls.key, cert: tls.cert, allowHTTP1: false })
-    : http2.createServer();
+    ? http2.createSecureServer({ key: tls.key, cert: tls.cert, allowHTTP1: false, settings })
+    : http2.createServer({ settings });
   server.on('stream', handle);
   await new Promise((resolve) => server.listen(port, host, resolve));
   const bound = server.address().port;
@@ -349,6 +354,9 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   const at = (flag) => args.indexOf(flag);
   const port = at('--port') >= 0 ? Number(args[at('--port') + 1]) : 8443;
   const tls = at('--tls') >= 0 ? { key: readFileSync(args[at('--tls') + 1]), cert: readFileSync(args[at('--tls') + 2]) } : undefined;
-  const bedrock = await startBedrockEmulator({ port, tls });
+  const script = at('--script') >= 0 ? JSON.parse(readFileSync(args[at('--script') + 1], 'utf8')) : [];
+  const sessionLimitMs = at('--session-limit-ms') >= 0 ? Number(args[at('--session-limit-ms') + 1]) : undefined;
+  const maxConcurrentStreams = at('--max-streams') >= 0 ? Number(args[at('--max-streams') + 1]) : undefined;
+  const bedrock = await startBedrockEmulator({ port, tls, script, sessionLimitMs, maxConcurrentStreams });
   console.log(`bedrock emulator on ${bedrock.url} (access key ${DEFAULT_CREDENTIALS.accessKeyId})`);
 }
