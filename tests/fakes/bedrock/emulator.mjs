@@ -11,7 +11,7 @@
 //   // bedrock.url: http://127.0.0.1:<port>; bedrock.close()
 //
 // By hand: node tests/fakes/bedrock/emulator.mjs --port 8443 [--tls key.pem cert.pem]
-//   [--script turns.json] [--session-limit-ms N] [--max-streams N]
+//   [--script turns.json] [--session-limit-ms N] [--max-streams N] [--goaway-after N]
 import http2 from 'node:http2';
 import { readFileSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
@@ -245,10 +245,10 @@ class Session {
 
 export async function startBedrockEmulator({
   port = 0, host = '127.0.0.1', tls, credentials = DEFAULT_CREDENTIALS, region = 'us-east-1',
-  script = [], sessionLimitMs = 8 * 60 * 1000, maxConcurrentStreams = 100,
+  script = [], sessionLimitMs = 8 * 60 * 1000, maxConcurrentStreams = 100, goawayAfter = 0,
 } = {}) {
   const signer = new SignatureV4({ credentials, region, service: 'bedrock', sha256: Sha256, uriEscapePath: true });
-  const stats = { requests: 0, rejected: [], events: [], exceptions: [], toolResults: [], sessions: 0 };
+  const stats = { requests: 0, rejected: [], events: [], exceptions: [], toolResults: [], sessions: 0, goaways: 0 };
   const emulator = { script, stats };
 
   // Recomputes the request's signature from what was signed (the headers named in
@@ -283,6 +283,14 @@ export async function startBedrockEmulator({
     verifyRequest(headers).then((verdict) => {
       if (typeof verdict === 'string') return reject(403, 'InvalidSignatureException', verdict);
       stats.sessions += 1;
+      // A server going away (a deploy, a scale-in): after `goawayAfter` streams on a
+      // connection it says GOAWAY; the streams it took finish, new ones must go elsewhere.
+      const connection = stream.session;
+      connection.tempoStreams = (connection.tempoStreams ?? 0) + 1;
+      if (goawayAfter > 0 && connection.tempoStreams === goawayAfter) {
+        stats.goaways += 1;
+        connection.goaway(http2.constants.NGHTTP2_NO_ERROR, stream.id);
+      }
       stream.respond({ ':status': 200, 'content-type': 'application/vnd.amazon.eventstream', 'x-amzn-requestid': randomUUID() });
       const session = new Session(emulator, stream, decodeURIComponent(match[1]));
       const limit = setTimeout(() => session.fail('modelTimeoutException', 'Model has timed out in processing the request. Try your request again.'), sessionLimitMs);
@@ -357,6 +365,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   const script = at('--script') >= 0 ? JSON.parse(readFileSync(args[at('--script') + 1], 'utf8')) : [];
   const sessionLimitMs = at('--session-limit-ms') >= 0 ? Number(args[at('--session-limit-ms') + 1]) : undefined;
   const maxConcurrentStreams = at('--max-streams') >= 0 ? Number(args[at('--max-streams') + 1]) : undefined;
-  const bedrock = await startBedrockEmulator({ port, tls, script, sessionLimitMs, maxConcurrentStreams });
+  const goawayAfter = at('--goaway-after') >= 0 ? Number(args[at('--goaway-after') + 1]) : undefined;
+  const bedrock = await startBedrockEmulator({ port, tls, script, sessionLimitMs, maxConcurrentStreams, goawayAfter });
   console.log(`bedrock emulator on ${bedrock.url} (access key ${DEFAULT_CREDENTIALS.accessKeyId})`);
 }

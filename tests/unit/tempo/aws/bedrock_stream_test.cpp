@@ -8,11 +8,13 @@
 #include "tempo/net/h2_client.hpp"
 
 #include "support/moto.hpp"
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
 #include <array>
 #include <condition_variable>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <mutex>
@@ -25,22 +27,46 @@ namespace {
 using nlohmann::json;
 using namespace std::chrono_literals;
 
+struct EmulatorOptions {
+  int max_streams = 100;
+  int goaway_after = 0;
+  bool tls = false;  // a self-signed certificate for 127.0.0.1, made for the test
+};
+
 // The emulator on a free port, with a script.
 class Emulator {
  public:
-  explicit Emulator(const json& script, int max_streams = 100) : port_(test_support::FreePort()) {
+  explicit Emulator(const json& script, EmulatorOptions options = {})
+      : port_(test_support::FreePort()),
+        dir_(std::filesystem::temp_directory_path() /
+             ("bedrock-" + std::to_string(getpid()) + "-" + std::to_string(port_))) {
+    std::filesystem::create_directories(dir_);
     const auto fakes = test_support::TestVectors().parent_path() / "fakes";
-    script_ = std::filesystem::temp_directory_path() /
-              ("bedrock-script-" + std::to_string(getpid()) + ".json");
-    std::ofstream(script_) << script.dump();
+    std::ofstream(dir_ / "script.json") << script.dump();
+    std::vector<std::string> args = {
+        "node",           (fakes / "bedrock" / "emulator.mjs").string(),
+        "--port",         std::to_string(port_),
+        "--script",       (dir_ / "script.json").string(),
+        "--max-streams",  std::to_string(options.max_streams),
+        "--goaway-after", std::to_string(options.goaway_after)};
+    if (options.tls) {
+      const std::string command = fmt::format(
+          "openssl req -x509 -newkey rsa:2048 -nodes -subj /CN=127.0.0.1 -addext "
+          "subjectAltName=IP:127.0.0.1 -days 1 -keyout {0}/key.pem -out {0}/cert.pem "
+          ">/dev/null 2>&1",
+          dir_.string());
+      EXPECT_EQ(std::system(command.c_str()), 0);  // NOLINT(concurrency-mt-unsafe)
+      for (const char* part : {"--tls", "key.pem", "cert.pem"}) {
+        args.push_back(std::string(part) == "--tls" ? part : (dir_ / part).string());
+      }
+    }
     pid_ = fork();
     if (pid_ == 0) {
       prctl(PR_SET_PDEATHSIG, SIGKILL);
-      const std::string emulator = (fakes / "bedrock" / "emulator.mjs").string();
-      const std::string port = std::to_string(port_);
-      const std::string streams = std::to_string(max_streams);
-      execlp("node", "node", emulator.c_str(), "--port", port.c_str(), "--script", script_.c_str(),
-             "--max-streams", streams.c_str(), static_cast<char*>(nullptr));
+      std::vector<char*> argv;
+      for (auto& a : args) argv.push_back(a.data());
+      argv.push_back(nullptr);
+      execvp("node", argv.data());
       _exit(127);
     }
     for (int i = 0; i < 200 && !test_support::Accepting(port_); ++i)
@@ -51,14 +77,17 @@ class Emulator {
       kill(pid_, SIGKILL);
       waitpid(pid_, nullptr, 0);
     }
-    std::filesystem::remove(script_);
+    std::error_code ec;
+    std::filesystem::remove_all(dir_, ec);
   }
+  Emulator(const Emulator&) = delete;
+  Emulator& operator=(const Emulator&) = delete;
   [[nodiscard]] int port() const { return port_; }
 
  private:
   int port_;
+  std::filesystem::path dir_;
   pid_t pid_ = -1;
-  std::filesystem::path script_;
 };
 
 Credentials Emulated(std::string secret = "emulator-secret-key") {
@@ -120,7 +149,8 @@ net::H2StreamCallbacks Into(Received& r) {
 // Opens the stream as the SDKs do: SigV4 over the request with the streaming payload hash.
 struct BedrockStream {
   BedrockStream(net::H2Client& client, int port, const Credentials& request_key,
-                const Credentials& frame_key, Received& received) {
+                const Credentials& frame_key, Received& received, bool tls = false,
+                net::TlsVerify verify = net::TlsVerify::kInsecure) {
     const std::string authority = "127.0.0.1:" + std::to_string(port);
     SignableRequest request;
     request.method = "POST";
@@ -136,7 +166,7 @@ struct BedrockStream {
     EXPECT_TRUE(seed);
     signer.emplace(frame_key, "us-east-1", "bedrock", seed ? seed->signature : "");
     net::H2Request h2;
-    h2.scheme = "http";
+    h2.scheme = tls ? "https" : "http";
     h2.authority = authority;
     h2.path = request.path;
     for (const auto& [name, value] : request.headers) {
@@ -144,7 +174,10 @@ struct BedrockStream {
       for (auto& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
       if (lower != "host") h2.headers.emplace_back(lower, value);
     }
-    stream = client.Open({.host = "127.0.0.1", .port = static_cast<uint16_t>(port), .tls = false},
+    stream = client.Open({.host = "127.0.0.1",
+                          .port = static_cast<uint16_t>(port),
+                          .tls = tls,
+                          .tls_verify = verify},
                          std::move(h2), Into(received));
   }
 
@@ -263,7 +296,7 @@ TEST(BedrockStreamTest, ARequestSignedWithAWrongKeyIsRefused) {
 // Calls share connections up to the peer's SETTINGS_MAX_CONCURRENT_STREAMS; past it another
 // connection opens.
 TEST(BedrockStreamTest, StreamsShareAConnectionUpToThePeersLimit) {
-  Emulator emulator(json::array(), /*max_streams=*/2);
+  Emulator emulator(json::array(), {.max_streams = 2});
   ASSERT_TRUE(test_support::Accepting(emulator.port()));
   std::array<Received, 3> received;
   net::H2Client client;
@@ -282,6 +315,60 @@ TEST(BedrockStreamTest, StreamsShareAConnectionUpToThePeersLimit) {
     ASSERT_TRUE(r.WaitFor([&] { return r.closed.has_value(); }));
     std::lock_guard lock(r.mutex);
     EXPECT_TRUE(*r.closed);
+  }
+}
+
+// Over TLS with ALPN h2, as with AWS: the emulator's certificate is self-signed, so only a
+// client told not to verify it connects; one that verifies refuses it.
+TEST(BedrockStreamTest, TlsWithAlpnCarriesTheStreamAndAnUntrustedCertificateIsRefused) {
+  Emulator emulator(json::array(), {.tls = true});
+  ASSERT_TRUE(test_support::Accepting(emulator.port()));
+  {
+    Received received;
+    net::H2Client client;
+    BedrockStream bedrock(client, emulator.port(), Emulated(), Emulated(), received, true,
+                          net::TlsVerify::kInsecure);
+    bedrock.Send(kSetUp[0]);
+    bedrock.End();
+    ASSERT_TRUE(received.WaitFor([&] { return received.closed.has_value(); }));
+    std::lock_guard lock(received.mutex);
+    EXPECT_EQ(received.status, 200);
+    EXPECT_TRUE(*received.closed) << received.closed->error().message;
+    EXPECT_TRUE(received.exceptions.empty());
+  }
+  Received refused;
+  net::H2Client client;
+  BedrockStream bedrock(client, emulator.port(), Emulated(), Emulated(), refused, true,
+                        net::TlsVerify::kVerifyPeer);
+  ASSERT_TRUE(refused.WaitFor([&] { return refused.closed.has_value(); }));
+  std::lock_guard lock(refused.mutex);
+  ASSERT_FALSE(*refused.closed);
+  EXPECT_NE(refused.closed->error().message.find("TLS"), std::string::npos)
+      << refused.closed->error().message;
+}
+
+// A server going away: the stream it took finishes; the next one opens a new connection.
+TEST(BedrockStreamTest, AfterAGoawayTheOpenStreamFinishesAndANewOneGoesElsewhere) {
+  Emulator emulator(json::array(), {.goaway_after = 1});
+  ASSERT_TRUE(test_support::Accepting(emulator.port()));
+  Received first;
+  Received second;
+  net::H2Client client;
+  BedrockStream one(client, emulator.port(), Emulated(), Emulated(), first);
+  one.Send(kSetUp[0]);
+  ASSERT_TRUE(first.WaitFor([&] { return first.status == 200; }));
+  for (int i = 0; i < 100 && client.stats().goaways == 0; ++i) std::this_thread::sleep_for(10ms);
+  EXPECT_EQ(client.stats().goaways, 1u);
+  BedrockStream two(client, emulator.port(), Emulated(), Emulated(), second);
+  two.Send(kSetUp[0]);
+  ASSERT_TRUE(second.WaitFor([&] { return second.status == 200; }));
+  EXPECT_EQ(client.stats().connections_opened, 2u);
+  one.End();
+  two.End();
+  for (auto* r : {&first, &second}) {
+    ASSERT_TRUE(r->WaitFor([&] { return r->closed.has_value(); }));
+    std::lock_guard lock(r->mutex);
+    EXPECT_TRUE(*r->closed) << r->closed->error().message;
   }
 }
 
