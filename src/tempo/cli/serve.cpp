@@ -1,6 +1,7 @@
 #include "tempo/cli/serve.hpp"
 
 #include "tempo/agent/demo_agent.hpp"
+#include "tempo/aws/credential_chain.hpp"
 #include "tempo/base/clock.hpp"
 #include "tempo/base/failpoint.hpp"
 #include "tempo/base/log.hpp"
@@ -14,6 +15,8 @@
 #include "tempo/deploy/ecs_deployer.hpp"
 #include "tempo/engine/echo_engine.hpp"
 #include "tempo/engine/local/local_engine.hpp"
+#include "tempo/engine/nova_sonic/nova_engine.hpp"
+#include "tempo/net/client.hpp"
 #include "tempo/net/server.hpp"
 #include "tempo/runtime/agent_directory.hpp"
 #include "tempo/runtime/runtime.hpp"
@@ -67,6 +70,32 @@ std::function<bool()> MemoryFloor(uint64_t floor) {
     }
     return state->low.load();
   };
+}
+
+/// Where and how nova_sonic agents reach Bedrock. Credentials come from the AWS chain, asked at
+/// each call's start (cached between refreshes).
+Result<engine::nova::NovaOptions> NovaOptions(const ServeSettings& settings) {
+  engine::nova::NovaOptions nova;
+  const aws::ChainOptions chain;
+  nova.region =
+      !settings.bedrock_region.empty() ? settings.bedrock_region : aws::ResolveRegion(chain);
+  if (nova.region.empty()) nova.region = "us-east-1";
+  nova.model_id = settings.nova_model;
+  if (settings.bedrock_endpoint.empty()) {
+    nova.target = {.host = fmt::format("bedrock-runtime.{}.amazonaws.com", nova.region),
+                   .port = 443,
+                   .tls = true};
+  } else {
+    auto url = net::ParseClientUrl(settings.bedrock_endpoint);
+    if (!url || (url->scheme != "http" && url->scheme != "https")) {
+      return InvalidArgument(fmt::format("--bedrock-endpoint {:?}: an http:// or https:// URL",
+                                         settings.bedrock_endpoint));
+    }
+    nova.target = {.host = url->host, .port = url->port, .tls = url->tls()};
+  }
+  auto provider = aws::MakeDefaultCredentialChain(chain);
+  nova.credentials = [provider] { return provider->Get(); };
+  return nova;
 }
 
 /// Fills the directory; returns false (after printing why) when the agents cannot be loaded.
@@ -161,6 +190,12 @@ int Run(const ServeSettings& settings, Mode mode) {
   if (auto local = engine::local::MakeLocalEngine(std::move(local_options))) {
     engines.Add(std::move(local));
   }
+  auto nova = NovaOptions(settings);
+  if (!nova) {
+    fmt::print(stderr, "tempovoice {}: invalid setting {}\n", command, nova.error().message);
+    return 2;
+  }
+  engines.Add(engine::nova::MakeNovaSonicEngine(std::move(*nova)));
 
   net::Router router;
   net::Server server(options, router);

@@ -139,6 +139,20 @@ void AddServeOptions(CLI::App& command, ServeSettings& s) {
                   "S3 endpoint override, e.g. http://127.0.0.1:5000 (moto) or a VPC endpoint")
       ->envname("TEMPO_S3_ENDPOINT");
   command
+      .add_option("--bedrock-endpoint", s.bedrock_endpoint,
+                  "Bedrock Runtime endpoint for nova_sonic agents, e.g. http://127.0.0.1:8443 "
+                  "(the emulator, h2c) or a VPC endpoint (default: bedrock-runtime.<region>."
+                  "amazonaws.com over TLS)")
+      ->envname("TEMPO_BEDROCK_ENDPOINT");
+  command
+      .add_option("--bedrock-region", s.bedrock_region,
+                  "Bedrock region (default: AWS_REGION, AWS_DEFAULT_REGION, the profile's region, "
+                  "else us-east-1)")
+      ->envname("TEMPO_BEDROCK_REGION");
+  command.add_option("--nova-model", s.nova_model, "Nova Sonic model id")
+      ->envname("TEMPO_NOVA_MODEL")
+      ->capture_default_str();
+  command
       .add_option("--s3-bucket-prefix", s.s3_bucket_prefix,
                   "Put before every bucket name (bucket names are global): "
                   "<prefix>tempo-agent-transcripts-<agentId>")

@@ -57,6 +57,9 @@ struct ServeSettings {
   std::string object_store = "fs";
   std::string s3_region;         ///< empty: AWS_REGION / AWS_DEFAULT_REGION / the profile's
   std::string s3_endpoint;       ///< moto, a VPC endpoint; empty: AWS
+  std::string bedrock_endpoint;  ///< the Bedrock emulator, a VPC endpoint; empty: AWS
+  std::string bedrock_region;    ///< empty: AWS_REGION / AWS_DEFAULT_REGION / the profile's
+  std::string nova_model = "amazon.nova-2-sonic-v1:0";
   std::string s3_bucket_prefix;  ///< before every tempo-agent-transcripts-{agentId}
   uint32_t s3_multipart_threshold_mib = 8;
   /// What Deploy does: local (this process serves the agent) or ecs (one Fargate service per

@@ -287,12 +287,19 @@ class NovaEngine final : public SpeechEngine {
       return InvalidArgument("nova sonic: a session needs its agent, executor and clock");
     }
     return std::unique_ptr<SpeechSession>(
-        std::make_unique<NovaSession>(options_, client_, params, observer));
+        std::make_unique<NovaSession>(options_, Client(), params, observer));
   }
 
  private:
+  // Made at the first call: a server whose agents never use Nova keeps no thread for it.
+  net::H2Client& Client() {
+    std::call_once(client_once_, [this] { client_ = std::make_unique<net::H2Client>(); });
+    return *client_;
+  }
+
   NovaOptions options_;
-  net::H2Client client_;
+  std::once_flag client_once_;
+  std::unique_ptr<net::H2Client> client_;
 };
 
 }  // namespace
