@@ -1,19 +1,14 @@
 // A nova_sonic agent through `serve`, with Bedrock played by the emulator (tests/fakes/bedrock,
 // which checks every signature with AWS's own packages): `tempovoice call` is greeted, asks for
 // a person, and the agent's transfer_call becomes a <Dial>; the call leaves a transcript of both
-// roles and a stereo recording.
+// roles and a stereo recording; a caller who talks over the agent stops it at once.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startBedrockEmulator, DEFAULT_CREDENTIALS } from '../fakes/bedrock/emulator.mjs';
+import { startBedrockEmulator, DEFAULT_CREDENTIALS, INTERRUPT_MS } from '../fakes/bedrock/emulator.mjs';
 import { BIN, tempDir, writeAgent, startServer, run, artefacts } from './lib/server.mjs';
 
-test('a nova_sonic call through serve: greeting, a spoken turn, a transfer, artefacts', async (t) => {
-  const bedrock = await startBedrockEmulator({
-    script: [
-      { user: '(connected)', reply: 'Thanks for calling Bright Smile, how can I help?' },
-      { user: 'Can I talk to a person please?', tool: { name: 'transfer_call', input: { reason: 'asked for a person' } }, reply: 'Connecting you now.' },
-    ],
-  });
+async function novaServer(t, script) {
+  const bedrock = await startBedrockEmulator({ script });
   t.after(() => bedrock.close());
   const data = tempDir('tempo-nova-');
   const agent = writeAgent(data, {
@@ -26,9 +21,19 @@ test('a nova_sonic call through serve: greeting, a spoken turn, a transfer, arte
       AWS_REGION: 'us-east-1', AWS_EC2_METADATA_DISABLED: 'true',
     },
   });
-  try {
-    const call = await run(BIN, ['call', '--url', `${server.base}/agent/${agent.agentId}/incoming-call`,
-      '--auth-token', agent.twilioAuthToken, '--say', 'Can I talk to a person please?', '--max-duration', '30', '--json']);
+  t.after(() => server.stop());
+  const call = (...says) => run(BIN, ['call', '--url', `${server.base}/agent/${agent.agentId}/incoming-call`,
+    '--auth-token', agent.twilioAuthToken, ...says.flatMap((line) => ['--say', line]), '--max-duration', '30', '--json']);
+  return { bedrock, data, agent, server, call };
+}
+
+test('a nova_sonic call through serve: greeting, a spoken turn, a transfer, artefacts', async (t) => {
+  const { bedrock, data, agent, server, call: place } = await novaServer(t, [
+    { user: '(connected)', reply: 'Thanks for calling Bright Smile, how can I help?' },
+    { user: 'Can I talk to a person please?', tool: { name: 'transfer_call', input: { reason: 'asked for a person' } }, reply: 'Connecting you now.' },
+  ]);
+  {
+    const call = await place('Can I talk to a person please?');
     const report = JSON.parse(call.out);
     assert.equal(report.outcome, 'transferred', `${call.out}\n${server.logs()}`);
     assert.equal(report.transfer_target, '+14155550123');
@@ -41,7 +46,26 @@ test('a nova_sonic call through serve: greeting, a spoken turn, a transfer, arte
     assert.ok(lines.includes('agent: Thanks for calling Bright Smile, how can I help?'), lines.join('\n'));
     assert.ok(lines.includes('caller: Can I talk to a person please?'), lines.join('\n'));
     assert.equal(recording.channels, 2);
-  } finally {
-    await server.stop();
   }
+});
+
+// Barge-in: the caller talks over a long greeting; the emulator (as Nova) says the caller
+// interrupted, and the agent's queued audio is cleared at the caller at once.
+test('a caller who talks over the agent stops it: the clear reaches the caller within 300 ms', async (t) => {
+  const long = 'Thanks for calling Bright Smile Dental, the friendliest dental clinic in town, where every smile matters to us and our team is always happy to help you.';
+  const { bedrock, call: place, server } = await novaServer(t, [
+    { user: '(connected)', reply: long },
+    { user: 'Sorry, are you open on Saturday?', reply: 'Yes, from nine to one.' },
+  ]);
+  const call = await place('[barge-in 1500ms] Sorry, are you open on Saturday?');
+  const report = JSON.parse(call.out);
+  assert.equal(report.barge_ins.length, 1, call.out);
+  const barge = report.barge_ins[0];
+  assert.equal(barge.agent_was_speaking, true);
+  assert.equal(bedrock.stats.interruptions.length, 1, server.logs());
+  assert.notEqual(barge.clear_ms, null, 'a clear reached the caller');
+  // clear_ms counts from the caller's first words; the emulator needs INTERRUPT_MS of them.
+  assert.ok(barge.clear_ms - INTERRUPT_MS <= 300, `the clear came ${barge.clear_ms} ms after the words began`);
+  console.log(`barge-in: the clear reached the caller ${barge.clear_ms} ms after its words began (${INTERRUPT_MS} ms of them make the interruption)`);
+  assert.equal(barge.agent_audio_after_clear_ms, 0);
 });

@@ -22,6 +22,8 @@ import { fromUtf8, toUtf8 } from '@smithy/util-utf8';
 
 const PATH = /^\/model\/([^/]+)\/invoke-with-bidirectional-stream$/;
 const STREAMING = 'STREAMING-AWS4-HMAC-SHA256-EVENTS';
+// How much of the caller's voice over the answer makes a barge-in.
+export const INTERRUPT_MS = 60;
 const codec = new EventStreamCodec(toUtf8, fromUtf8);
 
 export const DEFAULT_CREDENTIALS = { accessKeyId: 'AKIDEMULATOR', secretAccessKey: 'emulator-secret-key' };
@@ -56,6 +58,7 @@ class Session {
     this.turn = 0;
     this.openContents = new Map();  // contentName -> {type, role, interactive}
     this.audio = { voicedMs: 0, silentMs: 0, heard: false };
+    this.speakingUntil = 0;  // the answer's speech, as long as it takes to say, from when sent
     this.pendingTool = null;
     this.usage = { input: 0, output: 0 };
     this.events = [];
@@ -152,6 +155,7 @@ class Session {
       this.send({ audioOutput: this.ids({ contentId, content: pcm.subarray(at, at + 1920).toString('base64') }) });
     }
     this.send({ contentEnd: this.ids({ contentId, type: 'AUDIO', stopReason: 'END_TURN' }) });
+    this.speakingUntil = Date.now() + (pcm.length / 2 / 24000) * 1000;
     this.textBlock('ASSISTANT', 'FINAL', text);
     this.usageEvent(0, Math.ceil(pcm.length / 480));
   }
@@ -226,12 +230,18 @@ class Session {
     }
   }
 
-  // Turn detection on the caller's audio: voice, then 500 ms of silence, ends a turn.
+  // Turn detection on the caller's audio: voice, then 500 ms of silence, ends a turn. Voice
+  // while the answer is still being spoken (INTERRUPT_MS of it) is a barge-in: Nova's marker.
   onAudio(pcm) {
     const ms = (pcm.length / 2 / 16000) * 1000;
     if (voiced(pcm)) {
       this.audio.voicedMs += ms;
       this.audio.silentMs = 0;
+      if (this.audio.voicedMs >= INTERRUPT_MS && Date.now() < this.speakingUntil) {
+        this.speakingUntil = 0;
+        this.emulator.stats.interruptions.push(Date.now());
+        this.send({ textOutput: this.ids({ contentId: randomUUID(), role: 'ASSISTANT', content: '{ "interrupted" : true }' }) });
+      }
       if (this.audio.voicedMs >= 100) this.audio.heard = true;
     } else {
       this.audio.silentMs += ms;
@@ -248,7 +258,7 @@ export async function startBedrockEmulator({
   script = [], sessionLimitMs = 8 * 60 * 1000, maxConcurrentStreams = 100, goawayAfter = 0,
 } = {}) {
   const signer = new SignatureV4({ credentials, region, service: 'bedrock', sha256: Sha256, uriEscapePath: true });
-  const stats = { requests: 0, rejected: [], events: [], exceptions: [], toolResults: [], sessions: 0, goaways: 0 };
+  const stats = { requests: 0, rejected: [], events: [], exceptions: [], toolResults: [], sessions: 0, goaways: 0, interruptions: [] };
   const emulator = { script, stats };
 
   // Recomputes the request's signature from what was signed (the headers named in
@@ -343,6 +353,12 @@ export async function startBedrockEmulator({
     ? http2.createSecureServer({ key: tls.key, cert: tls.cert, allowHTTP1: false, settings })
     : http2.createServer({ settings });
   server.on('stream', handle);
+  // Closing waits for open sessions: the emulator ends them itself (clients keep theirs alive).
+  const sessions = new Set();
+  server.on('session', (session) => {
+    sessions.add(session);
+    session.on('close', () => sessions.delete(session));
+  });
   await new Promise((resolve) => server.listen(port, host, resolve));
   const bound = server.address().port;
   return {
@@ -351,7 +367,10 @@ export async function startBedrockEmulator({
     stats,
     credentials,
     region,
-    close: () => new Promise((resolve) => { server.close(resolve); for (const s of server.sessions ?? []) s.destroy(); }),
+    close: () => new Promise((resolve) => {
+      server.close(resolve);
+      for (const session of sessions) session.destroy();
+    }),
     server,
   };
 }
