@@ -42,6 +42,9 @@ test('a nova_sonic call through serve: greeting, a spoken turn, a transfer, arte
     assert.deepEqual(bedrock.stats.toolResults.map((r) => r.name), ['transfer_call']);
     const { transcript, metadata, recording } = await artefacts(data, agent.agentId, report.call_sid);
     assert.equal(metadata.outcome, 'transferred');
+    // Nova's usage events, in the call's metadata.
+    assert.ok(metadata.usage.inputTokens > 0 && metadata.usage.outputTokens > 0, JSON.stringify(metadata.usage));
+    assert.equal(metadata.usage.outputTokens, metadata.usage.outputSpeechTokens + metadata.usage.outputTextTokens);
     const lines = transcript.turns.map((turn) => `${turn.role}: ${turn.text}`);
     assert.ok(lines.includes('agent: Thanks for calling Bright Smile, how can I help?'), lines.join('\n'));
     assert.ok(lines.includes('caller: Can I talk to a person please?'), lines.join('\n'));

@@ -42,10 +42,23 @@ struct ToolResult {
   std::string content_json;  ///< a JSON object
 };
 
+/// What a session has used so far (a model's tokens), as totals.
+struct Usage {
+  int64_t input_tokens = 0;
+  int64_t output_tokens = 0;
+  int64_t input_speech_tokens = 0;
+  int64_t input_text_tokens = 0;
+  int64_t output_speech_tokens = 0;
+  int64_t output_text_tokens = 0;
+  friend bool operator==(const Usage&, const Usage&) = default;
+};
+
 /// Events from a session. Called on the call's executor only, one at a time.
 class SessionObserver {
  public:
   virtual ~SessionObserver() = default;
+  /// The session's usage totals so far (engines with a metered model report it).
+  virtual void OnUsage(const Usage& /*usage*/) {}
   /// Agent speech, at the session's output_sample_rate(), mono.
   virtual void OnAudio(std::span<const int16_t> pcm) = 0;
   virtual void OnTranscript(const Transcript& transcript) = 0;

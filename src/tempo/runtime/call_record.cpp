@@ -56,6 +56,15 @@ json TurnJson(const Turn& t) {
           {"interrupted", t.interrupted}};
 }
 
+json UsageJson(const engine::Usage& u) {
+  return {{"inputTokens", u.input_tokens},
+          {"outputTokens", u.output_tokens},
+          {"inputSpeechTokens", u.input_speech_tokens},
+          {"inputTextTokens", u.input_text_tokens},
+          {"outputSpeechTokens", u.output_speech_tokens},
+          {"outputTextTokens", u.output_text_tokens}};
+}
+
 json ToolJson(const ToolEvent& t) {
   auto args = json::parse(t.arguments_json, nullptr, false);
   return {{"name", t.name},
@@ -103,6 +112,7 @@ std::string CallRecord::MetadataJson(bool has_recording) const {
   j["marks"] = {{"sent", stats.marks_sent}, {"played", stats.marks_played}};
   j["badInput"] = stats.bad_input;
   j["turnLatenciesMs"] = stats.turn_latencies_ms;
+  if (stats.usage != engine::Usage{}) j["usage"] = UsageJson(stats.usage);
   j["toolCalls"] = json::array();
   for (const auto& t : tools) j["toolCalls"].push_back(ToolJson(t));
   if (!callback.empty()) j["callback"] = callback;
@@ -147,6 +157,7 @@ std::string WalEndLine(const CallRecord& record) {
             {"marksPlayed", st.marks_played},
             {"badInput", st.bad_input},
             {"turnLatenciesMs", st.turn_latencies_ms},
+            {"usage", UsageJson(st.usage)},
             {"callback", record.callback},
             {"hasRecording", record.has_recording},
             {"hasTranscript", record.has_transcript}};
@@ -173,6 +184,11 @@ void ReadEndLine(const json& j, CallRecord& r) {
     for (const auto& [reason, count] : bad->items()) {
       if (count.is_number_unsigned()) st.bad_input[reason] = count.get<uint64_t>();
     }
+  }
+  if (const auto usage = j.find("usage"); usage != j.end() && usage->is_object()) {
+    st.usage = {WalInt(*usage, "inputTokens"),        WalInt(*usage, "outputTokens"),
+                WalInt(*usage, "inputSpeechTokens"),  WalInt(*usage, "inputTextTokens"),
+                WalInt(*usage, "outputSpeechTokens"), WalInt(*usage, "outputTextTokens")};
   }
   if (const auto lat = j.find("turnLatenciesMs"); lat != j.end() && lat->is_array()) {
     for (const auto& v : *lat) {

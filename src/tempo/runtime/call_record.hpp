@@ -57,6 +57,7 @@ struct CallStats {
   uint64_t marks_played = 0;
   std::map<std::string, uint64_t> bad_input;  ///< reason -> count (bounded set of reasons)
   std::vector<int64_t> turn_latencies_ms;     ///< caller stopped -> first agent audio
+  engine::Usage usage;                        ///< the model's tokens (Nova Sonic), if metered
 };
 
 /// The transcript and facts of one call; serialised to the artefacts of

@@ -886,6 +886,9 @@ void CallSession::OnAgentTurnEnd() {
 void CallSession::OnError(const Error& error) {
   impl_->Guard("engine_error", [&] { impl_->Fail(error); });
 }
+void CallSession::OnUsage(const engine::Usage& usage) {
+  impl_->Guard("engine_usage", [&] { impl_->record.stats.usage = usage; });
+}
 
 void CallSession::RequestEnd(std::string outcome, std::string reason) {
   impl_->ws->executor().Post(

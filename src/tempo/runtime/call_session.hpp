@@ -42,6 +42,7 @@ class CallSession final : public net::WebSocketListener,
   void OnInterrupted() override;
   void OnAgentTurnEnd() override;
   void OnError(const Error& error) override;
+  void OnUsage(const engine::Usage& usage) override;
 
   /// Ends the call from outside (server shutdown). Thread-safe.
   void RequestEnd(std::string outcome, std::string reason);

@@ -227,7 +227,9 @@ class NovaSession final : public SpeechSession {
     } else if (const auto* use = std::get_if<ToolUse>(&event)) {
       observer_.OnToolCall({use->tool_use_id, use->tool_name, use->input_json});
     } else if (const auto* usage = std::get_if<Usage>(&event)) {
-      usage_ = *usage;
+      observer_.OnUsage({usage->input_tokens, usage->output_tokens, usage->input_speech_tokens,
+                         usage->input_text_tokens, usage->output_speech_tokens,
+                         usage->output_text_tokens});
     }
   }
 
@@ -265,7 +267,6 @@ class NovaSession final : public SpeechSession {
   std::optional<es::ChunkSigner> signer_;
   es::Decoder decoder_;
   std::map<std::string, ContentStart> contents_by_id_;
-  Usage usage_;
   int contents_ = 0;
   bool closed_ = false;
   Clock::Steady::time_point started_{};
