@@ -227,9 +227,7 @@ class NovaSession final : public SpeechSession {
     } else if (const auto* use = std::get_if<ToolUse>(&event)) {
       observer_.OnToolCall({use->tool_use_id, use->tool_name, use->input_json});
     } else if (const auto* usage = std::get_if<Usage>(&event)) {
-      observer_.OnUsage({usage->input_tokens, usage->output_tokens, usage->input_speech_tokens,
-                         usage->input_text_tokens, usage->output_speech_tokens,
-                         usage->output_text_tokens});
+      observer_.OnUsage(*usage);
     }
   }
 

@@ -9,6 +9,7 @@
 
 #include "tempo/agent/agent_config.hpp"
 #include "tempo/base/result.hpp"
+#include "tempo/engine/speech_engine.hpp"
 
 #include <cstdint>
 #include <span>
@@ -111,14 +112,8 @@ struct ContentEnd {
   ContentType type = ContentType::kOther;
   std::string stop_reason;  ///< PARTIAL_TURN, END_TURN, INTERRUPTED, TOOL_USE
 };
-struct Usage {
-  int64_t input_tokens = 0;  ///< totals so far in the session
-  int64_t output_tokens = 0;
-  int64_t input_speech_tokens = 0;
-  int64_t input_text_tokens = 0;
-  int64_t output_speech_tokens = 0;
-  int64_t output_text_tokens = 0;
-};
+/// Usage totals so far in the session (a usageEvent).
+using Usage = engine::Usage;
 struct CompletionEnd {
   std::string stop_reason;
 };
