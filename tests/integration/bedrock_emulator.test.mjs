@@ -63,7 +63,11 @@ test('the official SDK holds a conversation with a tool call against the emulato
       toolResultInputConfiguration: { toolUseId: use.toolUse.toolUseId, type: 'TEXT', textInputConfiguration: { mediaType: 'text/plain' } } } });
     yield chunk({ toolResult: { promptName: P, contentName: 'tool-1', content: JSON.stringify({ temperatureC: 21 }) } });
     yield chunk({ contentEnd: { promptName: P, contentName: 'tool-1' } });
-    await waitFor((e) => e.textOutput?.role === 'ASSISTANT' && /Seattle it is/.test(e.textOutput.content));
+    await waitFor((e) => e.contentEnd?.type === 'AUDIO');  // the answer's speech is all here
+    // A caller speaks once the answer has been heard (talking over it would be a barge-in):
+    // as long as its 24 kHz speech lasts.
+    const spoken = outputs.filter((e) => e.audioOutput).reduce((n, e) => n + Buffer.from(e.audioOutput.content, 'base64').length, 0);
+    await new Promise((resolve) => setTimeout(resolve, (spoken / 2 / 24000) * 1000 + 100));
     // The second turn is spoken: voice, then silence until the model takes the turn.
     for (let i = 0; i < 10; ++i) yield chunk({ audioInput: { promptName: P, contentName: 'mic', content: audio(64, true) } });
     for (let i = 0; i < 12; ++i) yield chunk({ audioInput: { promptName: P, contentName: 'mic', content: audio(64, false) } });
