@@ -38,6 +38,9 @@ test('a nova_sonic call through serve: greeting, a spoken turn, a transfer, arte
     assert.equal(report.outcome, 'transferred', `${call.out}\n${server.logs()}`);
     assert.equal(report.transfer_target, '+14155550123');
     assert.ok(report.frames_received > 25, 'the caller heard the agent');
+    // Nova speaks first: the greeting within a second of the stream's start.
+    assert.ok(report.first_agent_audio_ms <= 1000, `the greeting came after ${report.first_agent_audio_ms} ms`);
+    console.log(`greeting: the first agent audio ${report.first_agent_audio_ms} ms after the stream started`);
     assert.deepEqual(bedrock.stats.rejected, []);
     assert.deepEqual(bedrock.stats.toolResults.map((r) => r.name), ['transfer_call']);
     const { transcript, metadata, recording } = await artefacts(data, agent.agentId, report.call_sid);

@@ -133,6 +133,8 @@ std::string ToJson(const CallReport& r) {
       {"stream_duration_s", r.stream_duration_s},
       {"frames_sent", r.stats.frames_sent},
       {"frames_received", r.stats.media_received},
+      {"first_agent_audio_ms",
+       r.stats.first_agent_audio ? json(DurationMs(*r.stats.first_agent_audio)) : json(nullptr)},
       {"dtmf_sent", r.stats.dtmf_sent},
       {"turns_spoken", r.stats.turns_spoken},
       {"marks_received", r.stats.marks_received},

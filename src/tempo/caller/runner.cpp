@@ -298,6 +298,7 @@ class CallDriver final : public CallHandle,
     report_.stats.turns_spoken += s.turns_spoken;
     report_.stats.media_received += s.media_received;
     report_.stats.media_bytes_received += s.media_bytes_received;
+    if (!report_.stats.first_agent_audio) report_.stats.first_agent_audio = s.first_agent_audio;
     report_.stats.marks_received += s.marks_received;
     report_.stats.marks_echoed += s.marks_echoed;
     report_.stats.clears += s.clears;

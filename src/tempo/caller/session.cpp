@@ -347,6 +347,7 @@ void MediaStreamSession::OnText(TimePoint now, std::string_view text) {
   if (auto* media = std::get_if<twilio::OutboundMedia>(&*parsed)) {
     if (!check_sid(media->stream_sid)) return;
     ++stats_.media_received;
+    if (!stats_.first_agent_audio) stats_.first_agent_audio = now - start_;
     stats_.media_bytes_received += media->payload.size();
     if (barge_in_ && barge_in_->cleared_at && now < barge_in_->speech_end_at) {
       stats_.barge_ins[barge_in_->record].agent_bytes_after_clear += media->payload.size();

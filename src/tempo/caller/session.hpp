@@ -129,6 +129,9 @@ struct BargeIn {
 };
 
 struct SessionStats {
+  /// From the stream's start to the agent's first audio (the greeting's latency); nullopt when
+  /// the agent never spoke.
+  std::optional<Clock::Steady::duration> first_agent_audio;
   uint64_t frames_sent = 0;
   uint64_t dtmf_sent = 0;
   uint64_t turns_spoken = 0;
