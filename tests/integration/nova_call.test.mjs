@@ -1,7 +1,8 @@
 // A nova_sonic agent through `serve`, with Bedrock played by the emulator (tests/fakes/bedrock,
 // which checks every signature with AWS's own packages): `tempovoice call` is greeted, asks for
 // a person, and the agent's transfer_call becomes a <Dial>; the call leaves a transcript of both
-// roles and a stereo recording; a caller who talks over the agent stops it at once.
+// roles and a stereo recording; a caller who talks over the agent stops it at once; the
+// runtime acts on end_call, voicemail and schedule_callback.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startBedrockEmulator, DEFAULT_CREDENTIALS, INTERRUPT_MS } from '../fakes/bedrock/emulator.mjs';
@@ -75,3 +76,34 @@ test('a caller who talks over the agent stops it: the clear reaches the caller w
   console.log(`barge-in: the clear reached the caller ${barge.clear_ms} ms after its words began (${INTERRUPT_MS} ms of them make the interruption)`);
   assert.equal(barge.agent_audio_after_clear_ms, 0);
 });
+
+// The runtime acts on the agent's other tools as it does for the local engine: end_call hangs
+// up, voicemail records, schedule_callback is kept with the call.
+for (const [tool, input, check] of [
+  ['end_call', { reason: 'the caller said goodbye' }, (report, metadata) => {
+    assert.equal(report.outcome, 'agent_hung_up');
+    assert.equal(metadata.outcome, 'ended_by_agent');
+  }],
+  ['voicemail', { reason: 'nobody can answer' }, (report, metadata) => {
+    assert.ok(report.verbs.some((v) => v.startsWith('Record')), JSON.stringify(report.verbs));
+    assert.equal(metadata.outcome, 'voicemail');
+  }],
+  ['schedule_callback', { time: 'tomorrow at 10am' }, (report, metadata) => {
+    assert.equal(metadata.callback.time, 'tomorrow at 10am');
+    assert.ok(metadata.callback.phone, 'the caller\'s number by default');
+  }],
+]) {
+  test(`the agent's ${tool} is acted on`, async (t) => {
+    const { bedrock, data, agent, call: place } = await novaServer(t, [
+      { user: '(connected)', reply: 'Hello, Bright Smile.' },
+      { user: 'Please do it.', tool: { name: tool, input }, reply: 'Done.' },
+    ]);
+    const call = await place('Please do it.', 'Thank you.');
+    const report = JSON.parse(call.out);
+    assert.deepEqual(bedrock.stats.toolResults.map((r) => r.name), [tool], call.out);
+    assert.equal(JSON.parse(bedrock.stats.toolResults[0].content).status, 'ok');
+    const { metadata } = await artefacts(data, agent.agentId, report.call_sid);
+    assert.deepEqual(metadata.toolCalls.map((c) => c.name), [tool]);
+    check(report, metadata);
+  });
+}
