@@ -39,128 +39,117 @@ T GetBigEndian(std::string_view bytes, size_t at) {
 
 Error Corrupt(std::string what) { return ProtocolError("event stream: " + std::move(what)); }
 
+// Appends a header's type and value (std::visit over HeaderValue).
+struct ValueWriter {
+  std::string& out;
+  template <class T>
+  [[nodiscard]] Result<void> Fixed(HeaderType type, T v) const {
+    out.push_back(static_cast<char>(type));
+    PutBigEndian(out, v);
+    return Ok();
+  }
+  [[nodiscard]] Result<void> Sized(HeaderType type, std::string_view bytes) const {
+    if (bytes.size() > kMaxValueBytes) {
+      return InvalidArgument(fmt::format("event stream: a header value of {} bytes (at most {})",
+                                         bytes.size(), kMaxValueBytes));
+    }
+    out.push_back(static_cast<char>(type));
+    PutBigEndian(out, static_cast<uint16_t>(bytes.size()));
+    out.append(bytes);
+    return Ok();
+  }
+  Result<void> operator()(bool v) const {
+    out.push_back(static_cast<char>(v ? HeaderType::kTrue : HeaderType::kFalse));
+    return Ok();
+  }
+  Result<void> operator()(int8_t v) const { return Fixed(HeaderType::kByte, v); }
+  Result<void> operator()(int16_t v) const { return Fixed(HeaderType::kInt16, v); }
+  Result<void> operator()(int32_t v) const { return Fixed(HeaderType::kInt32, v); }
+  Result<void> operator()(int64_t v) const { return Fixed(HeaderType::kInt64, v); }
+  Result<void> operator()(Timestamp v) const { return Fixed(HeaderType::kTimestamp, v.millis); }
+  Result<void> operator()(const ByteArray& v) const { return Sized(HeaderType::kBytes, v.bytes); }
+  Result<void> operator()(const std::string& v) const { return Sized(HeaderType::kString, v); }
+  Result<void> operator()(const Uuid& v) const {
+    out.push_back(static_cast<char>(HeaderType::kUuid));
+    out.append(reinterpret_cast<const char*>(v.bytes.data()), v.bytes.size());
+    return Ok();
+  }
+};
+
 Result<void> AppendValue(std::string& out, const HeaderValue& value) {
-  struct Visitor {
-    std::string& out;
-    Result<void> operator()(bool v) const {
-      out.push_back(static_cast<char>(v ? HeaderType::kTrue : HeaderType::kFalse));
-      return Ok();
-    }
-    Result<void> operator()(int8_t v) const {
-      out.push_back(static_cast<char>(HeaderType::kByte));
-      PutBigEndian(out, v);
-      return Ok();
-    }
-    Result<void> operator()(int16_t v) const {
-      out.push_back(static_cast<char>(HeaderType::kInt16));
-      PutBigEndian(out, v);
-      return Ok();
-    }
-    Result<void> operator()(int32_t v) const {
-      out.push_back(static_cast<char>(HeaderType::kInt32));
-      PutBigEndian(out, v);
-      return Ok();
-    }
-    Result<void> operator()(int64_t v) const {
-      out.push_back(static_cast<char>(HeaderType::kInt64));
-      PutBigEndian(out, v);
-      return Ok();
-    }
-    [[nodiscard]] Result<void> Sized(HeaderType type, std::string_view bytes) const {
-      if (bytes.size() > kMaxValueBytes) {
-        return InvalidArgument(fmt::format("event stream: a header value of {} bytes (at most {})",
-                                           bytes.size(), kMaxValueBytes));
-      }
-      out.push_back(static_cast<char>(type));
-      PutBigEndian(out, static_cast<uint16_t>(bytes.size()));
-      out.append(bytes);
-      return Ok();
-    }
-    Result<void> operator()(const ByteArray& v) const { return Sized(HeaderType::kBytes, v.bytes); }
-    Result<void> operator()(const std::string& v) const { return Sized(HeaderType::kString, v); }
-    Result<void> operator()(Timestamp v) const {
-      out.push_back(static_cast<char>(HeaderType::kTimestamp));
-      PutBigEndian(out, v.millis);
-      return Ok();
-    }
-    Result<void> operator()(const Uuid& v) const {
-      out.push_back(static_cast<char>(HeaderType::kUuid));
-      out.append(reinterpret_cast<const char*>(v.bytes.data()), v.bytes.size());
-      return Ok();
-    }
-  };
-  return std::visit(Visitor{out}, value);
+  return std::visit(ValueWriter{out}, value);
 }
 
-// Parses the headers section; every read is checked against its end.
+// Reads the headers section; every read is checked against its end.
+struct SectionReader {
+  std::string_view section;
+  size_t at = 0;
+
+  Result<std::string_view> Bytes(size_t n, std::string_view what) {
+    if (section.size() - at < n) return Corrupt(fmt::format("{} runs past the headers", what));
+    const std::string_view bytes = section.substr(at, n);
+    at += n;
+    return bytes;
+  }
+  template <class T>
+  Result<T> Int(std::string_view what) {
+    TEMPO_ASSIGN_OR_RETURN(const std::string_view bytes, Bytes(sizeof(T), what));
+    return GetBigEndian<T>(bytes, 0);
+  }
+};
+
 Result<std::vector<Header>> ParseHeaders(std::string_view section) {
   std::vector<Header> headers;
-  size_t at = 0;
-  const auto need = [&](size_t n, std::string_view what) -> Result<void> {
-    if (section.size() - at < n) return Corrupt(fmt::format("{} runs past the headers", what));
-    return Ok();
-  };
-  while (at < section.size()) {
-    const auto name_length = static_cast<uint8_t>(section[at++]);
+  SectionReader r{section};
+  while (r.at < section.size()) {
+    TEMPO_ASSIGN_OR_RETURN(const auto name_length, r.Int<uint8_t>("a header name length"));
     if (name_length == 0) return Corrupt("a header with an empty name");
-    TEMPO_TRY(need(name_length + size_t{1}, "a header name"));
     Header header;
-    header.name.assign(section.substr(at, name_length));
-    at += name_length;
-    const auto type = static_cast<uint8_t>(section[at++]);
+    TEMPO_ASSIGN_OR_RETURN(const std::string_view name, r.Bytes(name_length, "a header name"));
+    header.name.assign(name);
+    TEMPO_ASSIGN_OR_RETURN(const auto type, r.Int<uint8_t>("a header type"));
     switch (static_cast<HeaderType>(type)) {
       case HeaderType::kTrue:
-        header.value = true;
-        break;
       case HeaderType::kFalse:
-        header.value = false;
+        header.value = static_cast<HeaderType>(type) == HeaderType::kTrue;
         break;
-      case HeaderType::kByte:
-        TEMPO_TRY(need(1, "a byte header"));
-        header.value = GetBigEndian<int8_t>(section, at);
-        at += 1;
+      case HeaderType::kByte: {
+        TEMPO_ASSIGN_OR_RETURN(header.value, r.Int<int8_t>("a byte header"));
         break;
-      case HeaderType::kInt16:
-        TEMPO_TRY(need(2, "an int16 header"));
-        header.value = GetBigEndian<int16_t>(section, at);
-        at += 2;
+      }
+      case HeaderType::kInt16: {
+        TEMPO_ASSIGN_OR_RETURN(header.value, r.Int<int16_t>("an int16 header"));
         break;
-      case HeaderType::kInt32:
-        TEMPO_TRY(need(4, "an int32 header"));
-        header.value = GetBigEndian<int32_t>(section, at);
-        at += 4;
+      }
+      case HeaderType::kInt32: {
+        TEMPO_ASSIGN_OR_RETURN(header.value, r.Int<int32_t>("an int32 header"));
         break;
-      case HeaderType::kInt64:
-        TEMPO_TRY(need(8, "an int64 header"));
-        header.value = GetBigEndian<int64_t>(section, at);
-        at += 8;
+      }
+      case HeaderType::kInt64: {
+        TEMPO_ASSIGN_OR_RETURN(header.value, r.Int<int64_t>("an int64 header"));
         break;
-      case HeaderType::kTimestamp:
-        TEMPO_TRY(need(8, "a timestamp header"));
-        header.value = Timestamp{GetBigEndian<int64_t>(section, at)};
-        at += 8;
+      }
+      case HeaderType::kTimestamp: {
+        TEMPO_ASSIGN_OR_RETURN(const int64_t millis, r.Int<int64_t>("a timestamp header"));
+        header.value = Timestamp{millis};
         break;
+      }
       case HeaderType::kBytes:
       case HeaderType::kString: {
-        TEMPO_TRY(need(2, "a header value length"));
-        const auto length = GetBigEndian<uint16_t>(section, at);
-        at += 2;
+        TEMPO_ASSIGN_OR_RETURN(const auto length, r.Int<uint16_t>("a header value length"));
         if (length > kMaxValueBytes) return Corrupt("a header value longer than 32,767 bytes");
-        TEMPO_TRY(need(length, "a header value"));
-        std::string bytes(section.substr(at, length));
-        at += length;
+        TEMPO_ASSIGN_OR_RETURN(const std::string_view bytes, r.Bytes(length, "a header value"));
         if (static_cast<HeaderType>(type) == HeaderType::kBytes) {
-          header.value = ByteArray{std::move(bytes)};
+          header.value = ByteArray{std::string(bytes)};
         } else {
-          header.value = std::move(bytes);
+          header.value = std::string(bytes);
         }
         break;
       }
       case HeaderType::kUuid: {
-        TEMPO_TRY(need(16, "a uuid header"));
+        TEMPO_ASSIGN_OR_RETURN(const std::string_view bytes, r.Bytes(16, "a uuid header"));
         Uuid uuid;
-        std::copy_n(section.begin() + static_cast<std::ptrdiff_t>(at), 16, uuid.bytes.begin());
-        at += 16;
+        std::copy_n(bytes.begin(), 16, uuid.bytes.begin());
         header.value = uuid;
         break;
       }

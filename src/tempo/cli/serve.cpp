@@ -74,7 +74,7 @@ std::function<bool()> MemoryFloor(uint64_t floor) {
 
 /// Where and how nova_sonic agents reach Bedrock. Credentials come from the AWS chain, asked at
 /// each call's start (cached between refreshes).
-Result<engine::nova::NovaOptions> NovaOptions(const ServeSettings& settings) {
+Result<engine::nova::NovaOptions> BedrockOptions(const ServeSettings& settings) {
   engine::nova::NovaOptions nova;
   const aws::ChainOptions chain;
   nova.region =
@@ -190,7 +190,7 @@ int Run(const ServeSettings& settings, Mode mode) {
   if (auto local = engine::local::MakeLocalEngine(std::move(local_options))) {
     engines.Add(std::move(local));
   }
-  auto nova = NovaOptions(settings);
+  auto nova = BedrockOptions(settings);
   if (!nova) {
     fmt::print(stderr, "tempovoice {}: invalid setting {}\n", command, nova.error().message);
     return 2;

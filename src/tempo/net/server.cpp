@@ -288,10 +288,7 @@ struct ServerCore {
 
   asio::awaitable<bool> MakeRoom();
 
-  size_t ConnectionCount() {
-    std::lock_guard lock(mutex);
-    return connections.size();
-  }
+  size_t ConnectionCount() const { return open_connections.load(); }
 
   /// Posts fn(connection) onto every live connection's strand.
   template <class Fn>

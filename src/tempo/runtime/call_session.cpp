@@ -146,8 +146,8 @@ struct CallSession::Impl {
   bool got_stop = false;
 
   // Write-ahead chain: lines are appended in order by one blocking job at a time.
-  std::shared_ptr<storage::AppendLog> wal;
-  size_t wal_lines_written = 0;  // on the blocking pool
+  std::optional<storage::AppendLog> wal;  // holds no descriptor: only the file's path
+  size_t wal_lines_written = 0;           // on the blocking pool
   std::vector<std::string> wal_pending;
   bool wal_busy = false;
   bool store_when_idle = false;
@@ -791,7 +791,7 @@ struct CallSession::Impl {
     if (!wal) {
       auto log = storage::AppendLog::Create(wal_path);
       if (!log) return log.error();
-      wal = std::make_shared<storage::AppendLog>(std::move(*log));
+      wal = std::move(*log);
     }
     if (auto ok = wal->AppendLines(lines); !ok) {
       // The header is the first line: a file without it does not protect the call.
@@ -824,12 +824,8 @@ struct CallSession::Impl {
   /// On the blocking pool.
   void StoreArtifactsNow() {
     auto remove_wal = [this] {
-      if (wal) {
-        wal->Remove();
-      } else {
-        std::error_code ec;
-        std::filesystem::remove(wal_path, ec);
-      }
+      std::error_code ec;
+      std::filesystem::remove(wal_path, ec);
     };
     if (auto stored = rt.StoreArtifacts(record, wav_path, /*recording_may_be_stored=*/false);
         !stored) {

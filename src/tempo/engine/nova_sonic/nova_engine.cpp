@@ -82,8 +82,7 @@ class NovaSession final : public SpeechSession {
     h2.authority = authority;
     h2.path = request.path;
     for (const auto& [name, value] : request.headers) {
-      std::string lower = name;
-      for (auto& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      std::string lower = Lower(name);
       if (lower != "host") h2.headers.emplace_back(std::move(lower), value);
     }
     link_->on_data = [this](std::string_view bytes) { OnBytes(bytes); };

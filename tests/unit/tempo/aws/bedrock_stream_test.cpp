@@ -5,6 +5,7 @@
 #include "tempo/aws/eventstream.hpp"
 #include "tempo/aws/sigv4.hpp"
 #include "tempo/base/base64.hpp"
+#include "tempo/base/strings.hpp"
 #include "tempo/net/h2_client.hpp"
 
 #include "support/bedrock.hpp"
@@ -104,8 +105,7 @@ struct BedrockStream {
     h2.authority = authority;
     h2.path = request.path;
     for (const auto& [name, value] : request.headers) {
-      std::string lower = name;
-      for (auto& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      std::string lower = Lower(name);
       if (lower != "host") h2.headers.emplace_back(lower, value);
     }
     stream = client.Open({.host = "127.0.0.1",
