@@ -1,5 +1,5 @@
-// Nova Sonic's events as the engine writes and reads them, against the shapes of the Nova
-// Sonic user guide (the samples in ../shared/reference/nova-sonic.md §A.5–A.6).
+// Nova Sonic's events as the engine writes and reads them, against the shapes of the samples
+// in the Nova Sonic user guide (the input and output event sections).
 #include "tempo/engine/nova_sonic/protocol.hpp"
 
 #include "tempo/base/base64.hpp"
