@@ -86,7 +86,7 @@ class NovaSession final : public SpeechSession {
       if (lower != "host") h2.headers.emplace_back(std::move(lower), value);
     }
     link_->on_data = [this](std::string_view bytes) { OnBytes(bytes); };
-    link_->on_close = [this](Result<void> result) { OnStreamClosed(std::move(result)); };
+    link_->on_close = [this](const Result<void>& result) { OnStreamClosed(result); };
     net::H2StreamCallbacks callbacks;
     callbacks.on_headers = [link = link_](int status, const net::H2Headers& /*headers*/) {
       if (status >= 300) {
