@@ -63,7 +63,7 @@ format:
 check-headers: dev-configure
 	cmake --build --preset dev --target check_headers
 
-tidy: dev
+tidy: dev-configure
 	bash tools/run-tidy.sh build/dev
 
 bench: test-deps release

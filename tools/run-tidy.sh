@@ -8,6 +8,15 @@
 set -euo pipefail
 build=${1:-build/dev}
 cd "$(dirname "$0")/.."
+# A unity build (the dev preset's) compiles batches of files, so its compile database names the
+# batches, not the files clang-tidy is given. Configure the same flags file by file next to it:
+# configuring writes the database; nothing is compiled.
+if grep -q '^TEMPO_UNITY:BOOL=ON' "$build/CMakeCache.txt" 2>/dev/null; then
+  files_build="$build-files"
+  # build/<preset>: the folder's name is the preset it was configured from.
+  cmake --preset "$(basename "$build")" -B "$files_build" -DTEMPO_UNITY=OFF >/dev/null
+  build=$files_build
+fi
 mapfile -t files < <(git ls-files 'src/tempo/base/*.cpp' 'src/tempo/audio/*.cpp' 'src/tempo/twilio/*.cpp' \
   'src/tempo/agent/*.cpp' 'src/tempo/aws/*.cpp' 'src/tempo/deploy/*.cpp' 'src/tempo/storage/*.cpp' 'src/tempo/runtime/*.cpp' 'src/tempo/engine/*.cpp' \
   'src/tempo/caller/*.cpp')

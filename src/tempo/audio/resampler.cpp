@@ -6,16 +6,14 @@
 #include <speex/speex_resampler.h>
 
 namespace tempo::audio {
-namespace {
-constexpr int kMaxRate = 384000;
-}  // namespace
+namespace {}  // namespace
 
 void Resampler::StateDeleter::operator()(SpeexResamplerState_* state) const {
   speex_resampler_destroy(state);
 }
 
 Result<Resampler> Resampler::Create(int in_rate, int out_rate, int quality) {
-  if (in_rate <= 0 || in_rate > kMaxRate || out_rate <= 0 || out_rate > kMaxRate) {
+  if (in_rate <= 0 || in_rate > kMaxSampleRate || out_rate <= 0 || out_rate > kMaxSampleRate) {
     return InvalidArgument(fmt::format("resampler: unsupported rates {} -> {}", in_rate, out_rate));
   }
   if (quality < SPEEX_RESAMPLER_QUALITY_MIN || quality > SPEEX_RESAMPLER_QUALITY_MAX) {

@@ -11,6 +11,10 @@ struct SpeexResamplerState_;  // speexdsp's opaque state (speex/speex_resampler.
 
 namespace tempo::audio {
 
+/// The highest sample rate the audio module accepts (resampler and WAV files): above every rate
+/// real audio uses, and low enough that a forged header cannot size a huge buffer.
+inline constexpr int kMaxSampleRate = 384000;
+
 /// Streaming mono int16 resampler over speexdsp, for the live call path (8 k <-> 16 k,
 /// 24 k -> 8 k, 16 k -> 8 k, 22.05 k -> 8 k, ...). The filter's leading zeros are skipped, so
 /// output sample k corresponds to input time k / out_rate; the last few milliseconds (the

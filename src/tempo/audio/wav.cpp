@@ -1,6 +1,7 @@
 #include "tempo/audio/wav.hpp"
 
 #include "tempo/audio/g711.hpp"
+#include "tempo/audio/resampler.hpp"
 
 #include <fmt/format.h>
 
@@ -18,7 +19,6 @@
 namespace tempo::audio {
 namespace {
 
-constexpr int kMaxRate = 384000;
 constexpr int kMaxChannels = 8;
 constexpr std::size_t kHeaderSize = 44;
 constexpr uint16_t kFormatExtensible = 0xFFFE;
@@ -86,7 +86,7 @@ Result<Format> ParseFmt(std::span<const uint8_t> fmt) {
   if (channels < 1 || channels > kMaxChannels) {
     return Bad(fmt::format("unsupported channel count {}", channels));
   }
-  if (rate < 1 || rate > static_cast<uint32_t>(kMaxRate)) {
+  if (rate < 1 || rate > static_cast<uint32_t>(kMaxSampleRate)) {
     return Bad(fmt::format("unsupported sample rate {}", rate));
   }
   WavEncoding encoding;
@@ -210,7 +210,7 @@ Result<WavData> ReadWavFile(const std::filesystem::path& path) {
 
 Result<WavWriter> WavWriter::Open(const std::filesystem::path& path, int sample_rate, int channels,
                                   Options options) {
-  if (sample_rate < 1 || sample_rate > kMaxRate) {
+  if (sample_rate < 1 || sample_rate > kMaxSampleRate) {
     return InvalidArgument(fmt::format("wav: unsupported sample rate {}", sample_rate));
   }
   if (channels < 1 || channels > kMaxChannels) {

@@ -62,7 +62,7 @@ using detail::LogFailure;
 using detail::Strand;
 using SteadyClock = std::chrono::steady_clock;
 
-constexpr auto kUseTuple = asio::as_tuple(asio::use_awaitable);
+using detail::kUseTuple;
 constexpr std::string_view kUserAgent = "tempovoice";
 
 // ---- Helpers -----------------------------------------------------------------------------
@@ -344,7 +344,7 @@ asio::awaitable<Result<Response>> Exchange(Stream& stream, beast::tcp_stream& tc
 }
 
 // An open connection, plain or TLS (a pool keeps these).
-struct Connection {
+struct PooledConnection {
   std::unique_ptr<beast::tcp_stream> plain;
   std::unique_ptr<beast::ssl_stream<beast::tcp_stream>> tls;
   std::chrono::steady_clock::time_point idle_since;
@@ -361,10 +361,10 @@ Result<ClientUrl> FetchUrl(const ClientRequest& request) {
 }
 
 // Resolves, connects and (for https) does the TLS handshake.
-asio::awaitable<Result<std::unique_ptr<Connection>>> Connect(const ClientUrl& url,
-                                                             const ClientRequest& request,
-                                                             ssl::context& tls) {
-  auto conn = std::make_unique<Connection>();
+asio::awaitable<Result<std::unique_ptr<PooledConnection>>> Connect(const ClientUrl& url,
+                                                                   const ClientRequest& request,
+                                                                   ssl::context& tls) {
+  auto conn = std::make_unique<PooledConnection>();
   auto executor = co_await asio::this_coro::executor;
   if (url.tls()) {
     conn->tls = std::make_unique<beast::ssl_stream<beast::tcp_stream>>(executor, tls);
@@ -386,8 +386,8 @@ asio::awaitable<Result<std::unique_ptr<Connection>>> Connect(const ClientUrl& ur
 
 // One request and its answer on `conn`. (Not a ?: of two co_awaits: GCC 12 miscompiles
 // co_await inside a conditional.)
-asio::awaitable<Result<Response>> ExchangeOn(Connection& conn, const ClientUrl& url, FetchJob& job,
-                                             ExchangeState* state) {
+asio::awaitable<Result<Response>> ExchangeOn(PooledConnection& conn, const ClientUrl& url,
+                                             FetchJob& job, ExchangeState* state) {
   if (conn.tls) co_return co_await Exchange(*conn.tls, conn.tcp(), url, job, state);
   co_return co_await Exchange(*conn.plain, conn.tcp(), url, job, state);
 }
@@ -684,7 +684,7 @@ struct HttpPool::Impl {
   }
 
   // On the pool's thread.
-  std::unique_ptr<Connection> TakeIdle(const std::string& key) {
+  std::unique_ptr<PooledConnection> TakeIdle(const std::string& key) {
     auto it = idle.find(key);
     const auto now = std::chrono::steady_clock::now();
     while (it != idle.end() && !it->second.empty()) {
@@ -695,15 +695,15 @@ struct HttpPool::Impl {
     return nullptr;
   }
 
-  void GiveBack(const std::string& key, std::unique_ptr<Connection> conn) {
+  void GiveBack(const std::string& key, std::unique_ptr<PooledConnection> conn) {
     auto& list = idle[key];
     if (list.size() >= options.max_idle_per_endpoint) return;  // closes it
     conn->idle_since = std::chrono::steady_clock::now();
     list.push_back(std::move(conn));
   }
 
-  asio::awaitable<Result<std::unique_ptr<Connection>>> Open(const ClientUrl& url,
-                                                            const ClientRequest& request) {
+  asio::awaitable<Result<std::unique_ptr<PooledConnection>>> Open(const ClientUrl& url,
+                                                                  const ClientRequest& request) {
     auto conn = co_await Connect(url, request, tls.For(request.tls_verify));
     if (conn) {
       opened.fetch_add(1, std::memory_order_relaxed);
@@ -746,7 +746,8 @@ struct HttpPool::Impl {
   TlsContexts tls;  // before the io_context: it outlives it
   asio::io_context ioc;
   std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work;
-  std::map<std::string, std::vector<std::unique_ptr<Connection>>> idle;  // the pool's thread only
+  std::map<std::string, std::vector<std::unique_ptr<PooledConnection>>>
+      idle;  // the pool's thread only
   std::atomic<uint64_t> requests{0};
   std::atomic<uint64_t> opened{0};
   std::thread thread;

@@ -1,6 +1,7 @@
 #include "tempo/net/h2_client.hpp"
 
 #include "tempo/base/log.hpp"
+#include "tempo/net/strand_executor.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -35,9 +36,9 @@ namespace asio = boost::asio;
 namespace ssl = asio::ssl;
 using tcp = asio::ip::tcp;
 using boost::system::error_code;
-constexpr auto kUseTuple = asio::as_tuple(asio::use_awaitable);
+using detail::kUseTuple;
 
-struct Connection;
+struct H2Connection;
 
 class Stream final : public H2Stream, public std::enable_shared_from_this<Stream> {
  public:
@@ -47,7 +48,7 @@ class Stream final : public H2Stream, public std::enable_shared_from_this<Stream
   void Cancel() override;
 
   // On the I/O thread.
-  void Attach(std::shared_ptr<Connection> connection, int32_t id) {
+  void Attach(std::shared_ptr<H2Connection> connection, int32_t id) {
     connection_ = std::move(connection);
     id_ = id;
   }
@@ -68,13 +69,13 @@ class Stream final : public H2Stream, public std::enable_shared_from_this<Stream
   // Weak: a stream its owner keeps past the client's end writes into nothing.
   std::weak_ptr<H2Client::Impl> client_;
   H2StreamCallbacks callbacks_;
-  std::shared_ptr<Connection> connection_;  // while open (the connection keeps streams by id)
+  std::shared_ptr<H2Connection> connection_;  // while open (the connection keeps streams by id)
   int32_t id_ = -1;
   bool closed_ = false;
 };
 
-struct Connection : std::enable_shared_from_this<Connection> {
-  Connection(H2Client::Impl& client, asio::io_context& ioc, ssl::context& tls, H2Target target)
+struct H2Connection : std::enable_shared_from_this<H2Connection> {
+  H2Connection(H2Client::Impl& client, asio::io_context& ioc, ssl::context& tls, H2Target target)
       : client(client), target(std::move(target)), socket(ioc, tls), ping(ioc) {}
 
   H2Client::Impl& client;
@@ -123,18 +124,18 @@ struct H2Client::Impl {
   asio::io_context ioc{1};
   std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work;
   std::thread thread;
-  std::list<std::shared_ptr<Connection>> connections;  // on the I/O thread
+  std::list<std::shared_ptr<H2Connection>> connections;  // on the I/O thread
   mutable std::mutex stats_mutex;
   H2ClientStats stats;
 
-  std::shared_ptr<Connection> ConnectionFor(const H2Target& target) {
+  std::shared_ptr<H2Connection> ConnectionFor(const H2Target& target) {
     for (auto& c : connections) {
       if (c->target.host == target.host && c->target.port == target.port &&
           c->target.tls == target.tls && c->HasRoom()) {
         return c;
       }
     }
-    auto c = std::make_shared<Connection>(
+    auto c = std::make_shared<H2Connection>(
         *this, ioc, target.tls_verify == TlsVerify::kVerifyPeer ? verify : insecure, target);
     H2Callbacks callbacks;
     auto* raw = c.get();
@@ -174,7 +175,7 @@ struct H2Client::Impl {
     return c;
   }
 
-  void Forget(const Connection* c) {
+  void Forget(const H2Connection* c) {
     connections.remove_if([c](const auto& p) { return p.get() == c; });
   }
 };
@@ -203,7 +204,7 @@ void Stream::Cancel() {
   });
 }
 
-void Connection::Flush() {
+void H2Connection::Flush() {
   if (!connected || writing || closed) return;
   writing = true;
   asio::co_spawn(
@@ -232,7 +233,7 @@ void Connection::Flush() {
       asio::detached);
 }
 
-void Connection::Fail(const Error& error) {
+void H2Connection::Fail(const Error& error) {
   if (closed) return;
   closed = true;
   error_code ignored;
@@ -244,7 +245,7 @@ void Connection::Fail(const Error& error) {
   client.Forget(this);
 }
 
-asio::awaitable<void> Connection::Run() {
+asio::awaitable<void> H2Connection::Run() {
   auto self = shared_from_this();
   const std::string where = fmt::format("{}:{}", target.host, target.port);
   tcp::resolver resolver(socket.get_executor());

@@ -56,7 +56,7 @@ using detail::LogFailure;
 using detail::Strand;
 using Clock = std::chrono::steady_clock;
 
-constexpr auto kUseTuple = asio::as_tuple(asio::use_awaitable);
+using detail::kUseTuple;
 constexpr size_t kFirstReadBytes = 4096;
 /// A connection keeps a read buffer at most this large between requests.
 constexpr size_t kKeepBufferBytes = 64 * 1024;

@@ -5,10 +5,12 @@
 #include "tempo/base/executor.hpp"
 #include "tempo/base/log.hpp"
 
+#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
+#include <boost/asio/use_awaitable.hpp>
 
 #include <chrono>
 #include <cstdint>
@@ -20,6 +22,9 @@
 namespace tempo::net::detail {
 
 using Strand = boost::asio::strand<boost::asio::io_context::executor_type>;
+
+/// Awaits an operation and returns its error code with its results instead of throwing.
+inline constexpr auto kUseTuple = boost::asio::as_tuple(boost::asio::use_awaitable);
 
 /// Completion handler for co_spawn: session work must never fail silently.
 inline auto LogFailure(std::string_view what) {

@@ -192,7 +192,9 @@ TEST_F(ClientTest, ThePoolKeepsConnectionsAlive) {
     request.body = i % 3 == 0 ? "" : fmt::format("n={}", i);
     auto response = pool.Fetch(request);
     ASSERT_TRUE(response.has_value()) << response.error().message;
-    if (i % 3 != 0) EXPECT_EQ(response->body, fmt::format("got:n={}", i));
+    if (i % 3 != 0) {
+      EXPECT_EQ(response->body, fmt::format("got:n={}", i));
+    }
   }
   EXPECT_EQ(pool.stats().requests, 20U);
   EXPECT_EQ(pool.stats().connections_opened, 1U);

@@ -11,7 +11,7 @@ namespace {
 
 using std::chrono::milliseconds;
 using TimePoint = BurstLatencyTracker::TimePoint;
-const TimePoint kT0 = TimePoint{} + std::chrono::hours(1);
+const TimePoint kStart = TimePoint{} + std::chrono::hours(1);
 
 TEST(LatencyHistogramTest, EmptyIsZero) {
   LatencyHistogram h;
@@ -62,38 +62,38 @@ TEST(LatencyHistogramTest, NegativeValuesCountAsZeroAndMergeAdds) {
 TEST(BurstLatencyTrackerTest, OnTimeFramesAddNothing) {
   BurstLatencyTracker tracker;
   for (int k = 0; k < 50; ++k) {
-    EXPECT_EQ(tracker.OnFrame(kT0 + milliseconds(20 * k), 160), milliseconds(0)) << k;
+    EXPECT_EQ(tracker.OnFrame(kStart + milliseconds(20 * k), 160), milliseconds(0)) << k;
   }
   EXPECT_EQ(tracker.bursts(), 1U);
 }
 
 TEST(BurstLatencyTrackerTest, LateFrameAddsItsDelay) {
   BurstLatencyTracker tracker;
-  tracker.OnFrame(kT0, 160);
-  tracker.OnFrame(kT0 + milliseconds(20), 160);
-  EXPECT_EQ(tracker.OnFrame(kT0 + milliseconds(75), 160), milliseconds(35));
+  tracker.OnFrame(kStart, 160);
+  tracker.OnFrame(kStart + milliseconds(20), 160);
+  EXPECT_EQ(tracker.OnFrame(kStart + milliseconds(75), 160), milliseconds(35));
   // Frames sent ahead of real time are not negative latency.
-  EXPECT_EQ(tracker.OnFrame(kT0 + milliseconds(76), 160), milliseconds(16));
+  EXPECT_EQ(tracker.OnFrame(kStart + milliseconds(76), 160), milliseconds(16));
 }
 
 TEST(BurstLatencyTrackerTest, AGapOver200MsStartsANewBurst) {
   BurstLatencyTracker tracker;
-  tracker.OnFrame(kT0, 160);
-  tracker.OnFrame(kT0 + milliseconds(20), 160);
+  tracker.OnFrame(kStart, 160);
+  tracker.OnFrame(kStart + milliseconds(20), 160);
   // 300 ms later: a new utterance, measured from its own first frame.
-  EXPECT_EQ(tracker.OnFrame(kT0 + milliseconds(320), 160), milliseconds(0));
-  EXPECT_EQ(tracker.OnFrame(kT0 + milliseconds(345), 160), milliseconds(5));
+  EXPECT_EQ(tracker.OnFrame(kStart + milliseconds(320), 160), milliseconds(0));
+  EXPECT_EQ(tracker.OnFrame(kStart + milliseconds(345), 160), milliseconds(5));
   EXPECT_EQ(tracker.bursts(), 2U);
   // A 150 ms gap stays in the burst and shows as latency.
-  EXPECT_EQ(tracker.OnFrame(kT0 + milliseconds(495), 160), milliseconds(135));
+  EXPECT_EQ(tracker.OnFrame(kStart + milliseconds(495), 160), milliseconds(135));
   EXPECT_EQ(tracker.bursts(), 2U);
 }
 
 TEST(BurstLatencyTrackerTest, IdealTimeFollowsBytesNotMessages) {
   BurstLatencyTracker tracker;
-  tracker.OnFrame(kT0, 800);  // 100 ms of audio in one message
-  EXPECT_EQ(tracker.OnFrame(kT0 + milliseconds(100), 160), milliseconds(0));
-  EXPECT_EQ(tracker.OnFrame(kT0 + milliseconds(130), 160), milliseconds(10));
+  tracker.OnFrame(kStart, 800);  // 100 ms of audio in one message
+  EXPECT_EQ(tracker.OnFrame(kStart + milliseconds(100), 160), milliseconds(0));
+  EXPECT_EQ(tracker.OnFrame(kStart + milliseconds(130), 160), milliseconds(10));
 }
 
 }  // namespace

@@ -155,9 +155,13 @@ H2Callbacks Record(Seen& seen) {
 void Pump(H2ClientSession& client, EchoServer& server) {
   for (int round = 0; round < 10'000; ++round) {
     const std::string to_server = client.TakeOutput();
-    if (!to_server.empty()) ASSERT_TRUE(server.Receive(to_server));
+    if (!to_server.empty()) {
+      ASSERT_TRUE(server.Receive(to_server));
+    }
     const std::string to_client = server.TakeOutput();
-    if (!to_client.empty()) ASSERT_TRUE(client.Receive(to_client));
+    if (!to_client.empty()) {
+      ASSERT_TRUE(client.Receive(to_client));
+    }
     if (to_server.empty() && to_client.empty()) return;
   }
   FAIL() << "the sessions never went quiet";
