@@ -86,7 +86,13 @@ function(tempo_add_test name)
   target_include_directories(${name} PRIVATE ${PROJECT_SOURCE_DIR}/tests)
   add_test(NAME ${name} COMMAND ${name})
   # Paths go in the environment, not in compile definitions (see tests/support/paths.hpp).
-  set_tests_properties(${name} PROPERTIES LABELS "${ARG_LABELS}" TIMEOUT 300
+  # COST orders a fresh clone's first run (ctest has no timings yet): the tests that wait on
+  # servers start first, so that no long one starts last and runs alone.
+  set(cost 1)
+  if("integration" IN_LIST ARG_LABELS)
+    set(cost 20)
+  endif()
+  set_tests_properties(${name} PROPERTIES LABELS "${ARG_LABELS}" TIMEOUT 300 COST ${cost}
     ENVIRONMENT "TEMPO_TEST_VECTORS=${PROJECT_SOURCE_DIR}/tests/vectors")
 endfunction()
 
