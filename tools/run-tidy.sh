@@ -18,7 +18,7 @@ if grep -q '^TEMPO_UNITY:BOOL=ON' "$build/CMakeCache.txt" 2>/dev/null; then
   build=$files_build
 fi
 mapfile -t files < <(git ls-files 'src/tempo/base/*.cpp' 'src/tempo/audio/*.cpp' 'src/tempo/twilio/*.cpp' \
-  'src/tempo/agent/*.cpp' 'src/tempo/aws/*.cpp' 'src/tempo/deploy/*.cpp' 'src/tempo/storage/*.cpp' 'src/tempo/runtime/*.cpp' 'src/tempo/engine/*.cpp' \
+  'src/tempo/agent/*.cpp' 'src/tempo/knowledge/*.cpp' 'src/tempo/aws/*.cpp' 'src/tempo/deploy/*.cpp' 'src/tempo/storage/*.cpp' 'src/tempo/runtime/*.cpp' 'src/tempo/engine/*.cpp' \
   'src/tempo/caller/*.cpp')
 echo "clang-tidy on ${#files[@]} files"
 printf '%s\n' "${files[@]}" | xargs -P 2 -n 4 clang-tidy-14 -p "$build" --quiet \

@@ -13,6 +13,7 @@
 #include "tempo/audio/wav.hpp"
 #include "tempo/engine/local/dialogue.hpp"
 #include "tempo/engine/local/vad.hpp"
+#include "tempo/knowledge/words.hpp"
 
 #include "local_call_harness.hpp"
 #include <fmt/format.h>
@@ -50,7 +51,7 @@ std::vector<std::string> AgentReplies(const agent::AgentConfig& agent) {
     (void)d.OnSilence();
     out.push_back(d.OnSilence().text);
   }
-  std::erase_if(out, [](const std::string& s) { return NormalizeWords(s).empty(); });
+  std::erase_if(out, [](const std::string& s) { return knowledge::NormalizeWords(s).empty(); });
   std::sort(out.begin(), out.end());
   out.erase(std::unique(out.begin(), out.end()), out.end());
   return out;

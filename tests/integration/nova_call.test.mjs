@@ -8,13 +8,14 @@ import assert from 'node:assert/strict';
 import { startBedrockEmulator, DEFAULT_CREDENTIALS, INTERRUPT_MS } from '../fakes/bedrock/emulator.mjs';
 import { BIN, tempDir, writeAgent, startServer, run, artefacts } from './lib/server.mjs';
 
-async function novaServer(t, script) {
+async function novaServer(t, script, agentFields = {}) {
   const bedrock = await startBedrockEmulator({ script });
   t.after(() => bedrock.close());
   const data = tempDir('tempo-nova-');
   const agent = writeAgent(data, {
     agentId: 'nova-line', engine: 'nova_sonic', voiceId: 'tiffany',
     firstMessage: 'Thanks for calling Bright Smile, how can I help?', transferPhoneNumber: '+14155550123',
+    ...agentFields,
   });
   const server = await startServer(data, ['--bedrock-endpoint', bedrock.url], {
     env: {
@@ -107,3 +108,27 @@ for (const [tool, input, check] of [
     check(report, metadata);
   });
 }
+
+// The model's search_knowledge_base is answered from the agent's own knowledge base (the same
+// BM25 retrieval as the local engine), and what it found is what the agent says.
+test('search_knowledge_base answers from the agent\'s knowledge base', async (t) => {
+  const saturday = 'On Saturday we open at nine and close at one.';
+  const { bedrock, data, agent, call: place } = await novaServer(t, [
+    { user: '(connected)', reply: 'Hello, Bright Smile.' },
+    { user: 'When do you open on Saturday?', tool: { name: 'search_knowledge_base', input: { query: 'opening hours on Saturday' } }, reply: '{result}' },
+  ], {
+    knowledgeBase: [
+      { question: 'Where are you located?', answer: 'We are at 12 Harbour Street.' },
+      { question: 'What are your opening hours on Saturday?', answer: saturday },
+    ],
+  });
+  const call = await place('When do you open on Saturday?', 'Thank you.');
+  const report = JSON.parse(call.out);
+  assert.deepEqual(bedrock.stats.toolResults.map((r) => r.name), ['search_knowledge_base'], call.out);
+  const found = JSON.parse(bedrock.stats.toolResults[0].content);
+  assert.equal(found.status, 'ok');
+  assert.equal(found.results[0].answer, saturday, JSON.stringify(found));
+  const { transcript } = await artefacts(data, agent.agentId, report.call_sid);
+  assert.ok(transcript.turns.some((turn) => turn.role === 'agent' && turn.text.includes(saturday)),
+    JSON.stringify(transcript.turns));
+});

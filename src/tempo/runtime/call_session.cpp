@@ -9,6 +9,7 @@
 #include "tempo/base/failpoint.hpp"
 #include "tempo/base/log.hpp"
 #include "tempo/base/metrics.hpp"
+#include "tempo/knowledge/knowledge_index.hpp"
 #include "tempo/storage/append_log.hpp"
 #include "tempo/storage/call_layout.hpp"
 #include "tempo/twilio/media_stream.hpp"
@@ -16,6 +17,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <deque>
 #include <optional>
@@ -109,6 +111,8 @@ struct CallSession::Impl {
 
   Runtime& rt;
   std::shared_ptr<const agent::AgentConfig> agent;
+  /// Built at the first search_knowledge_base of the call (most calls never search).
+  std::optional<knowledge::KnowledgeIndex> knowledge_index;
   std::shared_ptr<net::WebSocket> ws;
   const Clock& clock;
   std::weak_ptr<CallSession> self;
@@ -629,10 +633,44 @@ struct CallSession::Impl {
         }
       }
       if (!record.callback.contains("phone")) record.callback["phone"] = record.info.from;
+    } else if (call.name == "search_knowledge_base") {
+      result = SearchKnowledge(args);
     } else {
       result = {{"status", "error"}, {"error", "unknown tool"}};
     }
     if (engine) engine->SendToolResult({call.id, call.name, result.dump()});
+  }
+
+  /// The knowledge base's best entries for the model's query (BM25, as the local engine answers),
+  /// or an empty list with what to say instead: the model must not make an answer up.
+  nlohmann::json SearchKnowledge(const nlohmann::json& args) {
+    constexpr double kMinScore = 1.2;  // the local engine's threshold (DialogueOptions)
+    constexpr std::size_t kMostResults = 3;
+    const auto query = args.is_object() ? args.find("query") : args.end();
+    if (query == args.end() || !query->is_string() || query->get<std::string>().empty()) {
+      return {{"status", "error"}, {"error", "query must be a non-empty string"}};
+    }
+    if (!knowledge_index) knowledge_index.emplace(agent->knowledge_base);
+    const std::vector<double> scores = knowledge_index->Scores(query->get<std::string>());
+    std::vector<std::size_t> order;
+    for (std::size_t i = 0; i < scores.size(); ++i) {
+      if (scores[i] >= kMinScore) order.push_back(i);
+    }
+    std::stable_sort(order.begin(), order.end(),
+                     [&](std::size_t a, std::size_t b) { return scores[a] > scores[b]; });
+    if (order.size() > kMostResults) order.resize(kMostResults);
+    nlohmann::json results = nlohmann::json::array();
+    for (std::size_t i : order) {
+      const auto& entry = agent->knowledge_base[i];
+      results.push_back({{"question", entry.question}, {"answer", entry.answer}});
+    }
+    nlohmann::json out = {{"status", "ok"}, {"results", std::move(results)}};
+    if (order.empty()) {
+      out["note"] =
+          "Nothing in the knowledge base answers this. Say you don't know, and offer to transfer "
+          "the caller or to have someone call back.";
+    }
+    return out;
   }
 
   // ---------------------------------------------------------------- ending

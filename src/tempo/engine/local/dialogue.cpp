@@ -2,8 +2,8 @@
 
 #include "tempo/base/json_text.hpp"
 #include "tempo/base/strings.hpp"
-#include "tempo/engine/local/knowledge_index.hpp"
 #include "tempo/engine/local/lm_builder.hpp"
+#include "tempo/knowledge/words.hpp"
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -158,10 +158,10 @@ bool IsGenericRuleWord(std::string_view term) {
 // Retrieval terms for guardrail matching: possessives stripped ("patients'" -> "patient").
 std::vector<std::string> GuardrailTerms(std::string_view text) {
   std::vector<std::string> out;
-  for (std::string w : NormalizeWords(text)) {
+  for (std::string w : knowledge::NormalizeWords(text)) {
     if (w.ends_with("'s")) w.resize(w.size() - 2);
     while (!w.empty() && w.back() == '\'') w.pop_back();
-    std::string term = RetrievalTerm(w);
+    std::string term = knowledge::RetrievalTerm(w);
     if (term.empty() || IsGenericRuleWord(w) || IsGenericRuleWord(term)) continue;
     if (std::find(out.begin(), out.end(), term) == out.end()) out.push_back(std::move(term));
   }
@@ -301,7 +301,7 @@ bool IsCallbackNumber(std::string_view phone) {
 }
 
 std::optional<std::string> ExtractCallbackTime(std::string_view text) {
-  const std::vector<std::string> w = NormalizeWords(text);
+  const std::vector<std::string> w = knowledge::NormalizeWords(text);
   std::string day;
   std::string part;
   std::string clock;
@@ -552,8 +552,8 @@ Reply Dialogue::OnNumberAnswer(const std::string& digits) {
 
 Reply Dialogue::OnCallerText(std::string_view text, std::string_view closed_text) {
   if (ended_) return {};
-  const std::vector<std::string> words = NormalizeWords(text);
-  const std::vector<std::string> closed = NormalizeWords(closed_text);
+  const std::vector<std::string> words = knowledge::NormalizeWords(text);
+  const std::vector<std::string> closed = knowledge::NormalizeWords(closed_text);
   if (words.empty() && closed.empty()) return {};
   silence_count_ = 0;
   keyed_digits_.clear();

@@ -1,7 +1,7 @@
 #pragma once
 
 #include "tempo/agent/agent_config.hpp"
-#include "tempo/engine/local/knowledge_index.hpp"
+#include "tempo/knowledge/knowledge_index.hpp"
 
 #include <cstdint>
 #include <optional>
@@ -123,7 +123,7 @@ class Dialogue {
   /// True once a reply carried a call-ending tool; later input gets empty replies.
   [[nodiscard]] bool ended() const { return ended_; }
   [[nodiscard]] int inappropriate_count() const { return inappropriate_count_; }
-  [[nodiscard]] const KnowledgeIndex& index() const { return index_; }
+  [[nodiscard]] const knowledge::KnowledgeIndex& index() const { return index_; }
   [[nodiscard]] const std::vector<GuardrailRule>& guardrails() const { return rules_; }
 
  private:
@@ -153,7 +153,7 @@ class Dialogue {
   const agent::AgentConfig& agent_;
   std::string caller_phone_;
   DialogueOptions options_;
-  KnowledgeIndex index_;
+  knowledge::KnowledgeIndex index_;
   std::vector<GuardrailRule> rules_;
   Pending pending_ = Pending::kNone;
   std::optional<CallbackDraft> callback_;

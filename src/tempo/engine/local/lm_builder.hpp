@@ -46,10 +46,6 @@ struct DomainModel {
   uint64_t content_hash = 0;               ///< of the inputs; names cache files
 };
 
-/// Lower-cases, strips punctuation, spells out digit strings ("3" -> "three", "2:30" ->
-/// "two thirty") and returns the words of one sentence.
-std::vector<std::string> NormalizeWords(std::string_view sentence);
-
 /// Builds the LM and dictionary from `sentences` (knowledge base text, tool phrases, common call
 /// phrases). Takes milliseconds for a few hundred sentences; the CMU dictionary is loaded once per
 /// process (first call costs its parse, ~0.1-0.3 s) and cached. Thread-safe.

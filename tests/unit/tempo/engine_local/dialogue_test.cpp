@@ -16,7 +16,7 @@ nlohmann::json Args(const Reply& r) { return nlohmann::json::parse(r.tool->argum
 
 TEST(KnowledgeIndexTest, FindsTheEntryForParaphrases) {
   const auto agent = Agent();
-  KnowledgeIndex index(agent.knowledge_base);
+  knowledge::KnowledgeIndex index(agent.knowledge_base);
   struct Case {
     const char* query;
     std::size_t entry;
@@ -36,27 +36,27 @@ TEST(KnowledgeIndexTest, FindsTheEntryForParaphrases) {
 
 TEST(KnowledgeIndexTest, UnrelatedOrEmptyQueriesScoreBelowTheThreshold) {
   const auto agent = Agent();
-  KnowledgeIndex index(agent.knowledge_base);
+  knowledge::KnowledgeIndex index(agent.knowledge_base);
   const double min = DialogueOptions{}.min_knowledge_score;
   EXPECT_FALSE(index.Best("what is the meaning of life", min));
   EXPECT_FALSE(index.Best("the weather is nice", min));
   EXPECT_FALSE(index.Best("", min));
   EXPECT_FALSE(index.Best("is it a the of", min));  // stop words only
-  KnowledgeIndex empty({});
+  knowledge::KnowledgeIndex empty({});
   EXPECT_EQ(empty.size(), 0u);
   EXPECT_FALSE(empty.Best("opening hours", 0.0));
 }
 
 TEST(KnowledgeIndexTest, StemsAndSynonyms) {
-  EXPECT_EQ(RetrievalTerm("cleanings"), "clean");
-  EXPECT_EQ(RetrievalTerm("costs"), "cost");
-  EXPECT_EQ(RetrievalTerm("price"), "cost");
-  EXPECT_EQ(RetrievalTerm("hours"), "open");
-  EXPECT_EQ(RetrievalTerm("the"), "");
-  EXPECT_EQ(RetrievalTerm("glass"), "glass");
+  EXPECT_EQ(knowledge::RetrievalTerm("cleanings"), "clean");
+  EXPECT_EQ(knowledge::RetrievalTerm("costs"), "cost");
+  EXPECT_EQ(knowledge::RetrievalTerm("price"), "cost");
+  EXPECT_EQ(knowledge::RetrievalTerm("hours"), "open");
+  EXPECT_EQ(knowledge::RetrievalTerm("the"), "");
+  EXPECT_EQ(knowledge::RetrievalTerm("glass"), "glass");
   // A single-entry knowledge base still answers (the idf stays positive).
   std::vector<agent::KnowledgeEntry> one = {{"Do you have parking?", "Yes, parking is free."}};
-  KnowledgeIndex index(one);
+  knowledge::KnowledgeIndex index(one);
   EXPECT_TRUE(index.Best("is there parking", DialogueOptions{}.min_knowledge_score));
 }
 

@@ -16,6 +16,7 @@
 #include "tempo/engine/local/local_engine.hpp"
 #include "tempo/engine/local/recognizer.hpp"
 #include "tempo/engine/local/tts.hpp"
+#include "tempo/knowledge/words.hpp"
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -460,7 +461,7 @@ class ReplyListener {
     std::string jsgf = "#JSGF V1.0;\ngrammar replies;\npublic <reply> = ";
     std::vector<std::vector<std::string>> normalized;
     for (std::size_t i = 0; i < replies.size(); ++i) {
-      normalized.push_back(NormalizeWords(replies[i]));
+      normalized.push_back(knowledge::NormalizeWords(replies[i]));
       std::string alt;
       for (const auto& w : normalized.back()) alt += (alt.empty() ? "" : " ") + w;
       jsgf += fmt::format("{}( {} )", i == 0 ? "" : " | ", alt);
@@ -496,7 +497,7 @@ class ReplyListener {
         break;
       }
     }
-    const std::vector<std::string> words = NormalizeWords(heard.text);
+    const std::vector<std::string> words = knowledge::NormalizeWords(heard.text);
     for (std::size_t i = 0; i < normalized_.size(); ++i) {
       const double wer = WordErrorRate(normalized_[i], words);
       if (wer < heard.wer) {

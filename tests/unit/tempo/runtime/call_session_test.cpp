@@ -149,6 +149,45 @@ class ThrowingEngine final : public engine::SpeechEngine {
   }
 };
 
+/// An engine that asks the knowledge base as a model would: DTMF 1 searches for opening hours,
+/// 2 for something the knowledge base does not hold, 3 without a query. Keeps the answers.
+class SearchingEngine final : public engine::SpeechEngine {
+ public:
+  explicit SearchingEngine(std::shared_ptr<std::vector<std::string>> results)
+      : results_(std::move(results)) {}
+  [[nodiscard]] std::string_view name() const override { return "searcher"; }
+  Result<std::unique_ptr<engine::SpeechSession>> Open(const engine::SessionParams&,
+                                                      engine::SessionObserver& observer) override {
+    class Session final : public engine::SpeechSession {
+     public:
+      Session(engine::SessionObserver& observer, std::shared_ptr<std::vector<std::string>> results)
+          : observer_(observer), results_(std::move(results)) {}
+      [[nodiscard]] int input_sample_rate() const override { return 8000; }
+      [[nodiscard]] int output_sample_rate() const override { return 8000; }
+      void Start() override {}
+      void SendAudio(std::span<const int16_t>) override {}
+      void SendDtmf(char digit) override {
+        const char* args = digit == '1'   ? R"({"query":"What time do you open on Saturday?"})"
+                           : digit == '2' ? R"({"query":"Do you sell used cars?"})"
+                                          : R"({"topic":"hours"})";
+        observer_.OnToolCall({fmt::format("search-{}", digit), "search_knowledge_base", args});
+      }
+      void SendToolResult(const engine::ToolResult& result) override {
+        results_->push_back(result.content_json);
+      }
+      void Close() override {}
+
+     private:
+      engine::SessionObserver& observer_;
+      std::shared_ptr<std::vector<std::string>> results_;
+    };
+    return std::unique_ptr<engine::SpeechSession>(std::make_unique<Session>(observer, results_));
+  }
+
+ private:
+  std::shared_ptr<std::vector<std::string>> results_;
+};
+
 // The object store of the test, which can be made to fail like S3 during an outage.
 class FlakyStore final : public storage::ObjectStore {
  public:
@@ -212,6 +251,7 @@ class CallSessionTest : public ::testing::Test {
     agents_.Put(a);
     engines_.Add(engine::MakeEchoEngine());
     engines_.Add(std::make_unique<ThrowingEngine>());
+    engines_.Add(std::make_unique<SearchingEngine>(search_results_));
     RuntimeOptions options;
     options.data_dir = data_;
     flaky_ = std::make_unique<FlakyStore>(*store_);
@@ -305,6 +345,8 @@ class CallSessionTest : public ::testing::Test {
   std::unique_ptr<FlakyStore> flaky_;
   MemoryAgentDirectory agents_;
   engine::EngineRegistry engines_;
+  std::shared_ptr<std::vector<std::string>> search_results_ =
+      std::make_shared<std::vector<std::string>>();
   std::unique_ptr<Runtime> runtime_;
   std::shared_ptr<CallSession> session_;
   size_t sample_ = 0;
@@ -434,6 +476,35 @@ TEST_F(CallSessionTest, EndCallToolClosesTheStreamAndAnswersHangup) {
   EXPECT_EQ(socket_->close_code, 1000);
   EXPECT_EQ(Object("metadata.json")["outcome"], "ended_by_agent");
   EXPECT_EQ(Object("transcript.json")["toolCalls"][0]["name"], "end_call");
+}
+
+TEST_F(CallSessionTest, SearchKnowledgeBaseAnswersFromTheAgentsKnowledgeBase) {
+  auto a = *agents_.Find(AgentId("echo-line"));
+  a.engine = "searcher";
+  a.knowledge_base = {
+      {"What are your opening hours?", "We are open 8 to 5 on weekdays and 9 to 1 on Saturday."},
+      {"Where are you located?", "We are at 12 Harbour Street."},
+      {"Do you take walk-ins?", "Walk-ins are welcome before noon."}};
+  agents_.Put(a);
+  session_ = CallSession::Create(*runtime_, agents_.Find(AgentId("echo-line")), socket_);
+  socket_->listener = session_;
+  Start();
+  for (const char digit : {'1', '2', '3'}) {
+    Text(fmt::format(
+        R"({{"event":"dtmf","streamSid":"{}","sequenceNumber":"5","dtmf":{{"track":"inbound_track","digit":"{}"}}}})",
+        kStream, digit));
+  }
+  ASSERT_EQ(search_results_->size(), 3U);
+  const auto hours = json::parse(search_results_->at(0));
+  EXPECT_EQ(hours["status"], "ok");
+  ASSERT_FALSE(hours["results"].empty()) << hours.dump();
+  EXPECT_EQ(hours["results"][0]["answer"], a.knowledge_base[0].answer);
+  EXPECT_FALSE(hours.contains("note"));
+  const auto cars = json::parse(search_results_->at(1));
+  EXPECT_EQ(cars["status"], "ok");
+  EXPECT_TRUE(cars["results"].empty()) << cars.dump();
+  EXPECT_THAT(cars["note"].get<std::string>(), ::testing::HasSubstr("don't know"));
+  EXPECT_EQ(json::parse(search_results_->at(2))["status"], "error");
 }
 
 // Issue #23: a call that ends while the call list's database is down is kept (spool/finished)

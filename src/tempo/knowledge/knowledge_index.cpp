@@ -1,13 +1,13 @@
-#include "tempo/engine/local/knowledge_index.hpp"
+#include "tempo/knowledge/knowledge_index.hpp"
 
-#include "tempo/engine/local/lm_builder.hpp"
+#include "tempo/knowledge/words.hpp"
 
 #include <algorithm>
 #include <array>
 #include <cmath>
 #include <set>
 
-namespace tempo::engine::local {
+namespace tempo::knowledge {
 namespace {
 
 constexpr double kK1 = 1.2;
@@ -147,4 +147,4 @@ std::optional<KnowledgeMatch> KnowledgeIndex::Best(std::string_view query, doubl
   return best;
 }
 
-}  // namespace tempo::engine::local
+}  // namespace tempo::knowledge

@@ -10,7 +10,7 @@
 #include <unordered_map>
 #include <vector>
 
-namespace tempo::engine::local {
+namespace tempo::knowledge {
 
 /// Reduces one normalised word to its retrieval term: stop words give "", a few domain synonyms
 /// collapse ("price" -> "cost", "hours" -> "open", "address" -> "located"), and a light suffix
@@ -52,4 +52,4 @@ class KnowledgeIndex {
   double average_length_ = 0.0;
 };
 
-}  // namespace tempo::engine::local
+}  // namespace tempo::knowledge
