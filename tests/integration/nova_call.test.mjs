@@ -17,7 +17,8 @@ async function novaServer(t, script, agentFields = {}) {
     firstMessage: 'Thanks for calling Bright Smile, how can I help?', transferPhoneNumber: '+14155550123',
     ...agentFields,
   });
-  const server = await startServer(data, ['--bedrock-endpoint', bedrock.url], {
+  // Round prices, so that the cost in the call's metadata can be checked against its tokens.
+  const server = await startServer(data, ['--bedrock-endpoint', bedrock.url, '--nova-price', '1, 2, 3, 4'], {
     env: {
       AWS_ACCESS_KEY_ID: DEFAULT_CREDENTIALS.accessKeyId, AWS_SECRET_ACCESS_KEY: DEFAULT_CREDENTIALS.secretAccessKey,
       AWS_REGION: 'us-east-1', AWS_EC2_METADATA_DISABLED: 'true',
@@ -50,6 +51,9 @@ test('a nova_sonic call through serve: greeting, a spoken turn, a transfer, arte
     // Nova's usage events, in the call's metadata.
     assert.ok(metadata.usage.inputTokens > 0 && metadata.usage.outputTokens > 0, JSON.stringify(metadata.usage));
     assert.equal(metadata.usage.outputTokens, metadata.usage.outputSpeechTokens + metadata.usage.outputTextTokens);
+    const u = metadata.usage;
+    const cost = (u.inputSpeechTokens * 1 + u.outputSpeechTokens * 2 + u.inputTextTokens * 3 + u.outputTextTokens * 4) / 1000;
+    assert.ok(cost > 0 && Math.abs(u.costUsd - cost) < 1e-9, `costUsd ${u.costUsd}, tokens at --nova-price: ${cost}`);
     const lines = transcript.turns.map((turn) => `${turn.role}: ${turn.text}`);
     assert.ok(lines.includes('agent: Thanks for calling Bright Smile, how can I help?'), lines.join('\n'));
     assert.ok(lines.includes('caller: Can I talk to a person please?'), lines.join('\n'));
@@ -131,4 +135,13 @@ test('search_knowledge_base answers from the agent\'s knowledge base', async (t)
   const { transcript } = await artefacts(data, agent.agentId, report.call_sid);
   assert.ok(transcript.turns.some((turn) => turn.role === 'agent' && turn.text.includes(saturday)),
     JSON.stringify(transcript.turns));
+});
+
+test('a malformed --nova-price stops serve at start with what is wrong', async () => {
+  const data = tempDir('tempo-nova-price-');
+  for (const price of ['1,2,3', '1,2,3,4,5', '1,2,x,4', '-1,2,3,4', '1,,3,4']) {
+    const result = await run(BIN, ['serve', '--port', '0', '--data-dir', data, '--nova-price', price]);
+    assert.equal(result.code, 2, `${price}: ${result.err}`);
+    assert.match(result.err, /--nova-price .*four prices in US dollars per 1,000 tokens/);
+  }
 });

@@ -5,6 +5,7 @@
 #include "tempo/base/clock.hpp"
 #include "tempo/base/failpoint.hpp"
 #include "tempo/base/log.hpp"
+#include "tempo/base/strings.hpp"
 #include "tempo/base/system_memory.hpp"
 #include "tempo/cli/deploy_command.hpp"
 #include "tempo/cli/fd_limits.hpp"
@@ -26,8 +27,11 @@
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
+#include <array>
 #include <atomic>
+#include <charconv>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <functional>
@@ -72,6 +76,32 @@ std::function<bool()> MemoryFloor(uint64_t floor) {
   };
 }
 
+/// "speech in,speech out,text in,text out" in US dollars per 1,000 tokens.
+Result<engine::nova::TokenPrices> ParseTokenPrices(std::string_view text) {
+  const auto invalid = [&] {
+    return InvalidArgument(fmt::format(
+        "--nova-price {:?}: four prices in US dollars per 1,000 tokens, \"speech in,speech out,"
+        "text in,text out\", each a number from 0 to 1000",
+        text));
+  };
+  std::array<double, 4> values{};
+  std::string_view rest = text;
+  for (std::size_t n = 0; n < values.size(); ++n) {
+    const std::size_t comma = rest.find(',');
+    // Three commas exactly: the last value runs to the end, the others to their comma.
+    if ((n + 1 < values.size()) == (comma == std::string_view::npos)) return invalid();
+    const std::string part(Trim(rest.substr(0, comma)));
+    const char* end = part.data() + part.size();
+    const auto [ptr, ec] = std::from_chars(part.data(), end, values[n]);
+    if (part.empty() || ec != std::errc() || ptr != end || !std::isfinite(values[n]) ||
+        values[n] < 0 || values[n] > 1000) {
+      return invalid();
+    }
+    if (comma != std::string_view::npos) rest.remove_prefix(comma + 1);
+  }
+  return engine::nova::TokenPrices{values[0], values[1], values[2], values[3]};
+}
+
 /// Where and how nova_sonic agents reach Bedrock. Credentials come from the AWS chain, asked at
 /// each call's start (cached between refreshes).
 Result<engine::nova::NovaOptions> BedrockOptions(const ServeSettings& settings) {
@@ -81,6 +111,11 @@ Result<engine::nova::NovaOptions> BedrockOptions(const ServeSettings& settings) 
       !settings.bedrock_region.empty() ? settings.bedrock_region : aws::ResolveRegion(chain);
   if (nova.region.empty()) nova.region = "us-east-1";
   nova.model_id = settings.nova_model;
+  if (!settings.nova_price.empty()) {
+    auto prices = ParseTokenPrices(settings.nova_price);
+    if (!prices) return prices.error();
+    nova.prices = *prices;
+  }
   if (settings.bedrock_endpoint.empty()) {
     nova.target = {.host = fmt::format("bedrock-runtime.{}.amazonaws.com", nova.region),
                    .port = 443,

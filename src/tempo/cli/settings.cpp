@@ -153,6 +153,12 @@ void AddServeOptions(CLI::App& command, ServeSettings& s) {
       ->envname("TEMPO_NOVA_MODEL")
       ->capture_default_str();
   command
+      .add_option("--nova-price", s.nova_price,
+                  "Nova Sonic's price in US dollars per 1,000 tokens, for each call's cost: "
+                  "\"speech in,speech out,text in,text out\" (default: 0.0034,0.0136,0.00006,"
+                  "0.00024, the us-east-1 list price at launch)")
+      ->envname("TEMPO_NOVA_PRICE");
+  command
       .add_option("--s3-bucket-prefix", s.s3_bucket_prefix,
                   "Put before every bucket name (bucket names are global): "
                   "<prefix>tempo-agent-transcripts-<agentId>")

@@ -60,6 +60,8 @@ struct ServeSettings {
   std::string bedrock_endpoint;  ///< the Bedrock emulator, a VPC endpoint; empty: AWS
   std::string bedrock_region;    ///< empty: AWS_REGION / AWS_DEFAULT_REGION / the profile's
   std::string nova_model = "amazon.nova-2-sonic-v1:0";
+  /// USD per 1,000 tokens: "speech in,speech out,text in,text out"; empty: the engine's defaults.
+  std::string nova_price;
   std::string s3_bucket_prefix;  ///< before every tempo-agent-transcripts-{agentId}
   uint32_t s3_multipart_threshold_mib = 8;
   /// What Deploy does: local (this process serves the agent) or ecs (one Fargate service per

@@ -50,6 +50,8 @@ struct Usage {
   int64_t input_text_tokens = 0;
   int64_t output_speech_tokens = 0;
   int64_t output_text_tokens = 0;
+  /// What these tokens cost at the engine's configured price, in US dollars (0: not priced).
+  double cost_usd = 0.0;
   friend bool operator==(const Usage&, const Usage&) = default;
 };
 

@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <cstdio>
 #include <ctime>
@@ -62,7 +63,8 @@ json UsageJson(const engine::Usage& u) {
           {"inputSpeechTokens", u.input_speech_tokens},
           {"inputTextTokens", u.input_text_tokens},
           {"outputSpeechTokens", u.output_speech_tokens},
-          {"outputTextTokens", u.output_text_tokens}};
+          {"outputTextTokens", u.output_text_tokens},
+          {"costUsd", u.cost_usd}};
 }
 
 json ToolJson(const ToolEvent& t) {
@@ -189,6 +191,11 @@ void ReadEndLine(const json& j, CallRecord& r) {
     st.usage = {WalInt(*usage, "inputTokens"),        WalInt(*usage, "outputTokens"),
                 WalInt(*usage, "inputSpeechTokens"),  WalInt(*usage, "inputTextTokens"),
                 WalInt(*usage, "outputSpeechTokens"), WalInt(*usage, "outputTextTokens")};
+    // A cost that is not a finite, non-negative number is dropped, not trusted.
+    if (const auto cost = usage->find("costUsd"); cost != usage->end() && cost->is_number()) {
+      const double value = cost->get<double>();
+      if (std::isfinite(value) && value >= 0) st.usage.cost_usd = value;
+    }
   }
   if (const auto lat = j.find("turnLatenciesMs"); lat != j.end() && lat->is_array()) {
     for (const auto& v : *lat) {

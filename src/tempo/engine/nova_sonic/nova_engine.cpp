@@ -226,7 +226,9 @@ class NovaSession final : public SpeechSession {
     } else if (const auto* use = std::get_if<ToolUse>(&event)) {
       observer_.OnToolCall({use->tool_use_id, use->tool_name, use->input_json});
     } else if (const auto* usage = std::get_if<Usage>(&event)) {
-      observer_.OnUsage(*usage);
+      Usage priced = *usage;
+      priced.cost_usd = UsageCost(priced, options_.prices);
+      observer_.OnUsage(priced);
     }
   }
 
@@ -301,6 +303,16 @@ class NovaEngine final : public SpeechEngine {
 };
 
 }  // namespace
+
+double UsageCost(const Usage& usage, const TokenPrices& prices) {
+  const auto per_thousand = [](int64_t tokens, double price) {
+    return static_cast<double>(tokens) * price / 1000.0;
+  };
+  return per_thousand(usage.input_speech_tokens, prices.speech_input) +
+         per_thousand(usage.output_speech_tokens, prices.speech_output) +
+         per_thousand(usage.input_text_tokens, prices.text_input) +
+         per_thousand(usage.output_text_tokens, prices.text_output);
+}
 
 std::unique_ptr<SpeechEngine> MakeNovaSonicEngine(NovaOptions options) {
   return std::make_unique<NovaEngine>(std::move(options));

@@ -17,6 +17,18 @@
 
 namespace tempo::engine::nova {
 
+/// US dollars per 1,000 tokens of each kind. The defaults are Nova Sonic's on-demand list price
+/// in us-east-1 at its launch; set the price of your region and model (`serve --nova-price`).
+struct TokenPrices {
+  double speech_input = 0.0034;
+  double speech_output = 0.0136;
+  double text_input = 0.00006;
+  double text_output = 0.00024;
+};
+
+/// The cost of `usage` at `prices`.
+double UsageCost(const Usage& usage, const TokenPrices& prices);
+
 struct NovaOptions {
   /// Where Bedrock Runtime is: bedrock-runtime.<region>.amazonaws.com:443 over TLS, or an
   /// emulator (h2c).
@@ -26,6 +38,7 @@ struct NovaOptions {
   /// Current credentials (the aws/ chain in production); called at each session's start.
   std::function<Result<aws::Credentials>()> credentials;
   SessionSettings settings;  ///< the voice is the agent's when it names one
+  TokenPrices prices;        ///< for the cost in each call's usage
 };
 
 /// The engine, registered as "nova_sonic".

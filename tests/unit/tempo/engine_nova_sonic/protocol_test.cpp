@@ -3,6 +3,7 @@
 #include "tempo/engine/nova_sonic/protocol.hpp"
 
 #include "tempo/base/base64.hpp"
+#include "tempo/engine/nova_sonic/nova_engine.hpp"
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -163,6 +164,22 @@ TEST(NovaProtocolTest, MalformedOutputIsAnErrorNotACrash) {
   EXPECT_EQ(*UnwrapChunk(WrapChunk(R"({"event":{}})")), R"({"event":{}})");
   EXPECT_FALSE(UnwrapChunk(R"({"bytes":7})"));
   EXPECT_FALSE(UnwrapChunk("not json"));
+}
+
+// Each kind of token at its own price per 1,000: 800 speech in at 0.0034, 400 speech out at
+// 0.0136, 100 text in at 0.00006 and 50 text out at 0.00024.
+TEST(NovaProtocolTest, UsageIsPricedPerThousandTokensOfEachKind) {
+  Usage usage{.input_tokens = 900,
+              .output_tokens = 450,
+              .input_speech_tokens = 800,
+              .input_text_tokens = 100,
+              .output_speech_tokens = 400,
+              .output_text_tokens = 50};
+  EXPECT_NEAR(UsageCost(usage, TokenPrices{}), 0.00272 + 0.00544 + 0.000006 + 0.000012, 1e-12);
+  EXPECT_NEAR(
+      UsageCost(usage, {.speech_input = 1, .speech_output = 0, .text_input = 0, .text_output = 0}),
+      0.8, 1e-12);
+  EXPECT_EQ(UsageCost(Usage{}, TokenPrices{}), 0.0);
 }
 
 }  // namespace

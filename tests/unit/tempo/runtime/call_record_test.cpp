@@ -51,6 +51,13 @@ TEST(CallRecord, TheEndLineRebuildsTheFinishedRecord) {
   r.stats.marks_played = 6;
   r.stats.bad_input = {{"bad_json", 2}};
   r.stats.turn_latencies_ms = {410, 380};
+  r.stats.usage = {.input_tokens = 900,
+                   .output_tokens = 450,
+                   .input_speech_tokens = 800,
+                   .input_text_tokens = 100,
+                   .output_speech_tokens = 400,
+                   .output_text_tokens = 50,
+                   .cost_usd = 0.0082};
   r.callback = {{"when", "tomorrow"}, {"phone", "+14155550100"}};
   r.has_recording = true;
   r.has_transcript = true;
