@@ -1,7 +1,6 @@
 #include "tempo/engine/local/lm_builder.hpp"
 
 #include "tempo/engine/local/grammars.hpp"
-#include "tempo/knowledge/words.hpp"
 
 #include "speech_test_util.hpp"
 #include <gtest/gtest.h>
@@ -71,23 +70,6 @@ double LogProb(const Arpa& arpa, std::vector<std::string> h, const std::string& 
 }
 
 std::vector<std::string> Corpus() { return testing::DentalCorpus(); }
-
-TEST(LmBuilderTest, NormalizeWords) {
-  EXPECT_EQ(knowledge::NormalizeWords("Call me back tomorrow at 3 PM!"),
-            (std::vector<std::string>{"call", "me", "back", "tomorrow", "at", "three", "pm"}));
-  EXPECT_EQ(knowledge::NormalizeWords("We're open 9:30 to 5:00, it's $120."),
-            (std::vector<std::string>{"we're", "open", "nine", "thirty", "to", "five", "it's",
-                                      "one", "hundred", "twenty", "dollars"}));
-  EXPECT_EQ(knowledge::NormalizeWords("at 10:05 am"),
-            (std::vector<std::string>{"at", "ten", "oh", "five", "a", "m"}));
-  EXPECT_EQ(knowledge::NormalizeWords("I am 555-0198"),
-            (std::vector<std::string>{"i", "am", "five", "hundred", "fifty", "five", "zero", "one",
-                                      "nine", "eight"}));
-  EXPECT_EQ(
-      knowledge::NormalizeWords("2024 and 10,000"),
-      (std::vector<std::string>{"two", "thousand", "twenty", "four", "and", "ten", "thousand"}));
-  EXPECT_TRUE(knowledge::NormalizeWords(" ... !!").empty());
-}
 
 TEST(LmBuilderTest, ArpaIsValidAndNormalised) {
   auto model = BuildDomainModel(Corpus());
