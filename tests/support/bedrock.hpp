@@ -45,9 +45,7 @@ class Emulator {
           ">/dev/null 2>&1",
           dir_.string());
       EXPECT_EQ(std::system(command.c_str()), 0);  // NOLINT(concurrency-mt-unsafe)
-      for (const char* part : {"--tls", "key.pem", "cert.pem"}) {
-        args.push_back(std::string(part) == "--tls" ? part : (dir_ / part).string());
-      }
+      args.insert(args.end(), {"--tls", (dir_ / "key.pem").string(), (dir_ / "cert.pem").string()});
     }
     pid_ = fork();
     if (pid_ == 0) {

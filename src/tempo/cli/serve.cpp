@@ -27,7 +27,6 @@
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
-#include <array>
 #include <atomic>
 #include <charconv>
 #include <chrono>
@@ -36,6 +35,8 @@
 #include <cstdlib>
 #include <functional>
 #include <memory>
+#include <string>
+#include <vector>
 
 namespace tempo::cli {
 namespace {
@@ -84,21 +85,22 @@ Result<engine::nova::TokenPrices> ParseTokenPrices(std::string_view text) {
         "text in,text out\", each a number from 0 to 1000",
         text));
   };
-  std::array<double, 4> values{};
-  std::string_view rest = text;
-  for (std::size_t n = 0; n < values.size(); ++n) {
+  std::vector<double> values;
+  for (std::string_view rest = text;;) {
     const std::size_t comma = rest.find(',');
-    // Three commas exactly: the last value runs to the end, the others to their comma.
-    if ((n + 1 < values.size()) == (comma == std::string_view::npos)) return invalid();
     const std::string part(Trim(rest.substr(0, comma)));
+    double value = 0;
     const char* end = part.data() + part.size();
-    const auto [ptr, ec] = std::from_chars(part.data(), end, values[n]);
-    if (part.empty() || ec != std::errc() || ptr != end || !std::isfinite(values[n]) ||
-        values[n] < 0 || values[n] > 1000) {
+    const auto [ptr, ec] = std::from_chars(part.data(), end, value);
+    if (part.empty() || ec != std::errc() || ptr != end || !std::isfinite(value) || value < 0 ||
+        value > 1000) {
       return invalid();
     }
-    if (comma != std::string_view::npos) rest.remove_prefix(comma + 1);
+    values.push_back(value);
+    if (comma == std::string_view::npos) break;
+    rest.remove_prefix(comma + 1);
   }
+  if (values.size() != 4) return invalid();
   return engine::nova::TokenPrices{values[0], values[1], values[2], values[3]};
 }
 

@@ -136,15 +136,24 @@ std::vector<double> KnowledgeIndex::Scores(std::string_view query) const {
   return scores;
 }
 
-std::optional<KnowledgeMatch> KnowledgeIndex::Best(std::string_view query, double min_score) const {
+std::vector<KnowledgeMatch> KnowledgeIndex::Top(std::string_view query, double min_score,
+                                                std::size_t count) const {
   const std::vector<double> scores = Scores(query);
-  std::optional<KnowledgeMatch> best;
+  std::vector<KnowledgeMatch> matches;
   for (std::size_t i = 0; i < scores.size(); ++i) {
-    if (scores[i] > 0.0 && scores[i] >= min_score && (!best || scores[i] > best->score)) {
-      best = KnowledgeMatch{i, scores[i]};
-    }
+    if (scores[i] > 0.0 && scores[i] >= min_score) matches.push_back({i, scores[i]});
   }
-  return best;
+  std::stable_sort(
+      matches.begin(), matches.end(),
+      [](const KnowledgeMatch& a, const KnowledgeMatch& b) { return a.score > b.score; });
+  if (matches.size() > count) matches.resize(count);
+  return matches;
+}
+
+std::optional<KnowledgeMatch> KnowledgeIndex::Best(std::string_view query, double min_score) const {
+  const std::vector<KnowledgeMatch> top = Top(query, min_score, 1);
+  if (top.empty()) return std::nullopt;
+  return top.front();
 }
 
 }  // namespace tempo::knowledge

@@ -20,6 +20,10 @@ std::string RetrievalTerm(std::string_view word);
 /// Retrieval terms of a text (NormalizeWords, then RetrievalTerm, stop words dropped).
 std::vector<std::string> RetrievalTerms(std::string_view text);
 
+/// The lowest BM25 score that counts as an answer: below it the entry merely shares a word or two
+/// with the query. Tuned on the local engine's scenarios; every engine answers with it.
+inline constexpr double kMinAnswerScore = 1.2;
+
 struct KnowledgeMatch {
   std::size_t entry = 0;  ///< index into the knowledge base
   double score = 0.0;     ///< BM25 score
@@ -36,6 +40,11 @@ class KnowledgeIndex {
   /// The best entry for a caller's words, if its score reaches `min_score`. Ties go to the
   /// earlier entry. nullopt for an empty index or a query without content words.
   [[nodiscard]] std::optional<KnowledgeMatch> Best(std::string_view query, double min_score) const;
+
+  /// Up to `count` entries scoring at least `min_score` (and above 0), best first; ties go to the
+  /// earlier entry.
+  [[nodiscard]] std::vector<KnowledgeMatch> Top(std::string_view query, double min_score,
+                                                std::size_t count) const;
 
   /// Scores of every entry (for tests and tuning), in entry order.
   [[nodiscard]] std::vector<double> Scores(std::string_view query) const;

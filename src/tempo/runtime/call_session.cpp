@@ -644,28 +644,20 @@ struct CallSession::Impl {
   /// The knowledge base's best entries for the model's query (BM25, as the local engine answers),
   /// or an empty list with what to say instead: the model must not make an answer up.
   nlohmann::json SearchKnowledge(const nlohmann::json& args) {
-    constexpr double kMinScore = 1.2;  // the local engine's threshold (DialogueOptions)
     constexpr std::size_t kMostResults = 3;
-    const auto query = args.is_object() ? args.find("query") : args.end();
+    const auto query = args.find("query");  // end() for anything but an object
     if (query == args.end() || !query->is_string() || query->get<std::string>().empty()) {
       return {{"status", "error"}, {"error", "query must be a non-empty string"}};
     }
     if (!knowledge_index) knowledge_index.emplace(agent->knowledge_base);
-    const std::vector<double> scores = knowledge_index->Scores(query->get<std::string>());
-    std::vector<std::size_t> order;
-    for (std::size_t i = 0; i < scores.size(); ++i) {
-      if (scores[i] >= kMinScore) order.push_back(i);
-    }
-    std::stable_sort(order.begin(), order.end(),
-                     [&](std::size_t a, std::size_t b) { return scores[a] > scores[b]; });
-    if (order.size() > kMostResults) order.resize(kMostResults);
     nlohmann::json results = nlohmann::json::array();
-    for (std::size_t i : order) {
-      const auto& entry = agent->knowledge_base[i];
+    for (const auto& match : knowledge_index->Top(query->get<std::string>(),
+                                                  knowledge::kMinAnswerScore, kMostResults)) {
+      const auto& entry = agent->knowledge_base[match.entry];
       results.push_back({{"question", entry.question}, {"answer", entry.answer}});
     }
-    nlohmann::json out = {{"status", "ok"}, {"results", std::move(results)}};
-    if (order.empty()) {
+    nlohmann::json out = {{"status", "ok"}, {"results", results}};
+    if (results.empty()) {
       out["note"] =
           "Nothing in the knowledge base answers this. Say you don't know, and offer to transfer "
           "the caller or to have someone call back.";

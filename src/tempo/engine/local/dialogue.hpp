@@ -74,7 +74,7 @@ bool IsCallbackNumber(std::string_view phone);
 
 struct DialogueOptions {
   /// Lowest BM25 score that counts as an answer (see KnowledgeIndex).
-  double min_knowledge_score = 1.2;
+  double min_knowledge_score = knowledge::kMinAnswerScore;
 };
 
 /// The spoken form of a callback time found in a caller's words ("tomorrow at 3 pm",
